@@ -1,0 +1,1 @@
+"""posthog-contract: a contract-test suite for PostHog's REST API."""
