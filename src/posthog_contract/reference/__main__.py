@@ -1,0 +1,63 @@
+"""``python -m posthog_contract.reference``: serve the reference PostHog API until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import mutants
+from .options import Rate, ServerOptions
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m posthog_contract.reference", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port (default 0: a free port)")
+    parser.add_argument("--db", help="SQLite file kept across restarts (default: a fresh temporary file)")
+    parser.add_argument("--credentials", help="also write the credentials JSON line to this file")
+    parser.add_argument("--rate-limit", type=Rate.parse, help="answer 429 past N/s, N/min or N/hour per key")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay every response (false-alarm guards)")
+    parser.add_argument("--ingestion-delay", type=float, default=0.0, help="seconds before captured events list")
+    parser.add_argument("--mutant", action="append", default=[], help="break one contract rule (repeatable)")
+    parser.add_argument("--list-mutants", action="store_true", help="print every mutant and the rule it breaks")
+    parser.add_argument("--request-log", help="append 'METHOD path' for every request to this file")
+    parser.add_argument("--exit-with-stdin", action="store_true", help="stop when standard input closes")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.list_mutants:
+        from . import app  # noqa: F401  (declares every mutant)
+
+        for name, rule in mutants.catalogue().items():
+            print(f"{name}\t{rule}")
+        return 0
+    extra = {
+        "latency_ms": args.latency_ms,
+        "ingestion_delay_s": args.ingestion_delay,
+        "mutants": tuple(args.mutant),
+        "request_log": args.request_log,
+    }
+    options = ServerOptions.with_rate(args.rate_limit, **extra) if args.rate_limit else ServerOptions(**extra)
+    from . import app as _app  # noqa: F401
+    from .server import serve
+
+    try:
+        mutants.activate(list(options.mutants))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    serve(
+        host=args.host,
+        port=args.port,
+        db_path=args.db,
+        credentials_path=args.credentials,
+        options=options,
+        exit_with_stdin=args.exit_with_stdin,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

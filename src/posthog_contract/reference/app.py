@@ -1,0 +1,91 @@
+"""The reference server's ASGI application: routing, error envelopes, latency, request log."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from typing import Any
+
+from starlette.datastructures import State
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import capture, collaborators, dashboards, errors, events, sharing, users
+from .auth import RateLimiter, authorize
+from .options import ServerOptions
+from .routing import Route, Router
+from .storage import Database
+
+log = logging.getLogger("posthog_contract.reference")
+
+#: every resource module; each exposes ROUTES (importing them also declares their mutants)
+RESOURCE_MODULES = (users, dashboards, sharing, collaborators, events, capture)
+
+
+def all_routes() -> list[Route]:
+    return [route for module in RESOURCE_MODULES for route in module.ROUTES]
+
+
+async def _method_not_allowed(request: Request) -> Response:
+    """DRF authenticates before it looks up the handler, so 401/403 come before 405."""
+    if "project_id" in request.path_params:
+        await authorize(request, None if request.method == "OPTIONS" else "dashboard:read")
+    raise errors.method_not_allowed(request.method)
+
+
+class ReferenceApp:
+    """A plain ASGI app; ``request.app.state`` holds ``db``, ``options`` and ``rate_limiter``."""
+
+    def __init__(self, db: Database, options: ServerOptions) -> None:
+        self.state = State()
+        self.state.db = db
+        self.state.options = options
+        self.state.rate_limiter = RateLimiter()
+        self.router = Router(all_routes())
+        self._log_file = open(options.request_log, "a", buffering=1) if options.request_log else None  # noqa: SIM115
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        scope["app"] = self
+        response = await self.handle(scope, receive)
+        if self.state.options.latency_ms:
+            await asyncio.sleep(self.state.options.latency_ms / 1000)
+        await response(scope, receive, send)
+
+    async def handle(self, scope: dict[str, Any], receive: Any) -> Response:
+        method = scope["method"]
+        if self._log_file is not None:
+            self._log_file.write(f"{method} {scope['path']}\n")
+        handler, params, allowed = self.router.match(method, scope["path"])
+        scope["path_params"] = params or {}
+        request = Request(scope, receive)
+        try:
+            if handler is None:
+                if not allowed:
+                    raise errors.not_found()
+                handler = _method_not_allowed
+            response = await handler(request)
+        except errors.ApiError as exc:
+            response = exc.response()
+        except errors.RawResponse as exc:
+            response = exc.response
+        except Exception:  # a bug: answer like PostHog, keep serving, show the traceback
+            log.error("unhandled error on %s %s\n%s", method, scope["path"], traceback.format_exc())
+            response = errors.server_error().response()
+        if method == "HEAD":
+            response.body = b""
+        return response
+
+
+def create_app(db: Database, options: ServerOptions | None = None) -> ReferenceApp:
+    return ReferenceApp(db, options or ServerOptions())

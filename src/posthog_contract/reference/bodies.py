@@ -1,0 +1,64 @@
+"""Request bodies as DRF parses them: JSON, form-urlencoded or multipart (spec §1.1)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+from . import errors
+
+
+async def raw_body(request: Request) -> bytes:
+    """The body, refused with 413 past the server's limit."""
+    limit = request.app.state.options.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise errors.payload_too_large(limit)
+    body = await request.body()
+    if len(body) > limit:
+        raise errors.payload_too_large(limit)
+    return body
+
+
+async def read_data(request: Request) -> dict[str, Any]:
+    """The body as a dict: ``{}`` when empty; 400 on malformed JSON or a non-object; 415 on other types."""
+    body = await raw_body(request)
+    content_type = request.headers.get("content-type", "")
+    media = content_type.split(";")[0].strip().lower()
+    if not body.strip():
+        return {}
+    if media in ("application/json", "") or media.endswith("+json"):
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise errors.parse_error(str(exc)) from None
+    elif media == "application/x-www-form-urlencoded":
+        try:
+            data = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError:
+            raise errors.parse_error("form body is not UTF-8") from None
+    elif media == "multipart/form-data":
+        try:
+            form = await request.form()
+        except Exception as exc:  # the multipart parser's own errors are all client errors
+            raise errors.ApiError(400, "invalid_request", "parse_error", f"Multipart form parse error - {exc}") from None
+        data = {k: v for k, v in form.items() if isinstance(v, str)}
+    else:
+        raise errors.unsupported_media_type(content_type)
+    if not isinstance(data, dict):
+        raise errors.validation_error(f"Invalid data. Expected a dictionary, but got {type(data).__name__}.")
+    return data
+
+
+def form_bool(value: Any) -> Any:
+    """Form fields arrive as strings; DRF's BooleanField reads these spellings."""
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "1", "yes", "on", "t", "y"):
+            return True
+        if lowered in ("false", "0", "no", "off", "f", "n", ""):
+            return False
+    return value

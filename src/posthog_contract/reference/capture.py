@@ -1,0 +1,7 @@
+"""Placeholder: filled in by the capture work."""
+
+from __future__ import annotations
+
+from .routing import Route
+
+ROUTES: list[Route] = []

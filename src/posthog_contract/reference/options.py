@@ -1,0 +1,43 @@
+"""The reference server's knobs, parsed once from the command line."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$")
+_SECONDS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``count`` requests per ``period`` seconds."""
+
+    count: int
+    period: int
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        match = _RATE.match(text)
+        if not match or int(match.group(1)) < 1:
+            raise ValueError(f"rate {text!r} is not of the form N/s, N/min or N/hour with N >= 1")
+        return cls(int(match.group(1)), _SECONDS[match.group(2)])
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """Defaults follow PostHog (§1.8): 480/min and 4800/h; events 240/min and 1200/h."""
+
+    rate_limits: tuple[Rate, ...] = (Rate(480, 60), Rate(4800, 3600))
+    events_rate_limits: tuple[Rate, ...] = (Rate(240, 60), Rate(1200, 3600))
+    latency_ms: float = 0.0
+    ingestion_delay_s: float = 0.0
+    max_body_bytes: int = 2_621_440  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+    max_capture_bytes: int = 20 * 1024 * 1024
+    mutants: tuple[str, ...] = field(default_factory=tuple)
+    request_log: str | None = None
+
+    @classmethod
+    def with_rate(cls, rate: Rate, **kwargs: object) -> ServerOptions:
+        """``--rate-limit``: one rate for every class of endpoint, no hourly cap."""
+        return cls(rate_limits=(rate,), events_rate_limits=(rate,), **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,99 @@
+"""Start the reference server on a pre-bound loopback socket and announce its credentials."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+
+import uvicorn
+
+from . import mutants, world
+from .app import create_app
+from .options import ServerOptions
+from .storage import Database
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind before uvicorn starts, so port 0 gives a free port we can announce.
+
+    IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted connections of sockets created
+    with it, and without TCP_NODELAY each small exchange on loopback stalls ~40 ms (notes/performance.md).
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    return sock
+
+
+class AnnouncingServer(uvicorn.Server):
+    """Calls ``on_ready`` once uvicorn accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if not self.should_exit:
+            self._on_ready()
+
+
+def _exit_when_stdin_closes(server: uvicorn.Server) -> None:
+    """The suite holds our stdin open; when it dies, so do we (servers must stop by themselves)."""
+
+    def watch() -> None:
+        try:
+            while sys.stdin.buffer.read(1024):
+                pass
+        except (OSError, ValueError):
+            pass
+        server.should_exit = True
+
+    threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
+
+
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    db_path: str | None = None,
+    credentials_path: str | None = None,
+    options: ServerOptions | None = None,
+    exit_with_stdin: bool = False,
+) -> None:
+    options = options or ServerOptions()
+    temp_dir = None
+    if db_path is None:
+        temp_dir = tempfile.TemporaryDirectory(prefix="posthog-reference-")
+        db_path = os.path.join(temp_dir.name, "reference.sqlite3")
+    db = Database(db_path)
+    world.seed(db)
+    app = create_app(db, options)  # imports every resource module, so every mutant is declared
+    mutants.activate(list(options.mutants))
+    sock = bind_socket(host, port)
+    bound_port = sock.getsockname()[1]
+    creds = world.credentials(f"http://{host}:{bound_port}")
+
+    def announce() -> None:
+        line = creds.to_json()
+        if credentials_path:
+            with open(credentials_path, "w") as handle:
+                handle.write(line + "\n")
+        print(line, flush=True)
+
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2)
+    server = AnnouncingServer(config, announce)
+    if exit_with_stdin:
+        _exit_when_stdin_closes(server)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        db.close()
+        if temp_dir is not None:
+            temp_dir.cleanup()
