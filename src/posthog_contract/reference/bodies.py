@@ -32,8 +32,8 @@ async def read_data(request: Request) -> dict[str, Any]:
         return {}
     if media in ("application/json", "") or media.endswith("+json"):
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            data = json.loads(body, parse_constant=_refuse_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise errors.parse_error(str(exc)) from None
     elif media == "application/x-www-form-urlencoded":
         try:
@@ -44,13 +44,35 @@ async def read_data(request: Request) -> dict[str, Any]:
         try:
             form = await request.form()
         except Exception as exc:  # the multipart parser's own errors are all client errors
-            raise errors.ApiError(400, "invalid_request", "parse_error", f"Multipart form parse error - {exc}") from None
+            raise errors.ApiError(
+                400, "invalid_request", "parse_error", f"Multipart form parse error - {exc}"
+            ) from None
         data = {k: v for k, v in form.items() if isinstance(v, str)}
     else:
         raise errors.unsupported_media_type(content_type)
     if not isinstance(data, dict):
         raise errors.validation_error(f"Invalid data. Expected a dictionary, but got {type(data).__name__}.")
     return data
+
+
+def _refuse_constant(name: str) -> Any:
+    """DRF's strict JSON: ``NaN`` and ``Infinity`` are parse errors."""
+    raise ValueError("Out of range float values are not JSON compliant")
+
+
+async def form_values(request: Request, key: str) -> list[str] | None:
+    """Every value of a repeated form field (DRF's ``getlist``); None when the body is not a form."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/x-www-form-urlencoded":
+        body = await request.body()
+        try:
+            return [v for k, v in parse_qsl(body.decode("utf-8"), keep_blank_values=True) if k == key]
+        except UnicodeDecodeError:
+            return None
+    if media == "multipart/form-data":
+        form = await request.form()
+        return [v for v in form.getlist(key) if isinstance(v, str)]
+    return None
 
 
 def form_bool(value: Any) -> Any:

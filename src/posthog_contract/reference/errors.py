@@ -70,9 +70,7 @@ def parse_error(reason: str) -> ApiError:
 
 
 def not_authenticated() -> ApiError:
-    return ApiError(
-        401, "authentication_error", "not_authenticated", "Authentication credentials were not provided."
-    )
+    return ApiError(401, "authentication_error", "not_authenticated", "Authentication credentials were not provided.")
 
 
 def authentication_failed(source: str) -> ApiError:
@@ -105,9 +103,7 @@ def unsupported_media_type(content_type: str) -> ApiError:
 
 def payload_too_large(limit: int) -> ApiError:
     """Reference choice: PostHog's Django front rejects oversize bodies too; the envelope keeps it uniform."""
-    return ApiError(
-        413, "invalid_request", "payload_too_large", f"Request body exceeds the limit of {limit} bytes."
-    )
+    return ApiError(413, "invalid_request", "payload_too_large", f"Request body exceeds the limit of {limit} bytes.")
 
 
 def throttled(wait_seconds: int) -> ApiError:

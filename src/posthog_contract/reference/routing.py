@@ -31,7 +31,9 @@ class CompiledRoute:
 
 
 def _compile(template: str) -> re.Pattern[str]:
-    regex = re.sub(r"\{(\w+)\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(template).replace(r"\{", "{").replace(r"\}", "}"))
+    regex = re.sub(
+        r"\{(\w+)\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
+    )
     return re.compile(f"^{regex}$")
 
 
@@ -41,7 +43,11 @@ class Router:
     def __init__(self, routes: list[Route]) -> None:
         self.routes: list[CompiledRoute] = []
         for route in routes:
-            templates = [p + route.path[len("{prefix}"):] for p in PREFIXES] if route.path.startswith("{prefix}") else [route.path]
+            templates = (
+                [p + route.path[len("{prefix}") :] for p in PREFIXES]
+                if route.path.startswith("{prefix}")
+                else [route.path]
+            )
             for template in templates:
                 template = template.rstrip("/") or "/"
                 self.routes.append(CompiledRoute(_compile(template), template, route.handlers))

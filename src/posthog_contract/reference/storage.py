@@ -70,7 +70,10 @@ CREATE TABLE IF NOT EXISTS texts (
     id INTEGER PRIMARY KEY,
     project_id INTEGER NOT NULL,
     body TEXT,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    created_by INTEGER REFERENCES users(id),
+    last_modified_at TEXT,
+    last_modified_by INTEGER REFERENCES users(id)
 );
 CREATE TABLE IF NOT EXISTS dashboards (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

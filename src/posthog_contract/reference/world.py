@@ -94,16 +94,48 @@ def seed(db: Database) -> None:
         )
         c.execute(
             "INSERT INTO projects VALUES (?, ?, ?, ?, ?, 'UTC')",
-            (OTHER_PROJECT_ID, "0190b7a1-0000-7000-8000-0000000000b2", OTHER_ORG_ID, "Other Project",
-             OTHER_PROJECT_API_KEY),
+            (
+                OTHER_PROJECT_ID,
+                "0190b7a1-0000-7000-8000-0000000000b2",
+                OTHER_ORG_ID,
+                "Other Project",
+                OTHER_PROJECT_API_KEY,
+            ),
         )
         users = [
-            (1, OWNER_UUID, "owner-distinct-id", "Olive", "Owner", "owner@reference.posthog.test", 1, "engineering",
-             PROJECT_ID),
-            (2, MEMBER_UUID, "member-distinct-id", "Max", "Member", "member@reference.posthog.test", 1, "product",
-             PROJECT_ID),
-            (3, OUTSIDER_UUID, "outsider-distinct-id", "Otto", "Outsider", "outsider@other.posthog.test", 0, None,
-             OTHER_PROJECT_ID),
+            (
+                1,
+                OWNER_UUID,
+                "owner-distinct-id",
+                "Olive",
+                "Owner",
+                "owner@reference.posthog.test",
+                1,
+                "engineering",
+                PROJECT_ID,
+            ),
+            (
+                2,
+                MEMBER_UUID,
+                "member-distinct-id",
+                "Max",
+                "Member",
+                "member@reference.posthog.test",
+                1,
+                "product",
+                PROJECT_ID,
+            ),
+            (
+                3,
+                OUTSIDER_UUID,
+                "outsider-distinct-id",
+                "Otto",
+                "Outsider",
+                "outsider@other.posthog.test",
+                0,
+                None,
+                OTHER_PROJECT_ID,
+            ),
         ]
         c.executemany(
             "INSERT INTO users (id, uuid, distinct_id, first_name, last_name, email, is_email_verified,"

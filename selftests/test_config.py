@@ -1,0 +1,257 @@
+"""Settings: every misconfiguration is one sentence naming what to fix, never showing a key."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from posthog_contract.config import OPTIONS, ConfigError, Settings, add_options, settings_from
+
+CANARY = "phx_CANARY0123456789abcdef"
+PROJECT_CANARY = "phc_CANARYPROJECT0123456789"
+HOST = "https://ph.example.com"
+
+
+def build(env: dict[str, str] | None = None, **options: Any) -> Settings:
+    """Settings from an environment and pytest options keyed by dest (posthog_base_url=...)."""
+    return settings_from(options.get, env or {})
+
+
+def config_error(env: dict[str, str] | None = None, **options: Any) -> str:
+    with pytest.raises(ConfigError) as info:
+        build(env, **options)
+    message = str(info.value)
+    assert CANARY not in message and PROJECT_CANARY not in message
+    assert "\n" not in message and message.endswith("."), message
+    return message
+
+
+def test_defaults_mean_the_embedded_reference_server() -> None:
+    settings = build()
+    assert settings.base_url is None and settings.personal_api_key is None
+    assert settings.capture_url is None and settings.project_id is None
+    assert (settings.timeout, settings.max_retry_wait, settings.events_timeout) == (30.0, 120.0, 120.0)
+    assert settings.profile == "default" and settings.read_only is False and settings.seed is None
+    assert re.fullmatch(r"pcr[a-z0-9]{10}", settings.run_id)
+    assert settings.secrets() == ()
+
+
+def test_run_ids_differ_between_runs() -> None:
+    assert len({build().run_id for _ in range(20)}) == 20
+
+
+def test_a_full_environment_is_read_and_normalised() -> None:
+    collaborator = "0190E4D1-7B5C-7D8E-9F00-1A2B3C4D5E6F"
+    settings = build(
+        {
+            "POSTHOG_HOST": HOST + "/",
+            "POSTHOG_PERSONAL_API_KEY": CANARY + "\n",
+            "POSTHOG_PROJECT_ID": " 42 ",
+            "POSTHOG_PROJECT_API_KEY": PROJECT_CANARY,
+            "POSTHOG_READONLY_API_KEY": "phx_READONLY0123456789",
+            "POSTHOG_COLLABORATOR_UUID": collaborator,
+            "POSTHOG_OTHER_PROJECT_ID": "7",
+            "POSTHOG_READ_ONLY": "1",
+            "POSTHOG_REQUEST_TIMEOUT": "12.5",
+            "POSTHOG_MAX_RETRY_WAIT": "0",
+            "POSTHOG_EVENTS_TIMEOUT": "300",
+            "POSTHOG_CONTRACT_SEED": "1234",
+            "POSTHOG_CONTRACT_PROFILE": "Thorough",
+        }
+    )
+    assert settings.base_url == HOST and settings.capture_url == HOST
+    assert settings.personal_api_key == CANARY
+    assert settings.project_id == "42" and settings.other_project_id == "7"
+    assert settings.collaborator_uuid == collaborator.lower()
+    assert settings.read_only is True
+    assert (settings.timeout, settings.max_retry_wait, settings.events_timeout) == (12.5, 0.0, 300.0)
+    assert settings.seed == 1234 and settings.profile == "thorough"
+
+
+def test_command_line_options_win_over_the_environment() -> None:
+    settings = build(
+        {
+            "POSTHOG_HOST": "https://env.example",
+            "POSTHOG_PERSONAL_API_KEY": CANARY,
+            "POSTHOG_PROJECT_ID": "1",
+        },
+        posthog_base_url="https://cli.example/",
+        posthog_project_id="@current",
+        posthog_capture_url="https://capture.example",
+        posthog_read_only=True,
+        posthog_timeout="5",
+        posthog_seed="9",
+        posthog_profile="thorough",
+    )
+    assert settings.base_url == "https://cli.example" and settings.capture_url == "https://capture.example"
+    assert settings.project_id == "@current" and settings.read_only is True
+    assert settings.timeout == 5.0 and settings.seed == 9 and settings.profile == "thorough"
+
+
+def test_a_vendor_personal_key_without_the_phx_prefix_is_accepted() -> None:
+    settings = build({"POSTHOG_HOST": HOST, "POSTHOG_PERSONAL_API_KEY": "vendorkey_0123456789"})
+    assert settings.personal_api_key == "vendorkey_0123456789"
+
+
+@pytest.mark.parametrize("value", ["", "0", "false", "no", "off"])
+def test_read_only_false_spellings(value: str) -> None:
+    assert build({"POSTHOG_READ_ONLY": value}).read_only is False
+
+
+def test_secrets_lists_every_configured_key_once() -> None:
+    settings = build(
+        {
+            "POSTHOG_HOST": HOST,
+            "POSTHOG_PERSONAL_API_KEY": CANARY,
+            "POSTHOG_READONLY_API_KEY": CANARY,
+            "POSTHOG_PROJECT_API_KEY": PROJECT_CANARY,
+        }
+    )
+    assert settings.secrets() == (CANARY, PROJECT_CANARY)
+    assert Settings(personal_api_key=CANARY).secrets() == (CANARY,)
+
+
+def test_repr_never_shows_a_key() -> None:
+    settings = build({"POSTHOG_HOST": HOST, "POSTHOG_PERSONAL_API_KEY": CANARY})
+    text = repr(settings)
+    assert CANARY not in text and "personal_api_key='[set]'" in text and HOST in text
+
+
+def test_with_embedded_points_everything_at_the_reference_server() -> None:
+    settings = build({"POSTHOG_CONTRACT_SEED": "3"}).with_embedded(
+        base_url="http://127.0.0.1:5555/",
+        personal_api_key=CANARY,
+        project_id="1",
+        project_api_key=PROJECT_CANARY,
+        readonly_api_key="phx_READONLY0123456789",
+        collaborator_uuid="0190e4d1-7b5c-7d8e-9f00-1a2b3c4d5e6f",
+        other_project_id="2",
+    )
+    assert settings.embedded and settings.base_url == "http://127.0.0.1:5555"
+    assert settings.capture_url == "http://127.0.0.1:5555" and settings.seed == 3
+    assert settings.secrets() == (CANARY, "phx_READONLY0123456789", PROJECT_CANARY)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"POSTHOG_HOST": "ftp://ph.example.com"}, "POSTHOG_HOST must be an http(s) URL with a host"),
+        ({"POSTHOG_HOST": "localhost:8000"}, "POSTHOG_HOST must be an http(s) URL with a host"),
+        ({"POSTHOG_HOST": "https://"}, "POSTHOG_HOST must be an http(s) URL with a host"),
+        ({"POSTHOG_HOST": "https://u:pw@ph.example.com"}, "POSTHOG_HOST must not carry credentials"),
+        ({"POSTHOG_HOST": HOST + "/?x=1"}, "POSTHOG_HOST must not have a query string"),
+        ({"POSTHOG_HOST": HOST}, "POSTHOG_HOST is set but POSTHOG_PERSONAL_API_KEY is not: "),
+        (
+            {"POSTHOG_HOST": HOST, "POSTHOG_PERSONAL_API_KEY": "   "},
+            "POSTHOG_PERSONAL_API_KEY is set but empty",
+        ),
+        (
+            {"POSTHOG_HOST": HOST, "POSTHOG_PERSONAL_API_KEY": "phc_" + CANARY[4:]},
+            "POSTHOG_PERSONAL_API_KEY holds a project API key (phc_…); use a personal API key (phx_…)",
+        ),
+        (
+            {"POSTHOG_HOST": HOST, "POSTHOG_PERSONAL_API_KEY": "Bearer " + CANARY},
+            "POSTHOG_PERSONAL_API_KEY contains whitespace",
+        ),
+        (
+            {"POSTHOG_HOST": HOST, "POSTHOG_PERSONAL_API_KEY": CANARY, "POSTHOG_PROJECT_API_KEY": CANARY},
+            "POSTHOG_PROJECT_API_KEY holds a personal API key (phx_…)",
+        ),
+        (
+            {"POSTHOG_READONLY_API_KEY": PROJECT_CANARY},
+            "POSTHOG_READONLY_API_KEY holds a project API key (phc_…)",
+        ),
+        ({"POSTHOG_PROJECT_ID": "my-project"}, "POSTHOG_PROJECT_ID must be a positive integer or @current"),
+        ({"POSTHOG_PROJECT_ID": "0"}, "POSTHOG_PROJECT_ID must be a positive integer or @current"),
+        ({"POSTHOG_PROJECT_ID": CANARY}, "POSTHOG_PROJECT_ID must be a positive integer or @current"),
+        ({"POSTHOG_OTHER_PROJECT_ID": "@current"}, "POSTHOG_OTHER_PROJECT_ID must be a positive integer"),
+        (
+            {"POSTHOG_PROJECT_ID": "5", "POSTHOG_OTHER_PROJECT_ID": "5"},
+            "POSTHOG_OTHER_PROJECT_ID equals the project under test (5)",
+        ),
+        ({"POSTHOG_COLLABORATOR_UUID": "not-a-uuid"}, "POSTHOG_COLLABORATOR_UUID must be a user UUID"),
+        ({"POSTHOG_REQUEST_TIMEOUT": "0"}, "POSTHOG_REQUEST_TIMEOUT must be a positive number of seconds"),
+        ({"POSTHOG_REQUEST_TIMEOUT": "-3"}, "POSTHOG_REQUEST_TIMEOUT must be a positive number of seconds"),
+        ({"POSTHOG_REQUEST_TIMEOUT": "ten"}, "POSTHOG_REQUEST_TIMEOUT must be a positive number of seconds"),
+        ({"POSTHOG_REQUEST_TIMEOUT": "inf"}, "POSTHOG_REQUEST_TIMEOUT must be a positive number of seconds"),
+        ({"POSTHOG_MAX_RETRY_WAIT": "-1"}, "POSTHOG_MAX_RETRY_WAIT must be a number of seconds, 0 or more"),
+        ({"POSTHOG_EVENTS_TIMEOUT": "nan"}, "POSTHOG_EVENTS_TIMEOUT must be a positive number of seconds"),
+        ({"POSTHOG_CONTRACT_SEED": "lucky"}, "POSTHOG_CONTRACT_SEED must be an integer"),
+        ({"POSTHOG_CONTRACT_PROFILE": "fast"}, "POSTHOG_CONTRACT_PROFILE must be one of default, thorough"),
+        ({"POSTHOG_READ_ONLY": "maybe"}, "POSTHOG_READ_ONLY must be 1 or 0"),
+        (
+            {"POSTHOG_CAPTURE_URL": "https://us.i.posthog.com"},
+            "POSTHOG_CAPTURE_URL is set but POSTHOG_HOST is not",
+        ),
+    ],
+)
+def test_each_misconfiguration_is_one_sentence_naming_the_variable(
+    env: dict[str, str], expected: str
+) -> None:
+    message = config_error(env)
+    assert message.startswith(expected), message
+
+
+def test_errors_name_the_command_line_flag_when_the_value_came_from_it() -> None:
+    assert config_error(posthog_base_url=HOST).startswith("--base-url is set but POSTHOG_PERSONAL_API_KEY")
+    assert config_error(posthog_timeout="-1").startswith("--request-timeout must be")
+    assert config_error(posthog_profile="x").startswith("--contract-profile must be")
+
+
+def test_a_key_pasted_into_another_variable_is_not_echoed() -> None:
+    message = config_error({"POSTHOG_CONTRACT_SEED": CANARY})
+    assert "looks like an API key" in message
+
+
+def test_config_error_names_the_option() -> None:
+    with pytest.raises(ConfigError) as info:
+        build({"POSTHOG_PROJECT_ID": "x"})
+    assert info.value.option == "POSTHOG_PROJECT_ID"
+
+
+class FakeGroup:
+    """Stands in for a pytest OptionGroup; can pretend another plugin owns some flags."""
+
+    def __init__(self, taken: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        self.taken = taken
+        self.added: dict[str, dict[str, Any]] = {}
+
+    def addoption(self, *names: str, **kwargs: Any) -> None:
+        if set(names) & self.taken:
+            raise ValueError(f"option names {set(names) & self.taken} already added")
+        for name in names:
+            self.added[name] = kwargs
+
+
+def test_add_options_registers_every_flag_with_none_defaults_and_env_in_help() -> None:
+    group = FakeGroup()
+    add_options(group)
+    flags = {o.flag for o in OPTIONS if o.flag}
+    assert set(group.added) == flags
+    assert {"--base-url", "--project-id", "--read-only", "--request-timeout"} <= flags
+    assert all(kwargs["default"] is None for kwargs in group.added.values())
+    assert group.added["--read-only"]["action"] == "store_true"
+    assert "POSTHOG_HOST" in group.added["--base-url"]["help"]
+    assert all(kwargs["dest"].startswith("posthog_") for kwargs in group.added.values())
+
+
+def test_add_options_falls_back_when_another_plugin_owns_a_flag() -> None:
+    group = FakeGroup(taken={"--base-url"})
+    add_options(group)
+    assert "--posthog-base-url" in group.added and "--base-url" not in group.added
+    assert group.added["--posthog-base-url"]["dest"] == "posthog_base_url"
+
+
+def test_keys_have_no_command_line_flag() -> None:
+    assert all(o.flag is None for o in OPTIONS if o.env.endswith("API_KEY"))
+
+
+def test_is_read_only_reads_the_flag_or_the_environment() -> None:
+    from posthog_contract.config import is_read_only
+
+    assert is_read_only({"posthog_read_only": True}.get, {}) is True
+    assert is_read_only({}.get, {"POSTHOG_READ_ONLY": "yes"}) is True
+    assert is_read_only({}.get, {"POSTHOG_READ_ONLY": "0"}) is False
+    assert is_read_only({}.get, {"POSTHOG_READ_ONLY": "garbage"}) is False

@@ -1,0 +1,107 @@
+"""The one way the suite judges a response: status, content type, shape, error envelope.
+
+Every failure message names the rule, then shows the redacted exchange that proves it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from . import contract
+from .client import describe
+from .redaction import Redactor
+
+_redactor = Redactor(())
+_ANY = object()
+
+
+def configure(redactor: Redactor) -> None:
+    """Set once per session by the plugin, so evidence never shows a configured secret."""
+    global _redactor
+    _redactor = redactor
+
+
+def evidence(response: httpx.Response) -> str:
+    return describe(response, _redactor)
+
+
+def fail(rule: str, response: httpx.Response | None = None, detail: str = "") -> AssertionError:
+    parts = [f"Contract rule broken: {rule}"]
+    if detail:
+        parts.append(detail)
+    if response is not None:
+        parts.append(evidence(response))
+    return AssertionError("\n".join(parts))
+
+
+def json_body(response: httpx.Response, rule: str = "the body is JSON") -> Any:
+    content_type = response.headers.get("content-type", "")
+    if "json" not in content_type:
+        raise fail(f"{rule} (Content-Type application/json)", response, f"Content-Type was {content_type!r}")
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise fail(rule, response, f"body is not valid JSON: {exc}") from None
+
+
+def expect_status(response: httpx.Response, *statuses: int, rule: str = "") -> None:
+    if response.status_code not in statuses:
+        wanted = " or ".join(map(str, statuses))
+        raise fail(rule or f"status {wanted}", response, f"expected {wanted}, got {response.status_code}")
+
+
+def expect_shape(response: httpx.Response, status: int, shape: str, *, rule: str = "") -> Any:
+    """Status, JSON content type and ``schemas/<shape>.json``; returns the parsed body."""
+    expect_status(response, status, rule=rule or f"status {status}")
+    body = json_body(response, rule or f"a {shape} body")
+    problems = contract.errors(body, shape)
+    if problems:
+        raise fail(rule or f"the body matches schemas/{shape}.json", response, "\n".join(problems[:15]))
+    return body
+
+
+def expect_empty(response: httpx.Response, status: int, *, rule: str = "") -> None:
+    expect_status(response, status, rule=rule or f"status {status} with an empty body")
+    if response.content.strip():
+        raise fail(rule or f"status {status} has an empty body", response, "the body is not empty")
+
+
+def expect_error(
+    response: httpx.Response,
+    status: int,
+    *,
+    code: str | tuple[str, ...] | None = None,
+    attr: Any = _ANY,
+    detail: str | None = None,
+    detail_contains: str | None = None,
+    type_: str | None = None,
+    rule: str = "",
+) -> dict[str, Any]:
+    """A PostHog error envelope (§1.2) with the given status and, optionally, code/attr/detail."""
+    body = expect_shape(response, status, "error-envelope", rule=rule or f"{status} with the error envelope")
+    checks: list[tuple[str, Any, Any]] = []
+    if code is not None:
+        codes = (code,) if isinstance(code, str) else code
+        if body["code"] not in codes:
+            checks.append(("code", " or ".join(codes), body["code"]))
+    if attr is not _ANY and body["attr"] != attr:
+        checks.append(("attr", attr, body["attr"]))
+    if type_ is not None and body["type"] != type_:
+        checks.append(("type", type_, body["type"]))
+    if detail is not None and body["detail"] != detail:
+        checks.append(("detail", detail, body["detail"]))
+    if detail_contains is not None and detail_contains.lower() not in str(body["detail"]).lower():
+        checks.append(("detail containing", detail_contains, body["detail"]))
+    if checks:
+        lines = [f"{name}: expected {json.dumps(want)}, got {json.dumps(got)}" for name, want, got in checks]
+        raise fail(rule or f"{status} error envelope fields", response, "\n".join(lines))
+    return body
+
+
+def expect_that(condition: bool, rule: str, response: httpx.Response | None = None, detail: str = "") -> None:
+    """A semantic rule (persistence, filters, ordering): fail with the rule and the evidence."""
+    if not condition:
+        raise fail(rule, response, detail)

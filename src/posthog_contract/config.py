@@ -1,0 +1,489 @@
+"""Options and environment variables -> one frozen :class:`Settings`, validated once.
+
+Why one place: every misconfiguration should surface as a single readable sentence at session
+start (naming the option or environment variable to fix), never as a stack trace from deep inside
+a test, and never with a key value in it.
+
+Precedence: command-line option > environment variable > default. API keys are environment-only on
+purpose: a key on the command line ends up in shell history, process lists and pytest's
+``invocation_params``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import secrets as _secrets
+import string
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
+
+__all__ = [
+    "OPTIONS",
+    "PROFILES",
+    "ConfigError",
+    "Option",
+    "Settings",
+    "add_options",
+    "is_read_only",
+    "new_run_id",
+    "settings_from",
+]
+
+PROFILES: tuple[str, ...] = ("default", "thorough")
+
+_KEY_LOOKALIKE = re.compile(r"ph[xc]_[A-Za-z0-9]{8,}")
+_RUN_ID_ALPHABET = string.ascii_lowercase + string.digits
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+class ConfigError(Exception):
+    """A misconfiguration, explained in one sentence that names what to change.
+
+    ``str(error)`` never contains a key value; ``option`` names the option or environment variable
+    at fault when there is exactly one (plugins may use it for a usage error).
+    """
+
+    def __init__(self, message: str, *, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+class Option(NamedTuple):
+    """One setting: its pytest flag (None: environment only), environment variable, pytest dest, help."""
+
+    flag: str | None
+    env: str
+    dest: str
+    help: str
+
+    @property
+    def field(self) -> str:
+        """The :class:`Settings` field this option fills."""
+        return self.dest.removeprefix("posthog_")
+
+
+# dest names carry a ``posthog_`` prefix: ``timeout`` is pytest-timeout's and ``base_url`` is
+# pytest-base-url's, and argparse lets two flags silently share one dest.
+OPTIONS: list[Option] = [
+    Option(
+        "--base-url",
+        "POSTHOG_HOST",
+        "posthog_base_url",
+        "PostHog host to test, e.g. https://us.posthog.com (default: the embedded reference server)",
+    ),
+    Option(
+        None,
+        "POSTHOG_PERSONAL_API_KEY",
+        "posthog_personal_api_key",
+        "personal API key (phx_...), required with a host; environment only",
+    ),
+    Option(
+        "--project-id",
+        "POSTHOG_PROJECT_ID",
+        "posthog_project_id",
+        "project id (an integer or @current); default: the key's only project",
+    ),
+    Option(
+        None,
+        "POSTHOG_PROJECT_API_KEY",
+        "posthog_project_api_key",
+        "project API key (phc_...) for capture; default: discovered from /api/users/@me/",
+    ),
+    Option(
+        None,
+        "POSTHOG_READONLY_API_KEY",
+        "posthog_readonly_api_key",
+        "personal API key with read scopes only, for scope checks; environment only",
+    ),
+    Option(
+        None,
+        "POSTHOG_COLLABORATOR_UUID",
+        "posthog_collaborator_uuid",
+        "user UUID of an organisation member to add as a dashboard collaborator",
+    ),
+    Option(
+        None,
+        "POSTHOG_OTHER_PROJECT_ID",
+        "posthog_other_project_id",
+        "id of a project the key cannot access, for isolation checks",
+    ),
+    Option(
+        "--capture-url",
+        "POSTHOG_CAPTURE_URL",
+        "posthog_capture_url",
+        "capture (ingestion) host, e.g. https://us.i.posthog.com (default: the API host)",
+    ),
+    Option(
+        "--read-only",
+        "POSTHOG_READ_ONLY",
+        "posthog_read_only",
+        "deselect tests that create or change resources on the host",
+    ),
+    Option(
+        "--request-timeout",
+        "POSTHOG_REQUEST_TIMEOUT",
+        "posthog_timeout",
+        "seconds per HTTP request (default 30)",
+    ),
+    Option(
+        None,
+        "POSTHOG_MAX_RETRY_WAIT",
+        "posthog_max_retry_wait",
+        "total seconds the client may wait on 429 answers (default 120)",
+    ),
+    Option(
+        None,
+        "POSTHOG_EVENTS_TIMEOUT",
+        "posthog_events_timeout",
+        "seconds to wait for captured events to become listable (default 120)",
+    ),
+    Option(
+        "--contract-seed",
+        "POSTHOG_CONTRACT_SEED",
+        "posthog_seed",
+        "integer seed for generated data (default: random)",
+    ),
+    Option(
+        "--contract-profile", "POSTHOG_CONTRACT_PROFILE", "posthog_profile", "test depth: default or thorough"
+    ),
+]
+
+_BOOLEAN_FIELDS = frozenset({"read_only"})
+
+
+def new_run_id() -> str:
+    """A run id: "pcr" + 10 lowercase alphanumerics, unique enough to tag one run's resources."""
+    return "pcr" + "".join(_secrets.choice(_RUN_ID_ALPHABET) for _ in range(10))
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """Everything the suite needs to know, validated; build it with :func:`settings_from`.
+
+    Every field has a default so that ``Settings()`` means "the embedded reference server with
+    defaults" (handy in self-tests).
+    """
+
+    base_url: str | None = None
+    personal_api_key: str | None = None
+    project_id: str | None = None
+    project_api_key: str | None = None
+    readonly_api_key: str | None = None
+    collaborator_uuid: str | None = None
+    other_project_id: str | None = None
+    capture_url: str | None = None
+    read_only: bool = False
+    timeout: float = 30.0
+    max_retry_wait: float = 120.0
+    events_timeout: float = 120.0
+    seed: int | None = None
+    profile: str = "default"
+    run_id: str = field(default_factory=new_run_id)
+    embedded: bool = False  # True once with_embedded() pointed the settings at the reference server
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every non-empty key value, for the redactor (duplicates removed, order kept)."""
+        values = (self.personal_api_key, self.readonly_api_key, self.project_api_key)
+        return tuple(dict.fromkeys(v for v in values if v))
+
+    def with_embedded(
+        self,
+        *,
+        base_url: str,
+        personal_api_key: str,
+        project_id: str,
+        project_api_key: str | None,
+        readonly_api_key: str | None = None,
+        collaborator_uuid: str | None = None,
+        other_project_id: str | None = None,
+        capture_url: str | None = None,
+    ) -> Settings:
+        """The same settings pointed at the embedded reference server the plugin started."""
+        return dataclasses.replace(
+            self,
+            base_url=base_url.rstrip("/"),
+            personal_api_key=personal_api_key,
+            project_id=str(project_id),
+            project_api_key=project_api_key,
+            readonly_api_key=readonly_api_key,
+            collaborator_uuid=collaborator_uuid,
+            other_project_id=None if other_project_id is None else str(other_project_id),
+            capture_url=(capture_url or base_url).rstrip("/"),
+            embedded=True,
+        )
+
+    def __repr__(self) -> str:
+        # Keys are shown as set/unset only: pytest prints reprs in assertion introspection.
+        parts = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            secret = f.name.endswith("api_key")
+            shown = ("None" if value is None else "'[set]'") if secret else repr(value)
+            parts.append(f"{f.name}={shown}")
+        return f"Settings({', '.join(parts)})"
+
+
+def add_options(group: Any) -> None:
+    """Register the flags of :data:`OPTIONS` on a pytest ``OptionGroup``.
+
+    Defaults are None so that :func:`settings_from` can tell "not given" from "given" and fall back
+    to the environment. If another plugin already owns a flag (pytest-base-url's ``--base-url``),
+    the option is registered under ``--posthog-<name>`` instead of failing the whole run.
+    """
+    for option in OPTIONS:
+        if option.flag is None:
+            continue
+        kwargs: dict[str, Any] = {
+            "dest": option.dest,
+            "default": None,
+            "help": f"{option.help} [env {option.env}]",
+        }
+        if option.field in _BOOLEAN_FIELDS:
+            kwargs["action"] = "store_true"
+        try:
+            group.addoption(option.flag, **kwargs)
+        except ValueError:  # flag taken by another plugin
+            group.addoption("--posthog-" + option.flag.removeprefix("--").removeprefix("contract-"), **kwargs)
+
+
+def settings_from(get_option: Callable[[str], Any], environ: Mapping[str, str]) -> Settings:
+    """Build and validate the settings; raise :class:`ConfigError` on the first problem found.
+
+    ``get_option`` is typically ``pytest.Config.getoption``; it is only asked for options that have a
+    flag. ``environ`` is passed in (not read from ``os.environ``) so tests can supply their own.
+    """
+    raw: dict[str, tuple[Any, str]] = {}  # field -> (value, name to show in messages)
+    for option in OPTIONS:
+        value: Any = None
+        source = option.env
+        if option.flag is not None:
+            value = get_option(option.dest)
+            if value is not None and value is not False:
+                source = option.flag
+            else:
+                value = None
+        if value is None:
+            value = environ.get(option.env)
+            source = option.env
+        raw[option.field] = (value, source)
+
+    def name(field_name: str) -> str:
+        return raw[field_name][1]
+
+    base_url = _url(raw["base_url"][0], name("base_url"), example="https://us.posthog.com")
+    personal = _key(raw["personal_api_key"][0], name("personal_api_key"), want="phx")
+    project_key = _key(raw["project_api_key"][0], name("project_api_key"), want="phc")
+    readonly = _key(raw["readonly_api_key"][0], name("readonly_api_key"), want="phx")
+    secrets = [k for k in (personal, project_key, readonly) if k]
+
+    if base_url is not None and personal is None:
+        raise ConfigError(
+            f"{name('base_url')} is set but POSTHOG_PERSONAL_API_KEY is not: export a personal API key "
+            f"(phx_…) for that host, or unset {name('base_url')} to test the embedded reference server.",
+            option="POSTHOG_PERSONAL_API_KEY",
+        )
+
+    project_id = _project_id(raw["project_id"][0], name("project_id"), secrets, allow_current=True)
+    other_project_id = _project_id(
+        raw["other_project_id"][0], name("other_project_id"), secrets, allow_current=False
+    )
+    if other_project_id is not None and other_project_id == project_id:
+        raise ConfigError(
+            f"{name('other_project_id')} equals the project under test ({project_id}): name a project "
+            "the key cannot access.",
+            option=name("other_project_id"),
+        )
+
+    collaborator = _uuid(raw["collaborator_uuid"][0], name("collaborator_uuid"), secrets)
+
+    capture_url = _url(raw["capture_url"][0], name("capture_url"), example="https://us.i.posthog.com")
+    if capture_url is not None and base_url is None:
+        raise ConfigError(
+            f"{name('capture_url')} is set but POSTHOG_HOST is not: the embedded reference server is its "
+            f"own capture host, so unset {name('capture_url')} or also set POSTHOG_HOST.",
+            option=name("capture_url"),
+        )
+
+    return Settings(
+        base_url=base_url,
+        personal_api_key=personal,
+        project_id=project_id,
+        project_api_key=project_key,
+        readonly_api_key=readonly,
+        collaborator_uuid=collaborator,
+        other_project_id=other_project_id,
+        capture_url=capture_url or base_url,
+        read_only=_bool(raw["read_only"][0], name("read_only"), secrets),
+        timeout=_seconds(raw["timeout"][0], name("timeout"), 30.0, secrets),
+        max_retry_wait=_seconds(
+            raw["max_retry_wait"][0], name("max_retry_wait"), 120.0, secrets, allow_zero=True
+        ),
+        events_timeout=_seconds(raw["events_timeout"][0], name("events_timeout"), 120.0, secrets),
+        seed=_seed(raw["seed"][0], name("seed"), secrets),
+        profile=_profile(raw["profile"][0], name("profile"), secrets),
+    )
+
+
+def is_read_only(get_option: Callable[[str], Any], environ: Mapping[str, str]) -> bool:
+    """--read-only / POSTHOG_READ_ONLY alone, for collection hooks that run before the settings exist.
+
+    Lenient on purpose: an unreadable value counts as "not read-only" here; settings_from() reports it.
+    """
+    option = next(o for o in OPTIONS if o.field == "read_only")
+    if get_option(option.dest):
+        return True
+    try:
+        return _bool(environ.get(option.env), option.env, ())
+    except ConfigError:
+        return False
+
+
+# --------------------------------------------------------------------------------------------------
+# Validators: each returns the normalised value or raises ConfigError naming `name`.
+
+
+def _shown(value: Any, secrets: Iterable[str] = ()) -> str:
+    """A value fit for an error message: quoted, shortened, never a key."""
+    text = str(value)
+    if _KEY_LOOKALIKE.search(text) or any(s and s in text for s in secrets):
+        return "a value that looks like an API key"
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return repr(text)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _url(value: Any, name: str, *, example: str) -> str | None:
+    if _blank(value):
+        return None
+    text = str(value).strip()
+    parts = urlsplit(text)
+    shown_parts = parts._replace(netloc=parts.hostname or "", query="", fragment="")
+    shown = _shown(urlunsplit(shown_parts)) if parts.hostname else _shown(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{name} must be an http(s) URL with a host, like {example}, not {shown}.", option=name
+        )
+    if parts.username or parts.password:
+        raise ConfigError(
+            f"{name} must not carry credentials in the URL: remove the user:password@ part "
+            "(the suite authenticates with POSTHOG_PERSONAL_API_KEY).",
+            option=name,
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(
+            f"{name} must not have a query string or fragment: use just the origin, like {example}.",
+            option=name,
+        )
+    return text.rstrip("/")
+
+
+def _key(value: Any, name: str, *, want: str) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()  # a trailing newline from `$(cat keyfile)` is harmless
+    if not text:
+        raise ConfigError(f"{name} is set but empty: set it to the key or unset it.", option=name)
+    if any(ch.isspace() for ch in text):
+        raise ConfigError(
+            f"{name} contains whitespace: set it to the bare key, without a 'Bearer' prefix or quotes.",
+            option=name,
+        )
+    if text.lower().startswith("bearer"):
+        raise ConfigError(f"{name} starts with 'Bearer': set it to the bare key.", option=name)
+    if want == "phx" and text.startswith("phc_"):
+        raise ConfigError(
+            f"{name} holds a project API key (phc_…); use a personal API key (phx_…) "
+            "created under Settings > Personal API keys.",
+            option=name,
+        )
+    if want == "phc" and text.startswith("phx_"):
+        raise ConfigError(
+            f"{name} holds a personal API key (phx_…); use the project API key (phc_…) "
+            "shown in the project settings.",
+            option=name,
+        )
+    return text
+
+
+def _project_id(value: Any, name: str, secrets: Iterable[str], *, allow_current: bool) -> str | None:
+    if _blank(value):
+        return None
+    text = str(value).strip()
+    if allow_current and text == "@current":
+        return text
+    if text.isascii() and text.isdigit() and int(text) > 0:
+        return str(int(text))
+    expected = "a positive integer or @current" if allow_current else "a positive integer"
+    raise ConfigError(f"{name} must be {expected}, not {_shown(text, secrets)}.", option=name)
+
+
+def _uuid(value: Any, name: str, secrets: Iterable[str]) -> str | None:
+    if _blank(value):
+        return None
+    text = str(value).strip()
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be a user UUID like 0190e4d1-7b5c-7d8e-9f00-1a2b3c4d5e6f, "
+            f"not {_shown(text, secrets)}.",
+            option=name,
+        ) from None
+
+
+def _seconds(
+    value: Any, name: str, default: float, secrets: Iterable[str], *, allow_zero: bool = False
+) -> float:
+    if _blank(value):
+        return default
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        expected = "a number of seconds, 0 or more" if allow_zero else "a positive number of seconds"
+        raise ConfigError(f"{name} must be {expected}, not {_shown(value, secrets)}.", option=name)
+    return number
+
+
+def _seed(value: Any, name: str, secrets: Iterable[str]) -> int | None:
+    if _blank(value):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, not {_shown(value, secrets)}.", option=name) from None
+
+
+def _profile(value: Any, name: str, secrets: Iterable[str]) -> str:
+    if _blank(value):
+        return "default"
+    text = str(value).strip().lower()
+    if text not in PROFILES:
+        raise ConfigError(
+            f"{name} must be one of {', '.join(PROFILES)}, not {_shown(value, secrets)}.", option=name
+        )
+    return text
+
+
+def _bool(value: Any, name: str, secrets: Iterable[str]) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (true/false), not {_shown(value, secrets)}.", option=name)

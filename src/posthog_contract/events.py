@@ -1,0 +1,140 @@
+"""Seed run-unique test events through capture and wait until the events API lists them (§9).
+
+Events cannot be deleted, so every seeded event carries the run id (distinct ids, event names
+and a ``run_id`` property) and keeps apart from everything else on the host. Timestamps are
+distinct (>= 1 ms apart), recent (the last 24 h) and never in the future.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from .client import ContractClient
+from .paths import ApiPaths
+
+
+@dataclass(frozen=True)
+class SeededEvent:
+    uuid: str
+    event: str
+    distinct_id: str
+    timestamp: datetime
+    properties: dict[str, Any]
+
+
+@dataclass
+class SeededEvents:
+    run_id: str
+    start: datetime  # strictly before the first event
+    events: list[SeededEvent] = field(default_factory=list)
+    listed: list[dict[str, Any]] = field(default_factory=list)  # as the host lists them, newest first
+
+    @property
+    def signup(self) -> str:
+        return f"pc_{self.run_id}_signup"
+
+    @property
+    def pageview(self) -> str:
+        return f"pc_{self.run_id}_pageview"
+
+    @property
+    def distinct_ids(self) -> tuple[str, str]:
+        return (f"pc-{self.run_id}-a", f"pc-{self.run_id}-b")
+
+    @property
+    def email(self) -> str:
+        return f"{self.run_id}@posthog-contract.invalid"
+
+    def run_filter(self) -> str:
+        """The properties filter that selects exactly this run's events."""
+        return json.dumps([{"key": "run_id", "value": self.run_id, "operator": "exact", "type": "event"}])
+
+    def window(self) -> dict[str, str]:
+        return {"after": self.start.isoformat(), "properties": self.run_filter()}
+
+    def by_uuid(self) -> dict[str, SeededEvent]:
+        return {e.uuid: e for e in self.events}
+
+
+def plan(run_id: str, count: int = 24, *, now: datetime | None = None) -> SeededEvents:
+    """A deterministic-per-run set: two event names, two distinct ids, varied properties."""
+    now = now or datetime.now(UTC)
+    first = (now - timedelta(minutes=20)).replace(microsecond=0)
+    seeded = SeededEvents(run_id, first - timedelta(seconds=1))
+    for i in range(count):
+        properties: dict[str, Any] = {
+            "run_id": run_id,
+            "seq": i,
+            "$browser": "Safari" if i % 4 == 0 else "Chrome",
+            "plan": "pro" if i % 3 == 1 else "free",
+            "amount": i * 10,
+        }
+        if i == 0:
+            properties["$set"] = {"email": seeded.email, "name": f"Contract {run_id}"}
+        seeded.events.append(
+            SeededEvent(
+                uuid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"posthog-contract/{run_id}/{i}")),
+                event=seeded.signup if i % 3 == 0 else seeded.pageview,
+                distinct_id=seeded.distinct_ids[i % 2],
+                timestamp=first + timedelta(seconds=i * 17, milliseconds=i * 7),
+                properties=properties,
+            )
+        )
+    return seeded
+
+
+def capture_body(seeded: SeededEvents, project_api_key: str) -> dict[str, Any]:
+    """A ``/batch/`` body as posthog-python sends it (no ``sent_at``: §12 q9)."""
+    return {
+        "api_key": project_api_key,
+        "batch": [
+            {
+                "event": e.event,
+                "distinct_id": e.distinct_id,
+                "properties": e.properties,
+                "timestamp": e.timestamp.isoformat(),
+                "uuid": e.uuid,
+            }
+            for e in seeded.events
+        ],
+    }
+
+
+def capture(client: ContractClient, capture_url: str, project_api_key: str, seeded: SeededEvents) -> httpx.Response:
+    return client.post(capture_url.rstrip("/") + "/batch/", json=capture_body(seeded, project_api_key), api_key=None)
+
+
+class EventsNotListable(AssertionError):
+    pass
+
+
+def wait_until_listable(
+    client: ContractClient, paths: ApiPaths, seeded: SeededEvents, *, timeout: float, first_delay: float = 0.1
+) -> list[dict[str, Any]]:
+    """Poll the events list with backoff until every seeded event is there; fail naming how many arrived."""
+    wanted = {e.uuid for e in seeded.events}
+    deadline = time.monotonic() + timeout
+    delay, found, last_status = first_delay, {}, None
+    while True:
+        response = client.get(paths.events(), params={**seeded.window(), "limit": "1000"})
+        last_status = response.status_code
+        if response.status_code == 200:
+            found = {str(e.get("id")).lower(): e for e in response.json().get("results", []) if isinstance(e, dict)}
+            if wanted <= found.keys():
+                seeded.listed = [found[u] for u in found if u in wanted]
+                return seeded.listed
+        if time.monotonic() + delay > deadline:
+            arrived = len(wanted & found.keys())
+            raise EventsNotListable(
+                f"only {arrived} of {len(wanted)} captured events became listable within {timeout:.0f} s"
+                f" (last events list answered {last_status}); raise POSTHOG_EVENTS_TIMEOUT if ingestion is slow"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)

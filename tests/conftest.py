@@ -1,0 +1,49 @@
+"""Fixtures of the contract suite that need the host: the current user, a collaborator, seeded events."""
+
+from __future__ import annotations
+
+import pytest
+
+from posthog_contract import events
+from posthog_contract.assertions import expect_shape
+from posthog_contract.paths import CURRENT_USER, ORGANIZATION_MEMBERS
+
+
+@pytest.fixture(scope="session")
+def current_user_uuid(client, outcomes) -> str:
+    response = client.get(CURRENT_USER)
+    if response.status_code == 403:
+        outcomes.unavailable("the key cannot read /api/users/@me/ (scope user:read)")
+    return expect_shape(response, 200, "current-user", rule="GET /api/users/@me/ answers the current user")["uuid"]
+
+
+@pytest.fixture(scope="session")
+def collaborator_uuid(settings, client, current_user_uuid, outcomes) -> str:
+    """POSTHOG_COLLABORATOR_UUID, else an active plain member other than the key owner (§4.3)."""
+    if settings.collaborator_uuid:
+        return settings.collaborator_uuid
+    response = client.get(ORGANIZATION_MEMBERS)
+    if response.status_code != 200:
+        outcomes.unavailable(f"no collaborator configured and members list answered {response.status_code}")
+    body = expect_shape(response, 200, "organization-member-list")
+    members = body["results"] if isinstance(body, dict) else body
+    for member in members:
+        if member["user"]["uuid"] != current_user_uuid and member["level"] < 8:
+            return member["user"]["uuid"]
+    outcomes.unavailable("no collaborator configured (POSTHOG_COLLABORATOR_UUID) and no plain member to discover")
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="session")
+def seeded_events(settings, contract, client, paths, run_id) -> events.SeededEvents:
+    """The run's events, captured once and waited for until all are listable."""
+    if settings.read_only:
+        pytest.skip("read-only mode: no events are captured")
+    key = settings.project_api_key or contract.facts.project_api_key
+    if not key:
+        pytest.skip("POSTHOG_PROJECT_API_KEY is not configured and the host did not reveal one")
+    seeded = events.plan(run_id)
+    response = events.capture(client, settings.capture_url or settings.base_url, key, seeded)
+    expect_shape(response, 200, "capture-response", rule="POST /batch/ accepts the seeded events (§9)")
+    events.wait_until_listable(client, paths, seeded, timeout=settings.events_timeout)
+    return seeded

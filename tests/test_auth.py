@@ -1,0 +1,106 @@
+"""Authentication, scopes and project isolation (spec §1.3-§1.5)."""
+
+from __future__ import annotations
+
+import pytest
+
+from posthog_contract.assertions import expect_error, expect_shape, expect_status
+
+NOT_PROVIDED = "Authentication credentials were not provided."
+
+
+def test_no_credentials_is_401_not_authenticated(anonymous_client, paths):
+    expect_error(
+        anonymous_client.get(paths.dashboards()),
+        401,
+        code="not_authenticated",
+        detail=NOT_PROVIDED,
+        type_="authentication_error",
+        rule="a request without a key is 401 not_authenticated (§1.3)",
+    )
+
+
+def test_basic_scheme_is_401_not_authenticated(anonymous_client, paths):
+    response = anonymous_client.get(paths.dashboards(), headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    expect_error(response, 401, code="not_authenticated", rule="another auth scheme counts as no key (§1.3)")
+
+
+def test_unknown_key_is_401_authentication_failed(anonymous_client, paths):
+    response = anonymous_client.get(paths.dashboards(), api_key="phx_posthogcontract0not0a0real0key000000000")
+    expect_error(
+        response,
+        401,
+        code="authentication_failed",
+        type_="authentication_error",
+        rule="an unknown personal API key is 401 authentication_failed (§1.3)",
+    )
+
+
+def test_events_need_a_key_too(anonymous_client, paths):
+    expect_error(
+        anonymous_client.get(paths.events()),
+        401,
+        code="not_authenticated",
+        rule="the events list requires a key (§1.3)",
+    )
+
+
+def test_readonly_key_can_read_dashboards(readonly_client, paths):
+    expect_shape(
+        readonly_client.get(paths.dashboards(), params={"limit": "1"}),
+        200,
+        "dashboard-list-page",
+        rule="a key with dashboard:read lists dashboards (§1.4)",
+    )
+
+
+#: operation -> (method, path for a dashboard id, body for a dashboard id)
+WRITES = {
+    "create dashboard": ("POST", lambda p, d: p.dashboards(), lambda d: {"name": "posthog-contract forbidden"}),
+    "patch dashboard": ("PATCH", lambda p, d: p.dashboard(d), lambda d: {"description": "forbidden"}),
+    "delete dashboard": ("DELETE", lambda p, d: p.dashboard(d), lambda d: None),
+    "patch sharing": ("PATCH", lambda p, d: p.sharing(d), lambda d: {"enabled": True}),
+    "refresh sharing": ("POST", lambda p, d: p.sharing_refresh(d), lambda d: None),
+    "add collaborator": (
+        "POST",
+        lambda p, d: p.collaborators(d),
+        lambda d: {"user_uuid": "0190b7a1-0000-7000-8000-0000000000ff", "level": 37},
+    ),
+    "move tile": ("PATCH", lambda p, d: p.move_tile(d), lambda d: {"tile": {"id": 1}, "to_dashboard": d}),
+}
+
+
+@pytest.mark.writes
+@pytest.mark.parametrize("operation", sorted(WRITES))
+def test_readonly_key_cannot_write(readonly_client, paths, new_dashboard, operation):
+    method, path, body = WRITES[operation]
+    dashboard = new_dashboard(f"readonly-{operation.replace(' ', '-')}")
+    response = readonly_client.request(method, path(paths, dashboard["id"]), json=body(dashboard["id"]))
+    expect_error(
+        response,
+        403,
+        code="permission_denied",
+        detail_contains="missing required scope",
+        rule=f"{operation} with a read-only key is 403 missing scope (§1.4)",
+    )
+
+
+def test_another_organisations_project_is_refused(client, paths, settings):
+    other = settings.other_project_id or "999999999"
+    response = client.get(paths.with_project(other).dashboards())
+    expect_status(response, 403, 404, rule="a project the key cannot access answers 403 or 404 (§1.5)")
+    expect_error(response, response.status_code, rule="the refusal carries the error envelope (§1.2)")
+
+
+def test_unknown_project_is_404(client, paths):
+    expect_error(
+        client.get(paths.with_project("not-a-project").dashboards()),
+        404,
+        code="not_found",
+        rule="a project id that is neither an integer nor @current is 404 (§1.1)",
+    )
+
+
+def test_current_project_alias_serves_the_project(client, paths):
+    response = client.get(paths.with_project("@current").dashboards(), params={"limit": "1"})
+    expect_shape(response, 200, "dashboard-list-page", rule="@current names the key owner's current project (§1.1)")

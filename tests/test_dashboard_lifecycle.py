@@ -1,0 +1,96 @@
+"""Soft delete and undelete (spec §2.8): the only way a dashboard goes away."""
+
+from __future__ import annotations
+
+import pytest
+
+from posthog_contract.assertions import expect_error, expect_shape, expect_that
+
+pytestmark = pytest.mark.writes
+
+
+def listed_ids(client, paths) -> set[int]:
+    """Every dashboard id in the list (walks `next`; the suite's own ids are what matter)."""
+    ids, url, params = set(), paths.dashboards(), {"limit": "200"}
+    for _ in range(100):
+        body = expect_shape(client.get(url, params=params), 200, "dashboard-list-page")
+        ids.update(item["id"] for item in body["results"])
+        if not body["next"]:
+            return ids
+        url, params = body["next"], None
+    raise AssertionError("dashboards list did not end within 100 pages of 200")
+
+
+@pytest.fixture
+def soft_deleted(client, paths, new_dashboard):
+    created = new_dashboard("soft-deleted")
+    response = client.patch(paths.dashboard(created["id"]), json={"deleted": True})
+    return created, response
+
+
+def test_soft_delete_answers_200_with_deleted_true(soft_deleted):
+    _, response = soft_deleted
+    body = expect_shape(response, 200, "dashboard", rule="PATCH deleted=true answers 200 with the dashboard")
+    expect_that(body["deleted"] is True, "the soft-delete answer shows deleted: true (§2.8)", response)
+
+
+def test_soft_deleted_dashboard_is_404(client, paths, soft_deleted):
+    created, _ = soft_deleted
+    expect_error(
+        client.get(paths.dashboard(created["id"])),
+        404,
+        code="not_found",
+        rule="GET of a soft-deleted dashboard is 404 (§2.8)",
+    )
+
+
+def test_soft_deleted_dashboard_leaves_the_list(client, paths, soft_deleted):
+    created, _ = soft_deleted
+    response = client.get(paths.dashboards(), params={"limit": "1"})
+    expect_that(
+        created["id"] not in listed_ids(client, paths), "a soft-deleted dashboard is not listed (§2.8)", response
+    )
+
+
+def test_soft_delete_lowers_the_list_count(client, paths, new_dashboard):
+    created = new_dashboard("count-drop")
+    before = expect_shape(client.get(paths.dashboards(), params={"limit": "1"}), 200, "dashboard-list-page")["count"]
+    client.patch(paths.dashboard(created["id"]), json={"deleted": True})
+    response = client.get(paths.dashboards(), params={"limit": "1"})
+    after = expect_shape(response, 200, "dashboard-list-page")["count"]
+    expect_that(
+        after == before - 1,
+        "`count` is one lower after a soft delete (§2.8)",
+        response,
+        f"count before {before}, after {after}",
+    )
+
+
+@pytest.mark.parametrize("endpoint", ["sharing", "collaborators"])
+def test_soft_deleted_dashboard_subresources_are_404(client, paths, soft_deleted, endpoint):
+    created, _ = soft_deleted
+    path = getattr(paths, endpoint)(created["id"])
+    expect_error(client.get(path), 404, code="not_found", rule=f"{endpoint} of a soft-deleted dashboard is 404 (§2.8)")
+
+
+def test_patch_of_soft_deleted_dashboard_without_undelete_is_404(client, paths, resources, soft_deleted):
+    created, _ = soft_deleted
+    expect_error(
+        client.patch(paths.dashboard(created["id"]), json={"name": resources.name("ghost")}),
+        404,
+        rule="PATCH of a soft-deleted dashboard without a falsy `deleted` is 404 (§2.8)",
+    )
+
+
+def test_undelete_brings_the_dashboard_back(client, paths, soft_deleted):
+    created, _ = soft_deleted
+    response = client.patch(paths.dashboard(created["id"]), json={"deleted": False})
+    body = expect_shape(response, 200, "dashboard", rule="PATCH deleted=false on a soft-deleted dashboard is 200")
+    expect_that(body["deleted"] is False, "the undelete answer shows deleted: false (§2.8)", response)
+    expect_shape(
+        client.get(paths.dashboard(created["id"])),
+        200,
+        "dashboard",
+        rule="an undeleted dashboard is retrievable again (§2.8)",
+    )
+    expect_that(created["id"] in listed_ids(client, paths), "an undeleted dashboard is listed again (§2.8)", response)

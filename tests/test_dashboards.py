@@ -1,0 +1,191 @@
+"""Dashboards: shape, create, retrieve, PATCH persistence, validation, the DELETE 405 (spec §2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from posthog_contract.assertions import expect_empty, expect_error, expect_shape, expect_that
+
+pytestmark = pytest.mark.writes
+
+UNKNOWN_ID = 2_000_000_001
+
+
+def test_create_returns_201_with_documented_defaults(client, paths, resources):
+    response = client.post(paths.dashboards(), json={"name": resources.name("defaults")})
+    if response.status_code == 201:
+        resources.track_dashboard(response.json()["id"])
+    body = expect_shape(response, 201, "dashboard", rule="POST dashboards answers 201 with a Dashboard")
+    defaults = {
+        "description": "",
+        "pinned": False,
+        "deleted": False,
+        "is_shared": False,
+        "tags": [],
+        "creation_mode": "default",
+        "restriction_level": 21,
+        "tiles": [],
+    }
+    wrong = {k: body.get(k) for k, v in defaults.items() if body.get(k) != v}
+    expect_that(not wrong, "a new dashboard has the documented defaults (§2.3)", response, f"differs: {wrong}")
+
+
+def test_retrieve_returns_a_dashboard(client, paths, new_dashboard):
+    created = new_dashboard("retrieve")
+    response = client.get(paths.dashboard(created["id"]))
+    body = expect_shape(response, 200, "dashboard", rule="GET dashboards/{id} answers 200 with a Dashboard")
+    expect_that(
+        body["id"] == created["id"] and body["name"] == created["name"],
+        "retrieve returns the requested dashboard",
+        response,
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("name", "renamed"), ("description", "a new description"), ("pinned", True), ("tags", ["contract", "beta"])],
+)
+def test_patch_is_returned_and_stored(client, paths, resources, new_dashboard, field, value):
+    created = new_dashboard(f"patch-{field}")
+    if field == "name":
+        value = resources.name(value)
+    response = client.patch(paths.dashboard(created["id"]), json={field: value})
+    body = expect_shape(response, 200, "dashboard", rule="PATCH dashboards/{id} answers 200 with a Dashboard")
+    same = (lambda a, b: sorted(a) == sorted(b)) if field == "tags" else (lambda a, b: a == b)
+    expect_that(same(body[field], value), f"PATCH returns the new `{field}`", response, f"got {body[field]!r}")
+    reread = client.get(paths.dashboard(created["id"]))
+    stored = expect_shape(reread, 200, "dashboard")[field]
+    expect_that(
+        same(stored, value),
+        f"PATCH stores the new `{field}` (read again with GET)",
+        reread,
+        f"stored {stored!r}, sent {value!r}",
+    )
+
+
+def test_patch_ignores_read_only_fields(client, paths, new_dashboard):
+    created = new_dashboard("read-only-fields")
+    attempt = {
+        "creation_mode": "template",
+        "is_shared": True,
+        "effective_restriction_level": 37,
+        "effective_privilege_level": 21,
+        "id": created["id"] + 1000,
+    }
+    response = client.patch(paths.dashboard(created["id"]), json=attempt)
+    body = expect_shape(response, 200, "dashboard", rule="PATCH with read-only keys still answers 200")
+    reread = expect_shape(client.get(paths.dashboard(created["id"])), 200, "dashboard")
+    for source in (body, reread):
+        changed = {
+            k: source[k]
+            for k in ("creation_mode", "is_shared", "effective_restriction_level", "id")
+            if source[k] != created[k]
+        }
+        expect_that(
+            not changed, "read-only fields are silently ignored by PATCH (§1.1, §2.5)", response, f"changed: {changed}"
+        )
+
+
+def test_invalid_restriction_level_is_400_with_attr(client, paths, new_dashboard):
+    created = new_dashboard("bad-restriction")
+    response = client.patch(paths.dashboard(created["id"]), json={"restriction_level": 99})
+    expect_error(
+        response,
+        400,
+        code="invalid_choice",
+        attr="restriction_level",
+        type_="validation_error",
+        rule="restriction_level outside 21/37 is a 400 invalid_choice on `restriction_level` (§2.3)",
+    )
+
+
+def test_name_over_400_characters_is_400_max_length(client, paths, new_dashboard):
+    created = new_dashboard("long-name")
+    response = client.patch(paths.dashboard(created["id"]), json={"name": "x" * 401})
+    expect_error(
+        response,
+        400,
+        code="max_length",
+        attr="name",
+        rule="a name over 400 characters is a 400 max_length on `name` (§2.3)",
+    )
+
+
+def test_delete_is_405_with_empty_body_and_keeps_the_dashboard(client, paths, new_dashboard):
+    created = new_dashboard("delete-405")
+    response = client.delete(paths.dashboard(created["id"]))
+    expect_empty(response, 405, rule="DELETE dashboards/{id} answers 405 with an empty body (§2.8)")
+    reread = client.get(paths.dashboard(created["id"]))
+    expect_shape(reread, 200, "dashboard", rule="the dashboard still exists after the refused DELETE (§2.8)")
+
+
+def test_delete_of_an_unknown_id_is_405(client, paths):
+    response = client.delete(paths.dashboard(UNKNOWN_ID))
+    expect_empty(response, 405, rule="DELETE answers 405 without looking the dashboard up (§2.8)")
+
+
+def test_unknown_dashboard_is_404_envelope(client, paths):
+    expect_error(
+        client.get(paths.dashboard(UNKNOWN_ID)),
+        404,
+        code="not_found",
+        type_="invalid_request",
+        rule="an unknown dashboard id is a 404 not_found envelope (§2.4)",
+    )
+
+
+def test_non_integer_dashboard_id_is_404(client, paths):
+    expect_error(
+        client.get(paths.dashboard("not-a-number")),
+        404,
+        code="not_found",
+        rule="a non-integer dashboard id is a 404 (§1.1)",
+    )
+
+
+def test_list_items_carry_no_tiles(client, paths, new_dashboard):
+    new_dashboard("list-no-tiles")
+    response = client.get(paths.dashboards(), params={"limit": "20"})
+    body = expect_shape(response, 200, "dashboard-list-page", rule="GET dashboards answers a paginated list")
+    with_tiles = [item["id"] for item in body["results"] if "tiles" in item]
+    expect_that(not with_tiles, "list items carry no `tiles` (§2.1)", response, f"ids with tiles: {with_tiles}")
+
+
+def test_patch_accepts_form_data(client, paths, resources, new_dashboard):
+    created = new_dashboard("form-data")
+    name = resources.name("form-renamed")
+    response = client.patch(paths.dashboard(created["id"]), data={"name": name, "pinned": "true"})
+    body = expect_shape(response, 200, "dashboard", rule="PATCH accepts form-urlencoded bodies (§1.1)")
+    expect_that(body["name"] == name and body["pinned"] is True, "form fields are applied", response)
+
+
+def test_malformed_json_is_400_parse_error(client, paths, new_dashboard):
+    created = new_dashboard("malformed-json")
+    response = client.patch(
+        paths.dashboard(created["id"]), content=b'{"name": ', headers={"Content-Type": "application/json"}
+    )
+    expect_error(
+        response, 400, code="parse_error", type_="invalid_request", rule="malformed JSON is a 400 parse_error (§1.1)"
+    )
+
+
+def test_trailing_slash_is_optional(client, paths, new_dashboard):
+    created = new_dashboard("no-slash")
+    response = client.get(paths.dashboard(created["id"]).rstrip("/"))
+    expect_shape(response, 200, "dashboard", rule="paths answer without the trailing slash, no redirect (§1.1)")
+
+
+def test_both_prefixes_serve_the_same_dashboard(client, paths, new_dashboard):
+    created = new_dashboard("both-prefixes")
+    bodies = {}
+    for prefix in ("projects", "environments"):
+        response = client.get(paths.with_prefix(prefix).dashboard(created["id"]))
+        bodies[prefix] = expect_shape(response, 200, "dashboard", rule=f"/api/{prefix}/ serves dashboards (§1.1)")
+    volatile = ("last_accessed_at", "last_viewed_at")
+    a, b = ({k: v for k, v in body.items() if k not in volatile} for body in bodies.values())
+    expect_that(
+        a == b,
+        "both prefixes reach the same data (§1.1)",
+        None,
+        f"differs in: {sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))}",
+    )

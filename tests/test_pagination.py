@@ -1,0 +1,71 @@
+"""Pagination: follow `next` to the end with the one walker (spec §1.6, §7.4)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from posthog_contract.assertions import expect_shape, expect_that
+from posthog_contract.pagination import walk_dashboards, walk_events
+
+pytestmark = pytest.mark.writes
+
+
+@pytest.mark.parametrize("limit", [5, 8])
+def test_events_walk_newest_first_returns_every_seeded_event(client, paths, seeded_events, limit):
+    walk = walk_events(client, paths.events(), {**seeded_events.window(), "limit": str(limit)}, limit=limit)
+    got = {str(e["id"]).lower() for e in walk.items}
+    expect_that(
+        got == {e.uuid for e in seeded_events.events},
+        "walking `next` returns exactly the matching events (§7.4)",
+        None,
+        f"{len(got)} of {len(seeded_events.events)} over {len(walk.pages)} pages",
+    )
+    expect_that(
+        len(walk.pages) == math.ceil(len(seeded_events.events) / limit),
+        "`next` is null once no further event matches (§7.4)",
+        None,
+        f"{len(walk.pages)} pages",
+    )
+
+
+def test_events_walk_oldest_first_uses_after(client, paths, seeded_events):
+    params = {**seeded_events.window(), "limit": "7", "orderBy": '["timestamp"]'}
+    walk = walk_events(client, paths.events(), params, limit=7, descending=False)
+    expect_that(len(walk.items) == len(seeded_events.events), "ascending walk returns every matching event (§7.4)")
+
+
+def test_dashboards_walk_covers_the_whole_list(client, paths, new_dashboard):
+    ours = {new_dashboard(f"page-{i}")["id"] for i in range(3)}
+    count = expect_shape(client.get(paths.dashboards(), params={"limit": "1"}), 200, "dashboard-list-page")["count"]
+    limit = max(2, math.ceil(count / 15))
+    walk = walk_dashboards(client, paths.dashboards(), limit=limit)
+    ids = {item["id"] for item in walk.items}
+    expect_that(
+        ours <= ids,
+        "every dashboard of the run is reached by walking `next` (§1.6)",
+        None,
+        f"missing {sorted(ours - ids)}",
+    )
+    expect_that(
+        len(ids) == walk.bodies[0]["count"],
+        "`count` equals the number of dashboards walked (§1.6)",
+        None,
+        f"count {walk.bodies[0]['count']}, walked {len(ids)}",
+    )
+
+
+def test_dashboards_list_orders_pinned_first(client, paths, new_dashboard):
+    pinned = new_dashboard("zz-pinned", pinned=True)
+    new_dashboard("aa-unpinned")
+    walk = walk_dashboards(client, paths.dashboards(), limit=200)
+    items = walk.items
+    flags = [bool(item["pinned"]) for item in items]
+    expect_that(
+        flags == sorted(flags, reverse=True),
+        "pinned dashboards are listed first (§2.2)",
+        None,
+        f"pinned flags in order: {flags[:20]}",
+    )
+    expect_that(pinned["id"] in {i["id"] for i in items}, "the pinned dashboard is listed")

@@ -1,0 +1,105 @@
+"""Dashboard sharing: one object, never an array; enable, disable, refresh (spec §3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from posthog_contract.assertions import expect_error, expect_shape, expect_that
+
+pytestmark = pytest.mark.writes
+
+
+@pytest.fixture
+def shared(client, paths, resources, new_dashboard):
+    """A dashboard whose sharing was enabled (registered so cleanup disables it)."""
+    created = new_dashboard("shared")
+    resources.track_sharing(created["id"])
+    response = client.patch(paths.sharing(created["id"]), json={"enabled": True})
+    body = expect_shape(response, 200, "sharing-configuration", rule="PATCH sharing enabled=true answers 200")
+    return created, body
+
+
+def test_never_configured_sharing_is_one_disabled_object(client, paths, new_dashboard):
+    created = new_dashboard("sharing-default")
+    response = client.get(paths.sharing(created["id"]))
+    body = expect_shape(
+        response,
+        200,
+        "sharing-configuration",
+        rule="GET sharing answers one SharingConfiguration object, never an array (§3)",
+    )
+    expect_that(
+        body["enabled"] is False and body["created_at"] is None,
+        "never-configured sharing is disabled with created_at null (§3)",
+        response,
+    )
+
+
+def test_enable_answers_enabled_with_a_token(shared):
+    _, body = shared
+    expect_that(body["enabled"] is True, "PATCH enabled=true answers enabled: true (§3)")
+    expect_that(
+        isinstance(body["access_token"], str) and bool(body["access_token"]),
+        "an enabled configuration carries an access token (§3)",
+    )
+
+
+def test_enable_is_stored(client, paths, shared):
+    created, enabled = shared
+    response = client.get(paths.sharing(created["id"]))
+    body = expect_shape(response, 200, "sharing-configuration")
+    expect_that(body["enabled"] is True, "sharing stays enabled when read again (§3)", response)
+    expect_that(
+        body["access_token"] == enabled["access_token"], "an enabled token is stable across reads (§3)", response
+    )
+    expect_that(body["created_at"] is not None, "a stored configuration has created_at (§3)", response)
+
+
+def test_enable_marks_the_dashboard_shared(client, paths, shared):
+    created, _ = shared
+    response = client.get(paths.dashboard(created["id"]))
+    body = expect_shape(response, 200, "dashboard")
+    expect_that(body["is_shared"] is True, "the dashboard's is_shared follows sharing enabled (§3)", response)
+
+
+def test_disable_is_stored_and_unshares_the_dashboard(client, paths, shared):
+    created, _ = shared
+    response = client.patch(paths.sharing(created["id"]), json={"enabled": False})
+    body = expect_shape(response, 200, "sharing-configuration")
+    expect_that(body["enabled"] is False, "PATCH enabled=false answers enabled: false (§3)", response)
+    reread = client.get(paths.dashboard(created["id"]))
+    expect_that(
+        expect_shape(reread, 200, "dashboard")["is_shared"] is False,
+        "the dashboard's is_shared is false after disabling (§3)",
+        reread,
+    )
+
+
+def test_refresh_issues_a_different_token(client, paths, shared):
+    created, enabled = shared
+    response = client.post(paths.sharing_refresh(created["id"]))
+    body = expect_shape(response, 200, "sharing-configuration", rule="POST sharing/refresh answers 200 (§3)")
+    expect_that(body["access_token"] != enabled["access_token"], "refresh issues a new access token (§3)", response)
+    expect_that(body["enabled"] is True, "refresh keeps `enabled` (§3)", response)
+    reread = expect_shape(client.get(paths.sharing(created["id"])), 200, "sharing-configuration")
+    expect_that(reread["access_token"] == body["access_token"], "the refreshed token is the stored one (§3)", response)
+
+
+def test_enabled_must_be_a_boolean(client, paths, new_dashboard):
+    created = new_dashboard("sharing-bad-enabled")
+    expect_error(
+        client.patch(paths.sharing(created["id"]), json={"enabled": "sometimes"}),
+        400,
+        code="invalid_input",
+        attr="enabled",
+        rule="a non-boolean `enabled` is a 400 on `enabled` (§3)",
+    )
+
+
+def test_sharing_of_an_unknown_dashboard_is_404(client, paths):
+    expect_error(
+        client.get(paths.sharing(2_000_000_001)),
+        404,
+        code="not_found",
+        rule="sharing of an unknown dashboard is 404 (§3)",
+    )

@@ -1,0 +1,70 @@
+"""create_from_template_json: 200 with a Dashboard built from the template (spec §6)."""
+
+from __future__ import annotations
+
+import pytest
+
+from posthog_contract.assertions import expect_error, expect_shape, expect_that
+
+pytestmark = pytest.mark.writes
+
+REFUSES_PERSONAL_KEYS = "does not support personal api key access"
+
+
+def template(name: str, **changes) -> dict:
+    body = {
+        "template_name": name,
+        "dashboard_description": f"description of {name}",
+        "dashboard_filters": {},
+        "tags": [],
+        "tiles": [{"type": "TEXT", "body": f"text of {name}", "layouts": {}}],
+    }
+    body.update(changes)
+    return {"template": {k: v for k, v in body.items() if v is not None}}
+
+
+def post_template(client, paths, resources, outcomes, body):
+    response = client.post(paths.create_from_template_json(), json=body)
+    if response.status_code == 403 and REFUSES_PERSONAL_KEYS in response.text.lower():
+        outcomes.unavailable("create_from_template_json refuses personal API keys on this host (§6)")
+    if response.status_code in (200, 201) and response.content.strip():
+        created = response.json()
+        if isinstance(created, dict) and isinstance(created.get("id"), int):
+            resources.track_dashboard(created["id"])
+    return response
+
+
+def test_template_creates_a_dashboard_named_after_it(client, paths, resources, outcomes):
+    name = resources.name("from-template")
+    response = post_template(client, paths, resources, outcomes, template(name))
+    if response.status_code == 200 and not response.content.strip():
+        outcomes.warn("create_from_template_json answered 200 with an empty body (documented 'No response body')")
+        return
+    body = expect_shape(
+        response, 200, "dashboard", rule="create_from_template_json answers 200 (not 201) with a Dashboard (§6)"
+    )
+    expect_that(body["name"] == name, "the dashboard is named after `template_name` (§6)", response)
+    expect_that(
+        body["description"] == f"description of {name}",
+        "the dashboard's description is `dashboard_description` (§6)",
+        response,
+    )
+    texts = [(t.get("text") or {}).get("body") for t in body.get("tiles") or []]
+    expect_that(f"text of {name}" in texts, "one tile per template tile, TEXT tiles carry their body (§6)", response)
+
+
+def test_template_without_a_name_is_400_naming_the_key(client, paths, resources, outcomes):
+    body = template(resources.name("no-name"), template_name=None)
+    response = post_template(client, paths, resources, outcomes, body)
+    expect_error(
+        response,
+        400,
+        code="invalid_input",
+        detail_contains="template_name",
+        rule="a template without `template_name` is a 400 naming the key (§6)",
+    )
+
+
+def test_template_with_no_tiles_is_400(client, paths, resources, outcomes):
+    response = post_template(client, paths, resources, outcomes, template(resources.name("no-tiles"), tiles=[]))
+    expect_error(response, 400, code="invalid_input", rule="a template with an empty `tiles` is a 400 (§6)")
