@@ -91,7 +91,7 @@ def test_before_accepts_a_plus_0000_offset(client, paths, seeded_events):
 def test_properties_filter_selects_matching_events(client, paths, seeded_events):
     safari = [
         {"key": "$browser", "value": "Safari", "operator": "exact", "type": "event"},
-        {"key": "run_id", "value": seeded_events.run_id},
+        {"key": "contract_seed", "value": seeded_events.run_id},
     ]
     response = client.get(
         paths.events(), params={"after": seeded_events.start.isoformat(), "properties": json.dumps(safari)}

@@ -54,7 +54,7 @@ class SeededEvents:
 
     def run_filter(self) -> str:
         """The properties filter that selects exactly this run's events."""
-        return json.dumps([{"key": "run_id", "value": self.run_id, "operator": "exact", "type": "event"}])
+        return json.dumps([{"key": "contract_seed", "value": self.run_id, "operator": "exact", "type": "event"}])
 
     def window(self) -> dict[str, str]:
         return {"after": self.start.isoformat(), "properties": self.run_filter()}
@@ -71,6 +71,7 @@ def plan(run_id: str, count: int = 24, *, now: datetime | None = None) -> Seeded
     for i in range(count):
         properties: dict[str, Any] = {
             "run_id": run_id,
+            "contract_seed": run_id,
             "seq": i,
             "$browser": "Safari" if i % 4 == 0 else "Chrome",
             "plan": "pro" if i % 3 == 1 else "free",

@@ -158,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     chosen = {name: everything[name] for name in (args.only or everything)}
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     clean = run_suite(None, "none (clean server)", out, args.pytest_arg)
     print(f"clean run: exit {clean.exit_code} in {clean.seconds:.1f}s {', '.join(clean.failed_tests[:5])}", flush=True)
     results = run_all(chosen, out, jobs=args.jobs, pytest_args=args.pytest_arg)

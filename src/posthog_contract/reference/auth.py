@@ -143,7 +143,7 @@ def resolve_project(db: Database, raw: str, user: sqlite3.Row) -> sqlite3.Row:
     """``project_id`` is an integer or ``@current``; anything else or unknown is 404."""
     if raw == "@current":
         project_id = user["current_project_id"]
-    elif raw.isdigit():
+    elif raw.isdigit() and len(raw) < 19:  # beyond SQLite's 64-bit integers no project can exist
         project_id = int(raw)
     else:
         raise errors.not_found("Project not found.")
