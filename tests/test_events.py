@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -124,6 +125,22 @@ def test_limit_is_respected(client, paths, seeded_events):
     response, results = listed(client, paths, seeded_events, limit="5")
     expect_that(len(results) == 5, "`limit` bounds the page size (§7.1)", response, f"got {len(results)}")
     expect_that(response.json()["next"] is not None, "`next` is set while more events match (§7.4)", response)
+
+
+def test_limit_is_capped_at_1000(client, paths, settings, contract, run_id):
+    """PostHog caps `limit` at 1000 (older releases higher); the exact cap is pinned on the reference only."""
+    window = {"after": (datetime.now(UTC) - timedelta(hours=23)).isoformat(), "limit": "5000"}
+    if contract.embedded:
+        filler = {"api_key": settings.project_api_key, "batch": [
+            {"event": f"pc_{run_id}_filler", "distinct_id": f"pc-{run_id}-filler", "properties": {"run_id": run_id}}
+            for _ in range(1001)]}
+        expect_shape(client.post(settings.capture_url + "/batch/", json=filler, api_key=None), 200, "capture-response")
+    response = client.get(paths.events(), params=window)
+    results = expect_shape(response, 200, "event-list-page")["results"]
+    expect_that(len(results) <= 1000, "`limit` is capped at 1000 (§7.1)", response, f"got {len(results)} events")
+    if contract.embedded:
+        expect_that(len(results) == 1000 and response.json()["next"] is not None,
+                    "a capped page holds exactly 1000 events and links the next (§7.1)", response)
 
 
 def test_newest_events_come_first(client, paths, seeded_events):

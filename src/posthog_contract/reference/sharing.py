@@ -1,7 +1,209 @@
-"""Placeholder: filled in by the sharing work."""
+"""Dashboard sharing (spec §3): one configuration object per dashboard, never an array.
+
+PostHog source: ``posthog/api/sharing.py`` (``SharingConfigurationViewSet``). Nothing is stored
+until the first PATCH (or refresh): a GET of a never-configured dashboard shows an unsaved
+default with a fresh token each time. Refresh stores a new configuration (new token and
+``created_at``) and gives the old one a grace period (``expires_at``).
+"""
 
 from __future__ import annotations
 
-from .routing import Route
+import secrets
+import sqlite3
+from datetime import timedelta
+from typing import Any
 
-ROUTES: list[Route] = []
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import mutants
+from .auth import SHARING_READ, SHARING_WRITE, Ctx, authorize
+from .bodies import read_data
+from .dashboard_access import (
+    DASHBOARD_NOT_FOUND,
+    boolean_field,
+    current_sharing,
+    invalid,
+    json_text,
+    load_dashboard,
+    not_allowed,
+    reject_surrogates,
+    require_edit,
+)
+from .errors import json_response
+from .routing import Route
+from .storage import loads
+from .timeutil import iso_z, now
+
+SHARING_ARRAY = mutants.declare("sharing_array", "sharing GET answers one SharingConfiguration object (§3, §10)")
+ENABLE_NOT_STORED = mutants.declare(
+    "sharing_enable_not_stored", "sharing PATCH stores enabled (a later GET shows it) (§3)"
+)
+TOKEN_NOT_ROTATED = mutants.declare(
+    "sharing_token_not_rotated", "sharing refresh issues a new access_token (§3)"
+)
+DELETED_SERVED = mutants.declare(
+    "sharing_of_deleted_dashboard_served",
+    "sharing of a soft-deleted dashboard is 404 \"Dashboard not found.\" (§2.8, §3)",
+)
+
+REFRESH_GRACE = timedelta(minutes=5)
+
+
+def new_token() -> str:
+    """PostHog: ``secrets.token_urlsafe(22)``."""
+    return secrets.token_urlsafe(22)
+
+
+def _dashboard(ctx: Ctx, request: Request) -> sqlite3.Row:
+    return load_dashboard(
+        ctx,
+        request.path_params["dashboard_id"],
+        detail=DASHBOARD_NOT_FOUND,
+        include_deleted=mutants.active(DELETED_SERVED),
+    )
+
+
+def config_json(row: sqlite3.Row | None) -> dict[str, Any]:
+    if row is None:  # unsaved default: a fresh token on every GET
+        return {
+            "created_at": None,
+            "enabled": False,
+            "access_token": new_token(),
+            "settings": None,
+            "password_required": False,
+            "share_passwords": [],
+        }
+    return {
+        "created_at": row["created_at"],
+        "enabled": bool(row["enabled"]),
+        "access_token": row["access_token"],
+        "settings": loads(row["settings"]),
+        "password_required": bool(row["password_required"]),
+        "share_passwords": [],
+    }
+
+
+async def get_sharing(request: Request) -> Response:
+    ctx = await authorize(request, SHARING_READ)
+    dashboard = _dashboard(ctx, request)
+    body: Any = config_json(current_sharing(ctx.db, dashboard["id"]))
+    if mutants.active(SHARING_ARRAY):
+        body = [body]
+    return json_response(body)
+
+
+def _validate(data: dict[str, Any]) -> dict[str, Any]:
+    """DRF field order: enabled, settings, password_required; the first error is reported."""
+    out: dict[str, Any] = {}
+    if "enabled" in data:
+        out["enabled"] = boolean_field(data["enabled"], "enabled")
+    if "settings" in data:
+        settings = data["settings"]
+        if settings is not None and not isinstance(settings, dict):
+            raise invalid("Invalid settings format", "settings")
+        out["settings"] = settings
+    if "password_required" in data:
+        out["password_required"] = boolean_field(data["password_required"], "password_required")
+    return out
+
+
+async def patch_sharing(request: Request) -> Response:
+    ctx = await authorize(request, SHARING_WRITE)
+    dashboard = _dashboard(ctx, request)
+    data = await read_data(request)
+    reject_surrogates(data)
+    require_edit(ctx, dashboard)
+    values = _validate(data)
+    stored_values = dict(values)
+    if mutants.active(ENABLE_NOT_STORED):
+        stored_values.pop("enabled", None)
+    current = current_sharing(ctx.db, dashboard["id"])
+    with ctx.db.write() as conn:
+        if current is None:
+            config_id = conn.execute(
+                "INSERT INTO sharing_configurations (dashboard_id, created_at, enabled, access_token, settings,"
+                " password_required) VALUES (?,?,?,?,?,?)",
+                (
+                    dashboard["id"],
+                    iso_z(now()),
+                    int(bool(stored_values.get("enabled"))),
+                    new_token(),
+                    json_text(stored_values.get("settings")),
+                    int(bool(stored_values.get("password_required"))),
+                ),
+            ).lastrowid
+        else:
+            config_id = current["id"]
+            changes: dict[str, Any] = {}
+            if "enabled" in stored_values:
+                changes["enabled"] = int(bool(stored_values["enabled"]))
+                if stored_values["enabled"] and not current["enabled"]:
+                    changes["access_token"] = new_token()  # re-enabling issues a new link (newest PostHog)
+            if "settings" in stored_values:
+                changes["settings"] = json_text(stored_values["settings"])
+            if "password_required" in stored_values:
+                changes["password_required"] = int(bool(stored_values["password_required"]))
+            if changes:
+                assignments = ", ".join(f"{column} = ?" for column in changes)
+                conn.execute(
+                    f"UPDATE sharing_configurations SET {assignments} WHERE id = ?", (*changes.values(), config_id)
+                )
+    body = config_json(ctx.db.one("SELECT * FROM sharing_configurations WHERE id = ?", (config_id,)))
+    if "enabled" in values:
+        body["enabled"] = bool(values["enabled"])  # echoed even when a mutant did not store it
+    return json_response(body)
+
+
+async def refresh_sharing(request: Request) -> Response:
+    ctx = await authorize(request, SHARING_WRITE)
+    dashboard = _dashboard(ctx, request)
+    require_edit(ctx, dashboard)
+    current = current_sharing(ctx.db, dashboard["id"])
+    stamp = now()
+    with ctx.db.write() as conn:
+        if current is not None and mutants.active(TOKEN_NOT_ROTATED):
+            config_id = current["id"]
+        else:
+            if current is not None:
+                conn.execute(
+                    "UPDATE sharing_configurations SET expires_at = ? WHERE id = ?",
+                    (iso_z(stamp + REFRESH_GRACE), current["id"]),
+                )
+            config_id = conn.execute(
+                "INSERT INTO sharing_configurations (dashboard_id, created_at, enabled, access_token, settings,"
+                " password_required) VALUES (?,?,?,?,?,?)",
+                (
+                    dashboard["id"],
+                    iso_z(stamp),
+                    current["enabled"] if current is not None else 0,
+                    new_token(),
+                    current["settings"] if current is not None else None,
+                    current["password_required"] if current is not None else 0,
+                ),
+            ).lastrowid
+    return json_response(config_json(ctx.db.one("SELECT * FROM sharing_configurations WHERE id = ?", (config_id,))))
+
+
+ROUTES = [
+    Route(
+        "{prefix}/dashboards/{dashboard_id}/sharing",
+        {
+            "GET": get_sharing,
+            "PATCH": patch_sharing,
+            "PUT": not_allowed(SHARING_WRITE),
+            "DELETE": not_allowed(SHARING_WRITE),
+            "POST": not_allowed(SHARING_WRITE),
+        },
+    ),
+    Route(
+        "{prefix}/dashboards/{dashboard_id}/sharing/refresh",
+        {
+            "POST": refresh_sharing,
+            "GET": not_allowed(SHARING_READ),
+            "PATCH": not_allowed(SHARING_WRITE),
+            "PUT": not_allowed(SHARING_WRITE),
+            "DELETE": not_allowed(SHARING_WRITE),
+        },
+    ),
+]

@@ -11,7 +11,8 @@ def now() -> datetime:
 
 def iso_z(moment: datetime) -> str:
     """DRF's date-time format: ``2024-05-01T12:00:00.123456Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = moment.astimezone(UTC)
+    return f"{moment.year:04d}" + moment.strftime("-%m-%dT%H:%M:%S.%fZ")  # %Y does not pad years < 1000
 
 
 def to_micros(moment: datetime) -> int:
