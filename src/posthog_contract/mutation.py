@@ -62,6 +62,14 @@ def suite_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("POSTHOG_") or k == "POSTHOG_CONTRACT_PROFILE"}
 
 
+def suite_targets() -> list[str]:
+    """``tests/`` with the generated (schemathesis) modules last: with ``--maxfail`` a mutant that a
+    scenario kills stops before the slower property-based part."""
+    modules = sorted(p.name for p in (ROOT / "tests").glob("test_*.py"))
+    slow = [m for m in modules if m in ("test_generated.py", "test_stateful.py")]
+    return [f"tests/{m}" for m in [m for m in modules if m not in slow] + slow]
+
+
 def run_suite(
     mutant: str | None,
     rule: str,
