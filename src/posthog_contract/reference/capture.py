@@ -50,6 +50,8 @@ TOKEN_KEYS = ("api_key", "token", "$token")
 PERSON_NAMESPACE = uuid.UUID("932979b4-65c3-4424-8467-0b66ec27bc22")
 _CHUNK = 500
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # one encoder, not one per event
 
 
 class CaptureError(Exception):
@@ -179,6 +181,8 @@ def _events_and_token(data: Any) -> tuple[list[Any], str | None]:
         raise invalid_payload("The body must be an event, a batch or an array of events.")
     if not events:
         raise invalid_payload("The batch is empty.")
+    if not all(isinstance(event, dict) for event in events):
+        raise invalid_payload("Every event must be a JSON object.")
     token = _token_of(top) if top else None
     if token is None:
         tokens = {t for t in map(_token_of, events) if t is not None}
@@ -206,6 +210,8 @@ def _uuid(event: dict[str, Any]) -> str:
         return str(uuid.uuid4())
     if not isinstance(value, str):
         raise invalid_payload("uuid must be a UUID string.")
+    if _CANONICAL_UUID.match(value):
+        return value
     try:
         return str(uuid.UUID(value))
     except ValueError:
@@ -271,7 +277,7 @@ def _rows(events: list[Any], project_id: int, visible_at: float) -> tuple[list[l
                 name,
                 distinct_id,
                 None,
-                json.dumps(properties, separators=(",", ":"), ensure_ascii=False),
+                _ENCODE(properties),
                 _timestamp(event, received),
                 chain,
                 visible_at,
@@ -339,10 +345,7 @@ def store(db: Database, project_id: int, rows: list[list[Any]], updates: list[tu
         if changed:
             conn.executemany(
                 "UPDATE persons SET properties = ?, is_identified = ? WHERE id = ?",
-                [
-                    (json.dumps(props, separators=(",", ":"), ensure_ascii=False), identified, person_id)
-                    for person_id, (props, identified) in changed.items()
-                ],
+                [(_ENCODE(props), identified, person_id) for person_id, (props, identified) in changed.items()],
             )
 
 

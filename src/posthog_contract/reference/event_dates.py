@@ -50,8 +50,8 @@ def parse_iso(text: str) -> datetime | None:
     text = text.strip()
     if not text or not text[:4].isdigit():
         return None
-    text = _SPACE_OFFSET.sub(r"\1+\2", text)
-    text = _LOWER_Z.sub("Z", text)
+    if " " in text or text[-1] == "z":  # rare forms first normalised; the common ones go straight through
+        text = _LOWER_Z.sub("Z", _SPACE_OFFSET.sub(r"\1+\2", text))
     try:
         moment = datetime.fromisoformat(text)
         if moment.tzinfo is None:

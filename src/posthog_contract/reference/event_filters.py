@@ -94,7 +94,8 @@ def _sql_date(value: Any) -> int | None:
     try:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             seconds = value / 1000 if abs(value) > 1e11 else value
-            return int(seconds * 1_000_000)
+            micros = int(seconds * 1_000_000)
+            return micros if abs(micros) < 2**62 else None  # SQLite integers are 64-bit
         if isinstance(value, str):
             moment = parse_iso(value)
             return None if moment is None else to_micros(moment)

@@ -155,6 +155,8 @@ def chain_from_elements(elements: list[Any]) -> str:
         classes = item.get("attr__class") or item.get("classes") or []
         if isinstance(classes, str):
             classes = classes.split()
+        elif not isinstance(classes, list):
+            classes = []
         for name in sorted(str(c) for c in classes):
             text += "." + name.replace('"', "")
         attributes: dict[str, Any] = {
