@@ -11,7 +11,7 @@ import importlib
 import sys
 
 #: modules that add a subcommand (cleanup of crashed runs; report diff and drift join here)
-COMMAND_MODULES = ("posthog_contract.cleanup",)
+COMMAND_MODULES = ("posthog_contract.cleanup", "posthog_contract.report.diff", "posthog_contract.report.drift")
 
 
 def main(argv: list[str] | None = None) -> int:

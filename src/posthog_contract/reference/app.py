@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from typing import Any
 
@@ -11,7 +12,7 @@ from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import capture, collaborators, dashboards, errors, events, sharing, users
+from . import capture, collaborators, dashboards, errors, events, schema_doc, sharing, users
 from .auth import RateLimiter, authorize
 from .options import ServerOptions
 from .routing import Route, Router
@@ -20,7 +21,7 @@ from .storage import Database
 log = logging.getLogger("posthog_contract.reference")
 
 #: every resource module; each exposes ROUTES (importing them also declares their mutants)
-RESOURCE_MODULES = (users, dashboards, sharing, collaborators, events, capture)
+RESOURCE_MODULES = (users, dashboards, sharing, collaborators, events, capture, schema_doc)
 
 
 def all_routes() -> list[Route]:
@@ -57,15 +58,19 @@ class ReferenceApp:
         if scope["type"] != "http":
             return
         scope["app"] = self
+        started = time.perf_counter()
         response = await self.handle(scope, receive)
         if self.state.options.latency_ms:
             await asyncio.sleep(self.state.options.latency_ms / 1000)
         await response(scope, receive, send)
+        if self._log_file is not None:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            # the path as sent (still percent-encoded): a decoded %0A must not split the line
+            path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
+            self._log_file.write(f"{scope['method']} {path} {response.status_code} {elapsed_ms:.2f}\n")
 
     async def handle(self, scope: dict[str, Any], receive: Any) -> Response:
         method = scope["method"]
-        if self._log_file is not None:
-            self._log_file.write(f"{method} {scope['path']}\n")
         handler, params, allowed = self.router.match(method, scope["path"])
         scope["path_params"] = params or {}
         request = Request(scope, receive)
@@ -82,6 +87,9 @@ class ReferenceApp:
         except Exception:  # a bug: answer like PostHog, keep serving, show the traceback
             log.error("unhandled error on %s %s\n%s", method, scope["path"], traceback.format_exc())
             response = errors.server_error().response()
+        if response.status_code == 405 and "allow" not in response.headers:
+            # DRF sends Allow on every response; a 405 without it breaks RFC 9110
+            response.headers["Allow"] = ", ".join([*self.router.methods_for(scope["path"]), "OPTIONS"])
         if method == "HEAD":
             response.body = b""
         return response

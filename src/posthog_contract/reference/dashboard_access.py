@@ -92,6 +92,7 @@ def not_allowed(scope: str) -> Callable[[Request], Awaitable[Response]]:
         await authorize(request, scope)
         raise errors.method_not_allowed(request.method)
 
+    handler.refuses = True  # type: ignore[attr-defined]  # not listed in Allow
     return handler
 
 

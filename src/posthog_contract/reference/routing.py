@@ -52,6 +52,15 @@ class Router:
                 template = template.rstrip("/") or "/"
                 self.routes.append(CompiledRoute(_compile(template), template, route.handlers))
 
+    def methods_for(self, path: str) -> list[str]:
+        """The methods a path really supports (handlers marked ``refuses`` only answer 405), for ``Allow``."""
+        path = path.rstrip("/") or "/"
+        methods: list[str] = []
+        for route in self.routes:
+            if route.pattern.match(path):
+                methods += [m for m, h in route.handlers.items() if not getattr(h, "refuses", False) and m not in methods]
+        return methods
+
     def match(self, method: str, path: str) -> tuple[Handler | None, dict[str, str] | None, list[str]]:
         """(handler, path params, allowed methods of a path that matched without this method)."""
         path = path.rstrip("/") or "/"

@@ -1,0 +1,303 @@
+"""The report's data: what one run found, as the plain JSON written to ``report.json``.
+
+The layout is described (and versioned) by ``schemas/report/report.json``; `FORMAT_VERSION` changes
+only when a field changes meaning or disappears, so ``diff`` can compare reports of different
+suite versions. Everything in it has been redacted before it gets here: evidence is the client's
+already-redacted `Exchange` text and every free text passes the session's `Redactor` again.
+
+Vocabulary: a *test* outcome is one of `TEST_OUTCOMES`; a *check* is one cell of the matrix
+(operation × check kind) whose outcome is the worst of its tests': fail > pass > unavailable > skip.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import operations as ops
+from . import match
+from .match import CHECK_KINDS, CHECK_TITLES
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "OperationStats",
+    "ReportError",
+    "RunInfo",
+    "TestRecord",
+    "build",
+    "cell_key",
+    "load",
+]
+
+FORMAT = "posthog-contract-report"
+FORMAT_VERSION = 1
+TEST_OUTCOMES = ("passed", "failed", "error", "skipped", "unavailable", "xfailed")
+CELL_OUTCOMES = ("pass", "fail", "skip", "unavailable")
+_CELL_OF = {
+    "passed": "pass",
+    "failed": "fail",
+    "error": "fail",
+    "skipped": "skip",
+    "xfailed": "skip",
+    "unavailable": "unavailable",
+}
+_CELL_RANK = {"fail": 3, "pass": 2, "unavailable": 1, "skip": 0}
+_MAX_REASONS = 5
+
+
+class ReportError(ValueError):
+    """A file that is not a report this version can read; the message says why."""
+
+
+@dataclass
+class TestRecord:
+    """One test item (or one schemathesis operation of a generated test)."""
+
+    id: str
+    outcome: str = "passed"
+    reason: str = ""
+    message: str = ""
+    duration_s: float = 0.0
+    checks: tuple[str, ...] = ()
+    operations: tuple[str, ...] = ()
+    inferred_operations: bool = False
+    container: bool = False  # a generated test whose operations were reported as subtests
+    blocked: bool = False  # failed on a request outside its subject (a precondition)
+    failed_operation: str | None = None  # the operation of the request the failure names
+    warnings: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "outcome": self.outcome,
+            "checks": list(self.checks),
+            "operations": list(self.operations),
+            "inferred_operations": self.inferred_operations,
+            "duration_s": round(self.duration_s, 3),
+        }
+        if self.container:
+            data["container"] = True
+        if self.blocked:
+            data["blocked"] = True
+        if self.failed_operation:
+            data["failed_operation"] = self.failed_operation
+        if self.reason:
+            data["reason"] = self.reason
+        if self.message:
+            data["message"] = self.message
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        if self.evidence:
+            data["evidence"] = list(self.evidence)
+        return data
+
+
+@dataclass
+class OperationStats:
+    """What the run's requests showed about one operation (all requests, not only one test's)."""
+
+    requests: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    parameters: set[str] = field(default_factory=set)
+    fields_seen: set[str] = field(default_factory=set)
+    #: (status, field path) -> [count, example test id]
+    undocumented: dict[tuple[int, str], list[Any]] = field(default_factory=dict)
+
+
+@dataclass
+class RunInfo:
+    run_id: str | None = None
+    seed: int | None = None
+    profile: str | None = None
+    read_only: bool = False
+    started_at: str = ""
+    finished_at: str = ""
+    duration_s: float = 0.0
+    exit_status: int = 0
+    arguments: list[str] = field(default_factory=list)
+    host_url: str | None = None
+    embedded: bool = False
+    version: str | None = None
+    project_id: str | None = None
+    host_notes: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+    generator: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def cell_key(operation_id: str, check: str) -> str:
+    """The stable name of one matrix cell, as ``diff`` prints it."""
+    return f"{operation_id} / {check}"
+
+
+def cell_outcome(outcomes: Iterable[str]) -> str | None:
+    cells = [_CELL_OF.get(outcome, "skip") for outcome in outcomes]
+    return max(cells, key=_CELL_RANK.__getitem__) if cells else None
+
+
+def build(
+    run: RunInfo,
+    tests: list[TestRecord],
+    stats: Mapping[str, OperationStats],
+    outcomes: list[dict[str, str]],
+    drift: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The whole report as JSON-ready data."""
+    leaf_tests = [t for t in tests if not t.container]
+    operations = [
+        _operation(op, leaf_tests, stats.get(op.operation_id) or OperationStats(), run) for op in ops.OPERATIONS
+    ]
+    cells = [cell for op in operations for cell in op["checks"].values()]
+    test_counts = Counter(t.outcome for t in leaf_tests)
+    undocumented = [
+        {"operation_id": op_id, "status": status, "field": path, "count": count, "example_test": example}
+        for op_id, op_stats in sorted(stats.items())
+        for (status, path), (count, example) in sorted(op_stats.undocumented.items())
+    ]
+    documented = [op for op in operations if op["documented"]]
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "generator": run.generator,
+        "run": {
+            "id": run.run_id,
+            "seed": run.seed,
+            "profile": run.profile,
+            "read_only": run.read_only,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+            "duration_s": round(run.duration_s, 3),
+            "exit_status": run.exit_status,
+            "arguments": list(run.arguments),
+        },
+        "host": {
+            "url": run.host_url,
+            "embedded": run.embedded,
+            "version": run.version,
+            "project_id": run.project_id,
+            "notes": list(run.host_notes),
+        },
+        "options": run.options,
+        "summary": {
+            "tests": {**{outcome: test_counts.get(outcome, 0) for outcome in TEST_OUTCOMES}, "total": len(leaf_tests)},
+            "checks": {
+                **{outcome: sum(c["outcome"] == outcome for c in cells) for outcome in CELL_OUTCOMES},
+                "total": len(cells),
+            },
+            "operations": {
+                "total": len(operations),
+                "exercised": sum(op["exercised"] for op in operations),
+                "documented_total": len(documented),
+                "documented_exercised": sum(op["exercised"] for op in documented),
+            },
+            "warnings": sum(o["kind"] == "warning" for o in outcomes),
+            "undocumented_fields": len(undocumented),
+            "drift": None if drift is None else {
+                "status": drift.get("status"),
+                "significant": drift.get("significant", 0),
+                "info": drift.get("info", 0),
+            },
+        },
+        "check_kinds": [{"id": kind, "title": CHECK_TITLES[kind]} for kind in CHECK_KINDS],
+        "operations": operations,
+        "tests": [t.to_dict() for t in tests],
+        "undocumented_fields": undocumented,
+        "outcomes": outcomes,
+        "drift": drift,
+        "notes": list(run.notes),
+    }
+
+
+def _operation(op: ops.Operation, tests: list[TestRecord], stats: OperationStats, run: RunInfo) -> dict[str, Any]:
+    mine = [t for t in tests if op.operation_id in t.operations]
+    checks: dict[str, Any] = {}
+    for kind in CHECK_KINDS:
+        members = [t for t in mine if kind in t.checks]
+        outcome = cell_outcome(t.outcome for t in members)
+        if outcome is None:
+            continue
+        reasons = list(dict.fromkeys(t.reason for t in members if t.reason and t.outcome != "passed"))
+        checks[kind] = {
+            "outcome": outcome,
+            "tests": [{"id": t.id, "outcome": t.outcome} for t in members],
+            "reasons": reasons[:_MAX_REASONS],
+        }
+    documented_statuses = sorted({op.success_status, *op.error_statuses})
+    seen = {str(status): count for status, count in sorted(stats.statuses.items())}
+    documented_params = [p.name for p in op.query_params]
+    exercised = stats.requests > 0 or any(
+        t.outcome in ("passed", "failed", "error") and set(t.checks) - {"drift"} for t in mine
+    )  # the drift test reads the host's document, not the operation
+    entry: dict[str, Any] = {
+        "operation_id": op.operation_id,
+        "method": op.method,
+        "path": op.full_path("projects") if op.prefixed else op.path,
+        "summary": op.summary,
+        "documented": op.documented,
+        "exercised": exercised,
+        "requests": stats.requests,
+        "checks": checks,
+        "statuses": {
+            "documented": documented_statuses,
+            "seen": seen,
+            "not_seen": [s for s in documented_statuses if s not in stats.statuses],
+            "undocumented_seen": sorted(s for s in stats.statuses if s not in documented_statuses),
+        },
+        "parameters": {
+            "documented": documented_params,
+            "seen": sorted(stats.parameters),
+            "not_seen": [p for p in documented_params if p not in stats.parameters],
+        },
+        "fields_seen": sorted(stats.fields_seen),
+    }
+    if not exercised:
+        entry["why_not"] = _why_not(op, mine, run, tests)
+    return entry
+
+
+def _why_not(op: ops.Operation, mine: list[TestRecord], run: RunInfo, tests: list[TestRecord]) -> str:
+    reasons = list(dict.fromkeys(t.reason for t in mine if t.reason))
+    if reasons:
+        return "; ".join(reasons[:3])
+    blocked = [
+        t for t in tests
+        if t.blocked and op.operation_id in match.family(t.id.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py"))
+    ]
+    if blocked:
+        first = blocked[0]
+        return (f"{len(blocked)} of its tests failed first on {first.failed_operation} "
+                f"({first.reason or 'a precondition'})")
+    if "capture" in op.tags:
+        return "capture is exercised through /batch/ and the other capture paths only as the scenario tests need"
+    if run.read_only and op.method != "GET":
+        return "read-only run: requests that write were not sent"
+    return "no test of this run sent a request to it"
+
+
+# --- reading ------------------------------------------------------------------------------------------
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """A report written by this or an earlier format version; ReportError when it is not one."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ReportError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ReportError(f"{path} is not JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ReportError(f"{path} is not a posthog-contract report (no \"format\": \"{FORMAT}\")")
+    version = data.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ReportError(f"{path} has report format {version!r}; this version reads up to {FORMAT_VERSION}")
+    return data
+
+
+def write_json(report: Mapping[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
