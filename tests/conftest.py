@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from posthog_contract import events
@@ -47,3 +49,41 @@ def seeded_events(settings, contract, client, paths, run_id) -> events.SeededEve
     expect_shape(response, 200, "capture-response", rule="POST /batch/ accepts the seeded events (§9)")
     events.wait_until_listable(client, paths, seeded, timeout=settings.events_timeout)
     return seeded
+
+
+# --- property-based part (schemathesis): tests/test_generated.py, tests/test_stateful.py -------------
+
+
+@pytest.fixture(scope="session")
+def generated_run(request, contract, settings, client, paths, resources):
+    """The run's schemathesis state: its dashboards, event ids, seed and the 429-aware session.
+
+    Seeded events are used when they exist; read-only runs (or a host that seeds nothing) point
+    event ids at the host's own recent events instead.
+    """
+    from posthog_contract import generated
+
+    try:
+        seeded = request.getfixturevalue("seeded_events")
+    except pytest.skip.Exception:
+        seeded = None
+    state = generated.prepare_data(client, paths, resources, settings, seeded=seeded)
+    run = generated.new_run(settings, base_url=settings.base_url, project_id=paths.project_id,
+                            resources=resources, redactor=contract.redactor, **state)
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None:
+        with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+            reporter.write_line(generated.SEED_MESSAGE.format(seed=run.seed))
+    yield run
+    generated.activate(None)
+    if run.session is not None:
+        run.session.close()
+
+
+@pytest.fixture(scope="session")
+def generated_schema(settings, generated_run):
+    """The contract's OpenAPI document as a configured schemathesis schema (see generated.load_schema)."""
+    from posthog_contract import generated
+
+    return generated.load_schema(settings, generated_run)
