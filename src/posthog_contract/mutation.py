@@ -59,7 +59,8 @@ def _failed_tests(junit: Path) -> list[str]:
 
 def suite_environment() -> dict[str, str]:
     """The caller's environment without any host configuration: the suite starts its own server."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("POSTHOG_") or k == "POSTHOG_CONTRACT_PROFILE"}
+    kept = ("POSTHOG_CONTRACT_PROFILE", "POSTHOG_CONTRACT_SEED")
+    return {k: v for k, v in os.environ.items() if not k.startswith("POSTHOG_") or k in kept}
 
 
 def suite_targets() -> list[str]:

@@ -1,14 +1,25 @@
 """pytest glue only: options, session fixtures, markers, session start and finish.
 
-Expensive things are session-scoped (settings, client, the embedded server); misconfiguration
-ends the run early with one sentence (``pytest.exit``), never a wall of errors.
+Expensive things are session-scoped (settings, client, the embedded server). They are set up once
+collection shows that contract tests will run (``pytest_collection_finish``), so a misconfiguration
+ends the run before any test with one sentence and exit code 4 (never a traceback), and runs that
+collect no contract test (the self-tests) start no server.
+
+Safety on a real host: everything the run creates is undone at session end, after failures, on
+Ctrl-C and on SIGTERM (a second signal during that cleanup abandons it); in read-only mode the
+client refuses anything but GET/HEAD/OPTIONS; every report, log record and traceback the run
+produces is scrubbed of the configured keys.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import os
 import signal
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +35,7 @@ from .preflight import HostFacts, preflight
 from .redaction import Redactor
 from .resources import RunResources
 
+pytest_plugins = ["posthog_contract.report.collect"]  # evidence, --report DIR, schema drift
 EXIT_MISCONFIGURED = 4
 
 
@@ -47,6 +59,15 @@ class ContractSession:
 
 _SESSION: ContractSession | None = None
 
+#: scrubs every report, log record and summary line of the run; the session's client shares it, so
+#: keys it learns later (the embedded server's, a discovered project key) are scrubbed too
+_REDACTOR = Redactor()
+_KEY_VARIABLES = ("POSTHOG_PERSONAL_API_KEY", "POSTHOG_READONLY_API_KEY", "POSTHOG_PROJECT_API_KEY")
+_CONFIG: pytest.Config | None = None
+_RUN_NOTES: list[str] = []  # run-wide facts for the terminal summary (429 waits), kept past the session
+#: fixtures whose tests list events, so they need the key's query:read scope (preflight probes it)
+_EVENT_FIXTURES = frozenset({"seeded_events", "generated_run"})
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("posthog-contract", "PostHog API contract suite")
@@ -62,6 +83,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     LOG.entries.clear()
+    _RUN_NOTES.clear()
+    global _CONFIG
+    _CONFIG = config
+    _REDACTOR.add(*(os.environ.get(name, "").strip() for name in _KEY_VARIABLES))
     # SIGTERM takes the same path as Ctrl-C: pytest finishes the session, fixtures clean up
     if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
@@ -69,6 +94,30 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _install_log_redaction(session.config)  # the logging plugin's handlers exist from now on
+
+
+def is_contract_item(item: pytest.Item) -> bool:
+    """A contract test: it uses the ``contract`` fixture (every host-facing fixture depends on it)."""
+    return "contract" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Settings, embedded server and preflight, once, before the first contract test."""
+    global _SESSION
+    config = session.config
+    items = [item for item in session.items if is_contract_item(item)]
+    if _SESSION is not None or not items or config.option.collectonly:
+        return
+    needs_events = any(_EVENT_FIXTURES.intersection(item.fixturenames) for item in items)
+    try:
+        _SESSION = _open_session(config, needs_events=needs_events)
+    except _Misconfigured as exc:
+        # pytest prints a UsageError as one "ERROR: ..." line and exits 4, without a traceback
+        raise pytest.UsageError(f"posthog-contract: {exc}") from None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -81,23 +130,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-def _exit(message: str) -> None:
-    pytest.exit(f"posthog-contract: {message}", returncode=EXIT_MISCONFIGURED)
+class _Misconfigured(Exception):
+    """The run cannot start; the message is one sentence naming what to fix."""
 
 
-def _open_session(pytestconfig: pytest.Config) -> ContractSession:
+def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) -> ContractSession:
     try:
         settings = settings_module.settings_from(lambda name: pytestconfig.getoption(name, default=None), os.environ)
     except settings_module.ConfigError as exc:
-        _exit(str(exc))
+        raise _Misconfigured(str(exc)) from None
     server = None
     credentials: dict[str, Any] = {}
     if settings.base_url is None:
         try:
             server = embedded.start(pytestconfig.getoption("reference_args") or [])
         except embedded.EmbeddedServerError as exc:
-            _exit(str(exc))
+            raise _Misconfigured(str(exc)) from None
         credentials = server.credentials
+        # every key of the reference world is a secret like any other (tests may use them all)
+        _REDACTOR.add(*(str(v) for k, v in credentials.items() if k.endswith("_key") and isinstance(v, str)))
         settings = settings.with_embedded(
             base_url=credentials["base_url"],
             personal_api_key=credentials["personal_api_key"],
@@ -110,7 +161,8 @@ def _open_session(pytestconfig: pytest.Config) -> ContractSession:
         if "POSTHOG_EVENTS_TIMEOUT" not in os.environ:
             # the reference lists captured events at once; a short wait keeps failing runs short
             settings = dataclasses.replace(settings, events_timeout=15.0)
-    redactor = Redactor(settings.secrets())
+    redactor = _REDACTOR
+    redactor.add(*settings.secrets())
     assertions.configure(redactor)
     client = ContractClient(
         settings.base_url,
@@ -118,14 +170,15 @@ def _open_session(pytestconfig: pytest.Config) -> ContractSession:
         timeout=settings.timeout,
         max_retry_wait=settings.max_retry_wait,
         redactor=redactor,
+        read_only=settings.read_only,
     )
     try:
-        facts = preflight(client, settings)
+        facts = preflight(client, settings, needs_events=needs_events)
     except settings_module.ConfigError as exc:
         client.close()
         if server is not None:
             server.stop()
-        _exit(str(exc))
+        raise _Misconfigured(str(exc)) from None
     paths = ApiPaths(facts.project_id)
     resources = RunResources(client, paths, settings.run_id)
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
@@ -139,28 +192,79 @@ def _open_session(pytestconfig: pytest.Config) -> ContractSession:
 
 
 def _close_session() -> None:
+    """Undo what the run created (tracked resources, then any run-tagged dashboard left), stop the server."""
     global _SESSION
     session, _SESSION = _SESSION, None
     if session is None:
         return
-    problems = session.resources.cleanup()
-    for problem in problems:
-        LOG.warn(f"cleanup: {problem}")
-    session.client.close()
-    if session.server is not None:
-        session.server.stop()
+    try:
+        with _signals_deferred(session.settings.run_id):
+            problems = session.resources.cleanup(sweep=not session.settings.read_only)
+        for problem in problems:
+            LOG.warn(f"cleanup: {problem}")
+        if session.resources.untracked:
+            LOG.warn(
+                f"cleanup: {len(session.resources.untracked)} dashboard(s) of this run were never registered for "
+                f"cleanup (ids {session.resources.untracked[:20]}); the final sweep soft-deleted them"
+            )
+        if problems:
+            LOG.warn(
+                "cleanup left something behind; once the host is healthy run: python -m posthog_contract cleanup "
+                f"--run-id {session.settings.run_id} (with POSTHOG_HOST / POSTHOG_PROJECT_ID set)"
+            )
+    finally:
+        if session.client.retries_on_429:
+            _RUN_NOTES.append(
+                f"the host answered 429 (rate limited) {session.client.retries_on_429} time(s); the client honoured "
+                f"Retry-After and waited {session.client.slept_on_429:.1f} s in total "
+                f"(budget per request: POSTHOG_MAX_RETRY_WAIT={session.settings.max_retry_wait:g} s)"
+            )
+        session.client.close()
+        if session.server is not None:
+            session.server.stop()
+
+
+@contextlib.contextmanager
+def _signals_deferred(run_id: str) -> Iterator[None]:
+    """During cleanup a first Ctrl-C / SIGTERM is noted, a second abandons the cleanup."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        received.append(signum)
+        if len(received) > 1:
+            raise KeyboardInterrupt(f"signal {signum} during cleanup")
+        sys.stderr.write(
+            "\nposthog-contract: cleaning up the run's resources; send the signal again to abandon "
+            f"(then: python -m posthog_contract cleanup --run-id {run_id})\n"
+        )
+
+    names = [name for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)]
+    previous = {name: signal.signal(getattr(signal, name), handler) for name in names}
+    try:
+        yield
+    finally:
+        for name, old in previous.items():
+            signal.signal(getattr(signal, name), old)
 
 
 @pytest.fixture(scope="session")
 def contract(pytestconfig: pytest.Config) -> Iterator[ContractSession]:
     global _SESSION
-    _SESSION = _open_session(pytestconfig)
+    if _SESSION is None:  # not opened at collection (e.g. requested dynamically): open it now
+        try:
+            _SESSION = _open_session(pytestconfig)
+        except _Misconfigured as exc:
+            pytest.exit(f"posthog-contract: {exc}", returncode=EXIT_MISCONFIGURED)
     try:
         yield _SESSION
     finally:
         _close_session()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _close_session()  # also after Ctrl-C / SIGTERM, if fixture teardown did not get there
 
@@ -217,6 +321,8 @@ def new_dashboard(client: ContractClient, paths: ApiPaths, resources: RunResourc
     """Create a run-tagged dashboard (registered for cleanup at once) and return its body."""
 
     def make(label: str = "dashboard", **fields: Any) -> dict[str, Any]:
+        if client.read_only:
+            pytest.skip("read-only mode: this check creates or changes resources on the host")
         body = {"name": resources.name(label), "description": resources.description(), **fields}
         response = client.post(paths.dashboards(), json=body)
         if response.status_code == 201 and isinstance(response.json(), dict) and "id" in response.json():
@@ -233,13 +339,119 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
         and isinstance(report.longrepr, tuple)
         and str(report.longrepr[2]).startswith("Skipped: " + UNAVAILABLE_PREFIX)
     ):
-        return "skipped", "u", "UNAVAILABLE"
+        return "skipped", "U", "UNAVAILABLE"
     return None
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    for note in _RUN_NOTES:
+        terminalreporter.write_line(f"posthog-contract: {note}")
     if not LOG.entries:
         return
     terminalreporter.section("posthog-contract warnings and unavailable checks")
     for entry in LOG.entries:
-        terminalreporter.write_line(f"{entry.kind.upper():12} {entry.test}: {entry.message}")
+        terminalreporter.write_line(_REDACTOR.text(f"{entry.kind.upper():12} {entry.test}: {entry.message}"))
+
+
+# --- secrets never reach an artifact ------------------------------------------------------------------
+# Failure messages are redacted where they are made (assertions.py, client.describe); these hooks are
+# the net under them: pytest's own renderings (assertion introspection, --showlocals, fixture
+# arguments, captured output and logs, skip reasons) pass through the redactor before any reporter,
+# JUnit XML or report writer sees them.
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    report = yield
+    _redact_report(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[Any]:
+    report = yield
+    _redact_report(report)
+    return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    reporter = _terminal_reporter()
+    memo = getattr(reporter, "_keyboardinterrupt_memo", None)
+    if memo is not None:
+        _redact_in_place(memo, _REDACTOR)
+
+
+def _terminal_reporter() -> Any:
+    return None if _CONFIG is None else _CONFIG.pluginmanager.get_plugin("terminalreporter")
+
+
+def _redact_report(report: Any) -> None:
+    if not _REDACTOR.secrets:
+        return
+    longrepr = report.longrepr
+    if isinstance(longrepr, str):
+        report.longrepr = _REDACTOR.text(longrepr)
+    elif isinstance(longrepr, tuple):
+        report.longrepr = tuple(_REDACTOR.text(x) if isinstance(x, str) else x for x in longrepr)
+    elif longrepr is not None:
+        _redact_in_place(longrepr, _REDACTOR)
+    report.sections = [(title, _REDACTOR.text(content)) for title, content in report.sections]
+
+
+def _redact_in_place(obj: Any, redactor: Redactor, _seen: set[int] | None = None) -> Any:
+    """Scrub every string inside pytest's failure representation (dataclasses, lists, tuples, dicts)."""
+    seen = set() if _seen is None else _seen
+    if isinstance(obj, str):
+        return redactor.text(obj)
+    if id(obj) in seen or obj is None or isinstance(obj, int | float | bool | bytes):
+        return obj
+    seen.add(id(obj))
+    if isinstance(obj, list):
+        obj[:] = [_redact_in_place(x, redactor, seen) for x in obj]
+        return obj
+    if isinstance(obj, tuple):
+        return tuple(_redact_in_place(x, redactor, seen) for x in obj)
+    if isinstance(obj, dict):
+        for key in list(obj):
+            obj[key] = _redact_in_place(obj[key], redactor, seen)
+        return obj
+    if dataclasses.is_dataclass(obj):
+        attributes = [f.name for f in dataclasses.fields(obj)]
+    else:
+        attributes = list(getattr(obj, "__dict__", {}))
+    for name in attributes:
+        value = getattr(obj, name, None)
+        new = _redact_in_place(value, redactor, seen)
+        if new is not value:
+            with contextlib.suppress(AttributeError, dataclasses.FrozenInstanceError, TypeError):
+                object.__setattr__(obj, name, new)
+    return obj
+
+
+class _RedactingFilter(logging.Filter):
+    """Rewrites each log record's message through the run's redactor (live logs, --log-file, captured logs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _REDACTOR.secrets:
+            try:
+                message = record.getMessage()
+            except Exception:  # noqa: BLE001 - a broken record is logging's business, not ours
+                return True
+            cleaned = _REDACTOR.text(message)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
+            if record.exc_text:
+                record.exc_text = _REDACTOR.text(record.exc_text)
+        return True
+
+
+def _install_log_redaction(config: pytest.Config) -> None:
+    logging_plugin = config.pluginmanager.get_plugin("logging-plugin")
+    handlers = [
+        getattr(logging_plugin, name, None)
+        for name in ("caplog_handler", "report_handler", "log_file_handler", "log_cli_handler")
+    ]
+    for handler in handlers:
+        if isinstance(handler, logging.Handler) and not any(isinstance(f, _RedactingFilter) for f in handler.filters):
+            handler.addFilter(_RedactingFilter())

@@ -256,6 +256,8 @@ class _Compiler:
         return self.filter(node)
 
     def group(self, joiner: str, values: list[Any], depth: int) -> Fragment:
+        if any(isinstance(value, list) for value in values):
+            raise unparsable()  # only the top level may be a bare list; group values are filters or groups
         parts = [self.node(value, depth + 1) for value in values]
         if not parts:
             return "1", []
