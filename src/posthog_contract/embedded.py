@@ -41,9 +41,16 @@ class EmbeddedServer:
             self.process.wait(timeout=timeout)
 
 
+#: The reference server throttles like PostHog (480/min, events 240/min) by default; the suite's run
+#: against it sends more than that in its first minute and would spend most of its time waiting on
+#: ``Retry-After``. The run's own server is not throttled; ``--reference-arg=--rate-limit=N/min``
+#: (given later, so it wins) brings throttling back.
+UNTHROTTLED = ("--rate-limit", "1000000/min")
+
+
 def start(extra_args: list[str] | None = None, *, ready_timeout: float = 30.0) -> EmbeddedServer:
-    """Run ``python -m posthog_contract.reference --port 0 --exit-with-stdin [extra_args]``."""
-    args = list(extra_args or []) + shlex.split(os.environ.get("POSTHOG_REFERENCE_ARGS", ""))
+    """Run ``python -m posthog_contract.reference --port 0 --exit-with-stdin [--rate-limit ...] [extra_args]``."""
+    args = [*UNTHROTTLED, *(extra_args or []), *shlex.split(os.environ.get("POSTHOG_REFERENCE_ARGS", ""))]
     command = [sys.executable, "-m", "posthog_contract.reference", "--port", "0", "--exit-with-stdin", *args]
     process = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True

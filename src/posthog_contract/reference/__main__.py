@@ -20,7 +20,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ingestion-delay", type=float, default=0.0, help="seconds before captured events list")
     parser.add_argument("--mutant", action="append", default=[], help="break one contract rule (repeatable)")
     parser.add_argument("--list-mutants", action="store_true", help="print every mutant and the rule it breaks")
-    parser.add_argument("--request-log", help="append 'METHOD path' for every request to this file")
+    parser.add_argument("--request-log", help="append 'METHOD path status duration_ms' for every request to this file")
     parser.add_argument("--exit-with-stdin", action="store_true", help="stop when standard input closes")
     return parser.parse_args(argv)
 

@@ -58,7 +58,8 @@ class Router:
         methods: list[str] = []
         for route in self.routes:
             if route.pattern.match(path):
-                methods += [m for m, h in route.handlers.items() if not getattr(h, "refuses", False) and m not in methods]
+                real = [m for m, h in route.handlers.items() if not getattr(h, "refuses", False)]
+                methods += [m for m in real if m not in methods]
         return methods
 
     def match(self, method: str, path: str) -> tuple[Handler | None, dict[str, str] | None, list[str]]:
