@@ -56,7 +56,8 @@ def test_readonly_key_can_read_dashboards(readonly_client, paths):
 
 #: operation -> (method, path for a dashboard id, body for a dashboard id)
 WRITES = {
-    "create dashboard": ("POST", lambda p, d: p.dashboards(), lambda d: {"name": "posthog-contract forbidden"}),
+    # the name is run-tagged by the test: a host that wrongly accepts it leaves something cleanup can find
+    "create dashboard": ("POST", lambda p, d: p.dashboards(), lambda d: {"name": "forbidden"}),
     "patch dashboard": ("PATCH", lambda p, d: p.dashboard(d), lambda d: {"description": "forbidden"}),
     "delete dashboard": ("DELETE", lambda p, d: p.dashboard(d), lambda d: None),
     "patch sharing": ("PATCH", lambda p, d: p.sharing(d), lambda d: {"enabled": True}),
@@ -72,10 +73,17 @@ WRITES = {
 
 @pytest.mark.writes
 @pytest.mark.parametrize("operation", sorted(WRITES))
-def test_readonly_key_cannot_write(readonly_client, paths, new_dashboard, operation):
+def test_readonly_key_cannot_write(readonly_client, paths, resources, new_dashboard, operation):
     method, path, body = WRITES[operation]
     dashboard = new_dashboard(f"readonly-{operation.replace(' ', '-')}")
-    response = readonly_client.request(method, path(paths, dashboard["id"]), json=body(dashboard["id"]))
+    sent = body(dashboard["id"])
+    if operation == "create dashboard":
+        sent["name"] = resources.name("forbidden")
+    if operation == "patch sharing":
+        resources.track_sharing(dashboard["id"])  # should the host wrongly enable it, cleanup disables it
+    response = readonly_client.request(method, path(paths, dashboard["id"]), json=sent)
+    if operation == "create dashboard" and response.status_code == 201 and "id" in response.json():
+        resources.track_dashboard(response.json()["id"])
     expect_error(
         response,
         403,

@@ -25,6 +25,8 @@ __all__ = [
     "ContractClient",
     "Exchange",
     "RateLimitExhausted",
+    "ReadOnlyViolation",
+    "SAFE_METHODS",
     "USER_AGENT",
     "describe",
 ]
@@ -36,6 +38,8 @@ _REDACTION_WINDOW: Final = BODY_LIMIT + 4096  # redact a bit past the cut so no 
 _BORING_REQUEST_HEADERS: Final = frozenset(
     {"accept", "accept-encoding", "connection", "host", "user-agent", "content-length"}
 )
+#: The methods read-only mode lets through (RFC 9110 "safe": they change nothing on the host).
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _SHOWN_RESPONSE_HEADERS: Final = (
     "content-type",
     "location",
@@ -120,6 +124,10 @@ class RateLimitExhausted(Exception):
         self.exchange = exchange
 
 
+class ReadOnlyViolation(Exception):
+    """Read-only mode refused to send a request that could change the host; nothing was sent."""
+
+
 class _Shared:
     """State shared by a client and its :meth:`ContractClient.with_key` siblings."""
 
@@ -129,10 +137,12 @@ class _Shared:
         redactor: Redactor,
         on_exchange: Callable[[Exchange], None] | None,
         history: int,
+        read_only: bool = False,
     ) -> None:
         self.http = http
         self.redactor = redactor
         self.on_exchange = on_exchange
+        self.read_only = read_only
         self.exchanges: collections.deque[Exchange] = collections.deque(maxlen=history)
         self.warnings: list[str] = []
         self.retries_on_429 = 0
@@ -146,6 +156,10 @@ class ContractClient:
     Authorization header and a string sends that key instead; an ``Authorization`` given in
     ``headers`` wins over both (for "wrong scheme" checks). Redirects are never followed: PostHog
     serves no redirects (spec §1.1), so one is evidence, not a detour.
+
+    ``read_only=True`` (``--read-only``) makes the client, and every :meth:`with_key` sibling, refuse
+    any method outside :data:`SAFE_METHODS` with :class:`ReadOnlyViolation` before anything is sent:
+    the last line of defence should a writing check escape the ``writes`` marker.
     """
 
     def __init__(
@@ -161,6 +175,7 @@ class ContractClient:
         transport: httpx.BaseTransport | None = None,
         on_exchange: Callable[[Exchange], None] | None = None,
         history: int = _HISTORY,
+        read_only: bool = False,
         _shared: _Shared | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/") if base_url else None
@@ -177,7 +192,7 @@ class ContractClient:
                 follow_redirects=False,
                 headers={"User-Agent": USER_AGENT},
             )
-            _shared = _Shared(http, redactor, on_exchange, history)
+            _shared = _Shared(http, redactor, on_exchange, history, read_only)
         self._shared = _shared
         redactor.add(api_key)
 
@@ -200,6 +215,15 @@ class ContractClient:
     def warnings(self) -> list[str]:
         """Notes for the report (429 waits); the list is shared and may be appended to."""
         return self._shared.warnings
+
+    @property
+    def read_only(self) -> bool:
+        """True: only :data:`SAFE_METHODS` are sent (shared with every :meth:`with_key` sibling)."""
+        return self._shared.read_only
+
+    @read_only.setter
+    def read_only(self, value: bool) -> None:
+        self._shared.read_only = bool(value)
 
     @property
     def retries_on_429(self) -> int:
@@ -259,8 +283,15 @@ class ContractClient:
 
         ``url`` is absolute or relative to the base URL. Network errors propagate as httpx raised
         them (message redacted if it ever carried a secret); 429s beyond the budget raise
-        :class:`RateLimitExhausted`.
+        :class:`RateLimitExhausted`; in read-only mode a method outside :data:`SAFE_METHODS` raises
+        :class:`ReadOnlyViolation` and nothing is sent.
         """
+        if self._shared.read_only and method.upper() not in SAFE_METHODS:
+            raise ReadOnlyViolation(
+                f"read-only mode (--read-only / POSTHOG_READ_ONLY) refused to send {method.upper()} "
+                f"{self.redactor.url(url)}: only GET, HEAD and OPTIONS reach the host; a check that writes "
+                "must carry the `writes` marker"
+            )
         key = self.api_key if isinstance(api_key, _Default) else api_key
         if key:
             self.redactor.add(key)

@@ -19,7 +19,7 @@ from .redaction import Redactor
 
 __all__ = ["HostFacts", "preflight"]
 
-_PREFLIGHT_TIMEOUT = 10.0
+_PREFLIGHT_TIMEOUT = 5.0  # per request: a misconfigured run must end within 10 s, even on a silent host
 _MISSING_SCOPE = re.compile(r"missing required scope '([^']+)'", re.IGNORECASE)
 
 
@@ -44,8 +44,11 @@ class HostFacts:
         )
 
 
-def preflight(client: ContractClient, settings: Settings) -> HostFacts:
-    """Check host, key and project in that order; raise ConfigError with one sentence on the first fault."""
+def preflight(client: ContractClient, settings: Settings, *, needs_events: bool = False) -> HostFacts:
+    """Check host, key and project in that order; raise ConfigError with one sentence on the first fault.
+
+    ``needs_events``: the selected tests list events, so the key's ``query:read`` scope is probed too.
+    """
     timeout = min(settings.timeout, _PREFLIGHT_TIMEOUT)
     redactor = client.redactor
     host = client.redactor.url(settings.base_url or client.base_url or "(no host)")
@@ -134,6 +137,10 @@ def preflight(client: ContractClient, settings: Settings) -> HostFacts:
         )
     _json_object(dashboards, host, f"GET /api/projects/{project_id}/dashboards/")
 
+    # 3b. Event tests are selected: the key must also read events (query:read).
+    if needs_events:
+        _probe_events(client, project_id, timeout, redactor, notes)
+
     # 4. The project API key for capture.
     project_api_key = settings.project_api_key
     if project_api_key is None:
@@ -158,6 +165,33 @@ def preflight(client: ContractClient, settings: Settings) -> HostFacts:
 
 
 # --------------------------------------------------------------------------------------------------
+
+
+def _probe_events(
+    client: ContractClient, project_id: str, timeout: float, redactor: Redactor, notes: list[str]
+) -> None:
+    """A key without query:read fails every event test with the same 403: say so once, up front.
+
+    Anything but a missing-scope 403 is left to the tests (an events query may be slow on a big
+    project; that is not a misconfiguration).
+    """
+    path = f"/api/projects/{project_id}/events/"
+    try:
+        response = client.get(path, params={"limit": 1}, timeout=timeout)
+    except (httpx.HTTPError, RateLimitExhausted) as exc:
+        notes.append(f"GET {path} probe did not answer ({type(exc).__name__}); event checks will tell")
+        return
+    if response.status_code == 403:
+        detail = _detail(response, redactor)
+        scope = _MISSING_SCOPE.search(detail)
+        if scope:
+            raise ConfigError(
+                f"POSTHOG_PERSONAL_API_KEY lacks the scope '{scope.group(1)}' the selected event tests need "
+                f"({detail}): give the key that scope, or deselect the event tests.",
+                option="POSTHOG_PERSONAL_API_KEY",
+            )
+    if response.status_code != 200:
+        notes.append(f"GET {path} probe answered {response.status_code} ({_detail(response, redactor)})")
 
 
 def _discover_project(

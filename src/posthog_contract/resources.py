@@ -42,6 +42,7 @@ class RunResources:
     shared: list[int] = field(default_factory=list)
     collaborators: list[tuple[int, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    untracked: list[int] = field(default_factory=list)  # found by the final sweep: a tracking gap
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _cleaned: bool = False
 
@@ -70,8 +71,13 @@ class RunResources:
             if (dashboard_id, user_uuid) in self.collaborators:
                 self.collaborators.remove((dashboard_id, user_uuid))
 
-    def cleanup(self) -> list[str]:
-        """Undo everything registered; returns problems (never raises: it runs during teardown)."""
+    def cleanup(self, *, sweep: bool = False) -> list[str]:
+        """Undo everything registered; returns problems (never raises: it runs during teardown).
+
+        ``sweep=True`` then lists the dashboards and soft-deletes any still live under this run's
+        tag: a create whose answer never got registered (a signal between the answer and
+        ``track_dashboard``, a check that forgot to track) is undone too.
+        """
         with self._lock:
             if self._cleaned:
                 return self.problems
@@ -97,7 +103,26 @@ class RunResources:
             # 404 means already gone (e.g. a test soft-deleted it); that is clean
             if response.status_code >= 400 and response.status_code != 404:
                 self.problems.append(f"{what} {path}: HTTP {response.status_code}")
+        if sweep:
+            self._sweep()
         return self.problems
+
+    def _sweep(self) -> None:
+        try:
+            leftovers = find_leftovers(self.client, self.paths, run_id=self.run_id)
+        except Exception as exc:  # noqa: BLE001 - cleanup must go on
+            self.problems.append(f"list the run's dashboards for a final sweep: {type(exc).__name__}")
+            return
+        for item in leftovers:
+            self.untracked.append(item["id"])
+            path = self.paths.dashboard(item["id"])
+            try:
+                response = self.client.patch(path, json={"deleted": True})
+            except Exception as exc:  # noqa: BLE001 - cleanup must go on
+                self.problems.append(f"soft-delete untracked dashboard {path}: {type(exc).__name__}")
+                continue
+            if response.status_code >= 400 and response.status_code != 404:
+                self.problems.append(f"soft-delete untracked dashboard {path}: HTTP {response.status_code}")
 
 
 def find_leftovers(

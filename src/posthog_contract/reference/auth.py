@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 
 from . import errors, mutants
+from .bodies import raw_body
 from .options import Rate
 from .storage import Database
 
@@ -115,7 +116,9 @@ def _find_key(request: Request, body: bytes) -> tuple[str, str] | None:
 async def authenticate(request: Request) -> tuple[sqlite3.Row, sqlite3.Row]:
     """The key row and its user, or 401."""
     db: Database = request.app.state.db
-    found = _find_key(request, await request.body())
+    # the body is only consulted without an Authorization header, and then read within the size limit
+    body = b"" if "authorization" in request.headers else await raw_body(request)
+    found = _find_key(request, body)
     if found is None:
         if mutants.active(MISSING_KEY_ACCEPTED):
             key = db.one("SELECT * FROM personal_keys WHERE label = 'full'")

@@ -12,14 +12,29 @@ from . import errors
 
 
 async def raw_body(request: Request) -> bytes:
-    """The body, refused with 413 past the server's limit."""
+    """The body, refused with 413 past the server's limit, never held beyond it.
+
+    Read chunk by chunk: a chunked body (no Content-Length) used to be buffered whole before its size
+    was checked, so one 300 MB upload cost 300 MB of memory. The body is then kept where Starlette
+    keeps it, so later ``request.body()`` / ``request.form()`` calls reuse it.
+    """
+    cached = getattr(request, "_body", None)
     limit = request.app.state.options.max_body_bytes
+    if cached is not None:
+        if len(cached) > limit:
+            raise errors.payload_too_large(limit)
+        return cached
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise errors.payload_too_large(limit)
-    body = await request.body()
-    if len(body) > limit:
-        raise errors.payload_too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise errors.payload_too_large(limit)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # Starlette's own cache attribute: body() and form() read it from here
     return body
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
@@ -37,6 +39,21 @@ class AnnouncingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
         super().__init__(config)
         self._on_ready = on_ready
+        self.held_signals: list[int] = []
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Hold back the SIGTERM/SIGINT uvicorn re-raises once it has shut down gracefully.
+
+        uvicorn re-raises the signal as soon as it stops serving, which killed the process before
+        ``serve()`` closed the database and removed its temporary directory (one leaked
+        ``posthog-reference-*`` folder per SIGTERM); ``serve()`` re-raises it after that cleanup.
+        """
+        with super().capture_signals():
+            yield
+            captured = getattr(self, "_captured_signals", [])
+            self.held_signals = list(captured)
+            captured.clear()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
@@ -97,3 +114,5 @@ def serve(
         db.close()
         if temp_dir is not None:
             temp_dir.cleanup()
+    for held in reversed(server.held_signals):  # end as uvicorn would: by the signal that stopped us
+        signal.raise_signal(held)
