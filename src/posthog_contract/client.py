@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import email.utils
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -333,7 +334,7 @@ class ContractClient:
                 return response
 
             n429 += 1
-            retry_after = _retry_after(response.headers.get("Retry-After"))
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             wanted = retry_after if retry_after is not None else float(2 ** (n429 - 1))
             remaining = self.max_retry_wait - waited
             shown_url = self.redactor.url(str(req.url))
@@ -473,7 +474,7 @@ def _reason(status: int) -> str:
         return ""
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent or junk."""
     if value is None:
         return None
@@ -488,6 +489,4 @@ def _retry_after(value: str | None) -> float | None:
         if when is None:
             return None
         seconds = when.timestamp() - time.time()
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
+    return max(0.0, seconds) if math.isfinite(seconds) else None  # NaN and inf are junk too

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import email.utils
 import json
 import math
 import re
@@ -48,6 +47,7 @@ from schemathesis.generation import GenerationMode
 
 from . import contract
 from . import operations as ops
+from .client import retry_after_seconds
 from .config import Settings
 from .outcomes import LOG
 from .redaction import Redactor
@@ -980,7 +980,7 @@ class RetryAfterAdapter(HTTPAdapter):
             response = super().send(request, **kwargs)
             if response.status_code != 429 or attempt >= self.max_attempts:
                 return response
-            retry_after = _retry_after(response.headers.get("Retry-After"))
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             pause = retry_after if retry_after is not None else float(2 ** (attempt - 1))
             if waited + pause > self.max_wait:
                 return response  # budget exhausted: the 429 reaches the checks as the host's answer
@@ -994,21 +994,6 @@ class RetryAfterAdapter(HTTPAdapter):
                     f"(Retry-After {response.headers.get('Retry-After', 'absent')}) before retry {attempt}"
                 )
             self.sleep(pause)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = when.timestamp() - time.time()
-    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def http_session(
