@@ -30,6 +30,12 @@ READONLY_KEY_MAY_WRITE = mutants.declare(
 OTHER_PROJECT_SERVED = mutants.declare(
     "other_project_served", "a project of another organisation must answer 403 (§1.5)"
 )
+CURRENT_ALIAS_UNSUPPORTED = mutants.declare(
+    "current_project_alias_unsupported", "`@current` as project id names the key owner's current project (§1.1)"
+)
+NON_INTEGER_PROJECT_500 = mutants.declare(
+    "non_integer_project_500", "a project id that is neither an integer nor @current is 404, not 500 (§1.1)"
+)
 AUTH_403_FOR_401 = mutants.declare(
     "invalid_key_is_403", "an unknown personal API key must be 401 authentication_failed, not 403 (§1.3)"
 )
@@ -144,11 +150,13 @@ def _throttle(request: Request, key: sqlite3.Row, klass: str) -> None:
 
 def resolve_project(db: Database, raw: str, user: sqlite3.Row) -> sqlite3.Row:
     """``project_id`` is an integer or ``@current``; anything else or unknown is 404."""
-    if raw == "@current":
+    if raw == "@current" and not mutants.active(CURRENT_ALIAS_UNSUPPORTED):
         project_id = user["current_project_id"]
     elif raw.isdigit() and len(raw) < 19:  # beyond SQLite's 64-bit integers no project can exist
         project_id = int(raw)
     else:
+        if mutants.active(NON_INTEGER_PROJECT_500) and not raw.isdigit():
+            raise errors.server_error()
         raise errors.not_found("Project not found.")
     project = db.one("SELECT * FROM projects WHERE id = ?", (project_id,))
     if project is None:
