@@ -26,6 +26,7 @@ import referencing.jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 from jsonschema.protocols import Validator
 
+from posthog_contract import locations
 from posthog_contract import operations as ops
 
 __all__ = [
@@ -44,10 +45,8 @@ __all__ = [
     "write_openapi",
 ]
 
-#: Where the schema files live; ``POSTHOG_CONTRACT_SCHEMAS_DIR`` overrides (e.g. an installed copy).
-SCHEMAS_DIR: Path = Path(
-    os.environ.get("POSTHOG_CONTRACT_SCHEMAS_DIR") or Path(__file__).resolve().parents[2] / "schemas"
-)
+#: Where the schema files live (the checkout's ``schemas/`` or the wheel's copy, see locations.py).
+SCHEMAS_DIR: Path = locations.schemas_dir()
 #: Every schema's ``$id`` is this base plus its file name; relative ``$ref``s resolve against it.
 SCHEMA_BASE_URI = "https://posthog-contract.dev/schemas/"
 

@@ -81,7 +81,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+#: the suite's markers, registered here so that an installed wheel (no pyproject.toml) knows them too
+MARKERS = (
+    "writes: the test creates or changes resources on the host (deselected by --read-only)",
+    "slow: takes more than a few seconds",
+    "needs_collaborator: needs a second organisation member to add as a dashboard collaborator",
+    "reference_only: checks a value only the reference server pins (e.g. exact limits)",
+)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
     LOG.entries.clear()
     _RUN_NOTES.clear()
     global _CONFIG

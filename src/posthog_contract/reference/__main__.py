@@ -10,7 +10,7 @@ from .options import Rate, ServerOptions
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m posthog_contract.reference", description=__doc__)
+    parser = argparse.ArgumentParser(prog="posthog-contract reference", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default 0: a free port)")
     parser.add_argument("--db", help="SQLite file kept across restarts (default: a fresh temporary file)")
