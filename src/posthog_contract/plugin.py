@@ -29,14 +29,13 @@ import pytest
 from . import assertions, embedded
 from . import config as settings_module
 from .client import ContractClient
-from .outcomes import LOG, UNAVAILABLE_PREFIX
+from .outcomes import EXIT_MISCONFIGURED, LOG, TOOL_ERROR, UNAVAILABLE_PREFIX, VIOLATION, verdict_of
 from .paths import ApiPaths
 from .preflight import HostFacts, preflight
 from .redaction import Redactor
 from .resources import RunResources
 
 pytest_plugins = ["posthog_contract.report.collect"]  # evidence, --report DIR, schema drift
-EXIT_MISCONFIGURED = 4
 
 
 @dataclass
@@ -340,6 +339,12 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
         and str(report.longrepr[2]).startswith("Skipped: " + UNAVAILABLE_PREFIX)
     ):
         return "skipped", "U", "UNAVAILABLE"
+    # pytest's words follow the suite's: "error" is the tool's failure, "failed" a judgement about the host
+    verdict = verdict_of(report) if report.failed else None
+    if verdict == TOOL_ERROR and report.when == "call":
+        return "error", "E", "ERROR"
+    if verdict == VIOLATION and report.when in ("setup", "teardown"):
+        return "failed", "F", "FAILED"
     return None
 
 

@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from .. import operations as ops
+from .. import outcomes as outcome_module
 from ..outcomes import LOG, UNAVAILABLE_PREFIX
 from ..redaction import Redactor
 from . import drift as drift_module
@@ -320,7 +321,12 @@ class ReportCollector:
                 where = self._attribute(record, live)
                 item.user_properties.append((_PROPERTY_OPERATIONS, " ".join(where.operations)))
                 item.user_properties.append((_PROPERTY_CHECKS, " ".join(where.checks)))
-        return (yield)
+        report = yield
+        if report.failed and call.excinfo is not None:  # schemathesis' subtest reports are made here too
+            violation = outcome_module.is_violation(call.excinfo.value)
+            verdict = outcome_module.VIOLATION if violation else outcome_module.TOOL_ERROR
+            setattr(report, outcome_module.VERDICT_ATTRIBUTE, verdict)
+        return report
 
     # -- outcomes --------------------------------------------------------------------------------
 
@@ -338,19 +344,19 @@ class ReportCollector:
         record.duration_s += report.duration
         if report.when == "setup":
             if report.failed:
-                self._failed(record, report, "error")
+                self._failed(record, report, _failure_outcome(report))
             elif report.skipped:
                 self._skipped(record, report)
         elif report.when == "call":
             if hasattr(report, "wasxfail") and report.skipped:
                 record.outcome, record.reason = "xfailed", self.scrub(str(report.wasxfail))
             elif report.failed:
-                self._failed(record, report, "failed")
+                self._failed(record, report, _failure_outcome(report))
             elif report.skipped:
                 self._skipped(record, report)
         else:
             if report.failed and record.outcome == "passed":
-                self._failed(record, report, "error")
+                self._failed(record, report, _failure_outcome(report))
             self._finish(record, report)
 
     def _skipped(self, record: model.TestRecord, report: pytest.TestReport) -> None:
@@ -433,7 +439,7 @@ class ReportCollector:
             record.operations = (operation.operation_id,) if operation else ()
         record.duration_s += report.duration
         if report.failed:
-            self._failed(record, report, "failed")
+            self._failed(record, report, _failure_outcome(report))
             record.evidence = []  # schemathesis' message carries the curl line and the answer
         elif report.skipped and record.outcome == "passed":
             self._skipped(record, report)
@@ -454,6 +460,7 @@ class ReportCollector:
         ):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
             self.notes.append("--drift-fail: the host's /api/schema/ drifts significantly from the contract")
+        session.exitstatus = self.exit_status(int(session.exitstatus))
         try:
             self.report = self.build(int(session.exitstatus))
             if self.report_dir is not None:
@@ -461,6 +468,21 @@ class ReportCollector:
         except Exception as exc:  # noqa: BLE001 - report problems are reported, not raised
             self.notes.append(f"report not written: {type(exc).__name__}: {self.scrub(str(exc))}")
             self.report = None
+
+    def exit_status(self, status: int) -> int:
+        """pytest's status, except that failures which are all tool errors exit EXIT_TOOL_ERROR.
+
+        A violation outranks a tool error: a broken rule is a finding even when another test crashed
+        (the summary counts both). Only contract runs are remapped, never the self-tests' own.
+        """
+        if status != pytest.ExitCode.TESTS_FAILED or (self.contract is None and self.report_dir is None):
+            return status
+        leaves = [t for t in self.tests.values() if not t.container]
+        if any(t.outcome == "failed" for t in leaves) or any(n.startswith("--drift-fail") for n in self.notes):
+            return status
+        if any(t.outcome == "error" for t in leaves):
+            return outcome_module.EXIT_TOOL_ERROR
+        return status
 
     def build(self, exit_status: int) -> dict[str, Any]:
         outcomes = []
@@ -540,6 +562,7 @@ class ReportCollector:
             return
         for label, value in summary_rows(self.report, self.written, self.report_dir):
             terminalreporter.write_line(f"{label:20} {value}")
+        terminalreporter.write_line(applicable_line(self.report["summary"]["applicable_cells"]))
 
 
 def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path | None) -> list[tuple[str, str]]:
@@ -554,15 +577,17 @@ def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path |
         ),
         (
             "checks",
-            f"{checks['pass']} passed, {checks['fail']} failed, {checks['skip']} skipped, "
-            f"{checks['unavailable']} unavailable (operation × check cells)",
+            f"{checks['pass']} passed, {checks['fail']} failed, {checks['error']} tool errors, "
+            f"{checks['warning']} warned, {checks['unavailable']} unavailable (operation × check cells)",
         ),
         (
             "tests",
-            f"{tests['passed']} passed, {tests['failed'] + tests['error']} failed, {tests['skipped']} skipped, "
-            f"{tests['unavailable']} unavailable, {summary['warnings']} warnings",
+            f"{tests['passed']} passed, {tests['failed']} failed (violations), {tests['error']} tool errors, "
+            f"{tests['skipped']} skipped, {tests['unavailable']} unavailable, {summary['warnings']} warnings",
         ),
     ]
+    if tests["error"]:
+        rows.append(("tool errors", f"{tests['error']}: the tool failed there; the host was not judged"))
     drift = summary.get("drift")
     if drift is not None:
         text = (
@@ -583,12 +608,25 @@ def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path |
     return rows
 
 
+def applicable_line(cells: dict[str, int]) -> str:
+    """``applicable cells checked: N/M``, with what the unchecked ones were."""
+    rest = [f"{cells[k]} {label}" for k, label in
+            (("error", "tool errors"), ("unavailable", "unavailable"), ("not_checked", "not checked")) if cells[k]]
+    tail = f" ({', '.join(rest)})" if rest else ""
+    return f"applicable cells checked: {cells['checked']}/{cells['total']}{tail} (documented operations)"
+
+
 def _shapes_for(operation: ops.Operation, status: int | None) -> list[str]:
     if status == operation.success_status:
         return [operation.success_shape] if operation.success_shape else []
     if status in operation.error_statuses:
         return [operation.error_shape, *operation.error_alternatives.get(status, ())]
     return []
+
+
+def _failure_outcome(report: Any) -> str:
+    """``error`` when the collector classified the failure as the tool's own, else ``failed``."""
+    return "error" if outcome_module.verdict_of(report) == outcome_module.TOOL_ERROR else "failed"
 
 
 def _is_subtest(report: Any) -> bool:
