@@ -36,6 +36,7 @@ from ..outcomes import LOG, UNAVAILABLE_PREFIX
 from ..redaction import Redactor
 from . import drift as drift_module
 from . import match, model, render_html
+from . import waivers as waivers_module
 from .shapes import contract_node, observe
 
 __all__ = ["ReportCollector", "schema_drift"]
@@ -48,6 +49,9 @@ _MAX_EVIDENCE = 3
 _EVIDENCE_BODY = 4000
 _PROPERTY_OPERATIONS = "contract_operations"
 _PROPERTY_CHECKS = "contract_checks"
+_WAIVERS_ENV = "POSTHOG_CONTRACT_WAIVERS"
+#: set on a report whose violation a waiver accepted (its 1-based index in the file)
+WAIVER_ATTRIBUTE = "posthog_contract_waiver"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -66,6 +70,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="fail when the host's own OpenAPI (/api/schema/) drifts significantly from the contract "
         "(default: informational; the embedded reference server always fails)",
+    )
+    group.addoption(
+        "--waivers",
+        dest="contract_waivers",
+        metavar="FILE",
+        default=None,
+        help="TOML file of accepted deviations (rule or test, operation, reason, expiry): a failure a waiver "
+        f"covers is 'accepted'; an expired or unmatched waiver fails the run [env {_WAIVERS_ENV}]",
     )
 
 
@@ -142,6 +154,14 @@ class ReportCollector:
         self._clock = time.monotonic()
         self._env_redactor = Redactor(os.environ.get(name) for name in _KEY_VARIABLES)
         self._lock = threading.RLock()
+        self.today = datetime.now(UTC).date()
+        self.waivers: waivers_module.WaiverFile | None = None
+        waiver_path = config.getoption("contract_waivers", default=None) or os.environ.get(_WAIVERS_ENV, "").strip()
+        if waiver_path:
+            try:
+                self.waivers = waivers_module.load(waiver_path)
+            except waivers_module.WaiverError as exc:
+                raise pytest.UsageError(f"posthog-contract: {exc}") from None
 
     # -- redaction -------------------------------------------------------------------------------
 
@@ -326,7 +346,24 @@ class ReportCollector:
             violation = outcome_module.is_violation(call.excinfo.value)
             verdict = outcome_module.VIOLATION if violation else outcome_module.TOOL_ERROR
             setattr(report, outcome_module.VERDICT_ATTRIBUTE, verdict)
+            if violation and self.waivers is not None and call.when in ("setup", "call"):
+                self._waive(report, str(call.excinfo.value))
         return report
+
+    def _waive(self, report: Any, text: str) -> None:
+        """A violation a waiver covers becomes an expected failure (pytest's xfail): exit 0, JUnit skipped."""
+        assert self.waivers is not None
+        live = self.live.get(self.current or "")
+        operations = {s.operation or s.path_operation for s in live.seen} if live else set()
+        generated = match.generated_operation(report.nodeid)
+        if generated is not None:
+            operations.add(generated.operation_id)
+        waiver = self.waivers.match(report.nodeid, text, {o for o in operations if o}, self.today)
+        if waiver is None:
+            return
+        report.outcome = "skipped"
+        report.wasxfail = f"accepted deviation (waiver #{waiver.index}, until {waiver.expires}): {waiver.reason}"
+        setattr(report, WAIVER_ATTRIBUTE, waiver.index)
 
     # -- outcomes --------------------------------------------------------------------------------
 
@@ -342,6 +379,11 @@ class ReportCollector:
             return
         record = self.tests.setdefault(report.nodeid, model.TestRecord(report.nodeid))
         record.duration_s += report.duration
+        if self.waivers is not None and report.when == "setup":
+            self.waivers.saw(report.nodeid)
+        if getattr(report, WAIVER_ATTRIBUTE, None) is not None:
+            self._accepted(record, report)
+            return
         if report.when == "setup":
             if report.failed:
                 self._failed(record, report, _failure_outcome(report))
@@ -358,6 +400,11 @@ class ReportCollector:
             if report.failed and record.outcome == "passed":
                 self._failed(record, report, _failure_outcome(report))
             self._finish(record, report)
+
+    def _accepted(self, record: model.TestRecord, report: pytest.TestReport) -> None:
+        """A waived violation: the failure is kept (message, evidence), the outcome is ``accepted``."""
+        self._failed(record, report, "accepted")
+        record.waiver = self.scrub(str(report.wasxfail))
 
     def _skipped(self, record: model.TestRecord, report: pytest.TestReport) -> None:
         reason = ""
@@ -438,7 +485,12 @@ class ReportCollector:
             record = self.tests[report.nodeid] = model.TestRecord(report.nodeid, checks=("generated",))
             record.operations = (operation.operation_id,) if operation else ()
         record.duration_s += report.duration
-        if report.failed:
+        if self.waivers is not None:
+            self.waivers.saw(report.nodeid)
+        if getattr(report, WAIVER_ATTRIBUTE, None) is not None:
+            self._accepted(record, report)
+            record.evidence = []
+        elif report.failed:
             self._failed(record, report, _failure_outcome(report))
             record.evidence = []  # schemathesis' message carries the curl line and the answer
         elif report.skipped and record.outcome == "passed":
@@ -461,6 +513,10 @@ class ReportCollector:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
             self.notes.append("--drift-fail: the host's /api/schema/ drifts significantly from the contract")
         session.exitstatus = self.exit_status(int(session.exitstatus))
+        problems = self.waivers.problems(self.today) if self.waivers is not None else []
+        self.notes.extend(f"waivers: {problem}" for problem in problems)
+        if problems and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         try:
             self.report = self.build(int(session.exitstatus))
             if self.report_dir is not None:
@@ -507,6 +563,8 @@ class ReportCollector:
             notes=list(dict.fromkeys(self.notes)),
         )
         self._describe_session(run)
+        if self.waivers is not None:
+            run.waivers = self.waivers.to_dict(self.today)
         tests = list(self.tests.values())
         return model.build(run, tests, self.stats, outcomes, self.drift.to_dict() if self.drift else None)
 
@@ -563,6 +621,9 @@ class ReportCollector:
         for label, value in summary_rows(self.report, self.written, self.report_dir):
             terminalreporter.write_line(f"{label:20} {value}")
         terminalreporter.write_line(applicable_line(self.report["summary"]["applicable_cells"]))
+        for test in self.report["tests"]:
+            if test["outcome"] == "accepted":
+                terminalreporter.write_line(f"accepted: {test['id']}: {test.get('waiver', '')}")
 
 
 def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path | None) -> list[tuple[str, str]]:
@@ -578,7 +639,8 @@ def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path |
         (
             "checks",
             f"{checks['pass']} passed, {checks['fail']} failed, {checks['error']} tool errors, "
-            f"{checks['warning']} warned, {checks['unavailable']} unavailable (operation × check cells)",
+            f"{checks['accepted']} accepted, {checks['warning']} warned, {checks['unavailable']} unavailable "
+            "(operation × check cells)",
         ),
         (
             "tests",
@@ -588,6 +650,11 @@ def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path |
     ]
     if tests["error"]:
         rows.append(("tool errors", f"{tests['error']}: the tool failed there; the host was not judged"))
+    if tests["accepted"] or report.get("waivers"):
+        entries = (report.get("waivers") or {}).get("entries", [])
+        problems = sum(e["status"] in ("expired", "unmatched") for e in entries)
+        rows.append(("accepted", f"{tests['accepted']} failures accepted by {len(entries)} waiver(s)"
+                     + (f"; {problems} waiver problem(s), see below" if problems else "")))
     drift = summary.get("drift")
     if drift is not None:
         text = (
@@ -603,7 +670,7 @@ def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path |
     else:
         rows.append(("report", "not written (give --report DIR)" if report_dir is None else "not written"))
     for note in report.get("notes", []):
-        if note.startswith("report not written") or note.startswith("--drift-fail"):
+        if note.startswith(("report not written", "--drift-fail", "waivers:")):
             rows.append(("note", note))
     return rows
 

@@ -78,6 +78,7 @@ class TestRecord:
     container: bool = False  # a generated test whose operations were reported as subtests
     blocked: bool = False  # failed on a request outside its subject (a precondition)
     failed_operation: str | None = None  # the operation of the request the failure names
+    waiver: str = ""  # the waiver that accepted the failure (outcome "accepted")
     warnings: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
 
@@ -96,6 +97,8 @@ class TestRecord:
             data["blocked"] = True
         if self.failed_operation:
             data["failed_operation"] = self.failed_operation
+        if self.waiver:
+            data["waiver"] = self.waiver
         if self.reason:
             data["reason"] = self.reason
         if self.message:
@@ -138,6 +141,8 @@ class RunInfo:
     options: dict[str, Any] = field(default_factory=dict)
     generator: str = ""
     notes: list[str] = field(default_factory=list)
+    waivers: dict[str, Any] | None = None  # waivers.WaiverFile.to_dict(): file, digest, entries and their status
+    provenance: dict[str, Any] = field(default_factory=dict)
 
 
 def cell_key(operation_id: str, check: str) -> str:
@@ -212,6 +217,8 @@ def build(
             "notes": list(run.host_notes),
         },
         "options": run.options,
+        "provenance": dict(run.provenance),
+        "waivers": run.waivers,
         "summary": {
             "tests": {**{outcome: test_counts.get(outcome, 0) for outcome in TEST_OUTCOMES}, "total": len(leaf_tests)},
             "checks": {

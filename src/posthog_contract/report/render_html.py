@@ -75,6 +75,8 @@ def render(report: Mapping[str, Any]) -> str:
         "matrix_rows": "\n".join(_matrix_row(op, kinds) for op in _ordered(report["operations"])),
         "failure_count": str(len(failures)),
         "failures": _failures(failures),
+        "accepted_count": str(sum(t["outcome"] == "accepted" for t in report["tests"])),
+        "accepted": _accepted(report),
         "error_count": str(len(errors)),
         "errors": _errors(errors),
         "outcome_count": str(len(report["outcomes"])),
@@ -217,6 +219,27 @@ def _failures(failures: list[Mapping[str, Any]]) -> str:
             + "</details>"
         )
     return "\n".join(parts)
+
+
+def _accepted(report: Mapping[str, Any]) -> str:
+    """Waived failures, and every waiver of the file with what became of it."""
+    waivers = report.get("waivers")
+    if not waivers:
+        return '<p class="muted">No waiver file was given.</p>'
+    accepted = [t for t in report["tests"] if t["outcome"] == "accepted"]
+    rows = [(f"<code>{_e(t['id'])}</code>", _e(t.get("reason")), _e(t.get("waiver"))) for t in accepted]
+    entries = [
+        (_e(w["index"]), _e(w.get("test") or ""), _e(w.get("rule") or ""), _e(w.get("operation") or ""),
+         _e(w["reason"]), _e(w["expires"]),
+         f'<span class="{"significant" if w["status"] in ("expired", "unmatched") else "muted"}">{_e(w["status"])}</span>')
+        for w in waivers["entries"]
+    ]
+    return (
+        f'<p>Waiver file <code>{_e(waivers["file"])}</code> (sha256 <code>{_e(waivers["sha256"][:16])}…</code>): '
+        "a failure a waiver covers is a known deviation, accepted until the waiver expires.</p>"
+        + (_table(("Test", "Broken rule", "Accepted by"), rows) if rows else '<p class="muted">No failure was accepted.</p>')
+        + _table(("#", "Test", "Rule", "Operation", "Reason", "Expires", "Status"), entries)
+    )
 
 
 def _errors(errors: list[Mapping[str, Any]]) -> str:
