@@ -17,8 +17,10 @@ JUnit XML stays pytest's own ``--junitxml``; each test case gains two properties
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
+import platform
 import threading
 import time
 from collections import defaultdict
@@ -50,6 +52,7 @@ _EVIDENCE_BODY = 4000
 _PROPERTY_OPERATIONS = "contract_operations"
 _PROPERTY_CHECKS = "contract_checks"
 _WAIVERS_ENV = "POSTHOG_CONTRACT_WAIVERS"
+_PROVENANCE_PACKAGES = ("pytest", "schemathesis", "hypothesis", "jsonschema", "httpx", "requests")
 #: set on a report whose violation a waiver accepted (its 1-based index in the file)
 WAIVER_ATTRIBUTE = "posthog_contract_waiver"
 
@@ -565,6 +568,7 @@ class ReportCollector:
         self._describe_session(run)
         if self.waivers is not None:
             run.waivers = self.waivers.to_dict(self.today)
+        run.provenance = self._provenance(run)
         tests = list(self.tests.values())
         return model.build(run, tests, self.stats, outcomes, self.drift.to_dict() if self.drift else None)
 
@@ -601,6 +605,23 @@ class ReportCollector:
         if waited:
             retries = session.client.retries_on_429
             run.notes.append(f"the client waited {waited:.0f} s on 429 answers ({retries} retries)")
+
+    def _provenance(self, run: model.RunInfo) -> dict[str, Any]:
+        """What produced this report, so ``diff`` can refuse to compare unlike runs."""
+        settings = getattr(self.contract, "settings", None)
+        baseline = getattr(settings, "baseline", None) or self.config.getoption("baseline", default=None)
+        return {
+            "suite_version": _version(),
+            "python": platform.python_version(),
+            "packages": {name: _version(name) for name in _PROVENANCE_PACKAGES},
+            "profile": run.profile,
+            "seed": run.seed,
+            "read_only": run.read_only,
+            "embedded": run.embedded,
+            "reference_args": list(run.options.get("reference_args") or []),
+            "baseline": _file_digest(baseline),
+            "waivers": None if self.waivers is None else {"file": self.waivers.path, "sha256": self.waivers.sha256},
+        }
 
     def write(self, directory: Path) -> list[Path]:
         assert self.report is not None
@@ -714,10 +735,21 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more characters]"
 
 
-def _version() -> str:
+def _version(package: str = "posthog-contract") -> str:
     from importlib import metadata
 
     try:
-        return metadata.version("posthog-contract")
+        return metadata.version(package)
     except metadata.PackageNotFoundError:
         return "0+unknown"
+
+
+def _file_digest(path: Any) -> dict[str, Any] | None:
+    """``{"file", "sha256"}`` of a file option (sha256 None when it cannot be read), None when unset."""
+    if not path:
+        return None
+    try:
+        digest: str | None = hashlib.sha256(Path(str(path)).read_bytes()).hexdigest()
+    except OSError:
+        digest = None
+    return {"file": str(path), "sha256": digest}
