@@ -228,16 +228,21 @@ def _accepted(report: Mapping[str, Any]) -> str:
         return '<p class="muted">No waiver file was given.</p>'
     accepted = [t for t in report["tests"] if t["outcome"] == "accepted"]
     rows = [(f"<code>{_e(t['id'])}</code>", _e(t.get("reason")), _e(t.get("waiver"))) for t in accepted]
+
+    def status(entry: Mapping[str, Any]) -> str:
+        css = "significant" if entry["status"] in ("expired", "unmatched") else "muted"
+        return f'<span class="{css}">{_e(entry["status"])}</span>'
+
     entries = [
         (_e(w["index"]), _e(w.get("test") or ""), _e(w.get("rule") or ""), _e(w.get("operation") or ""),
-         _e(w["reason"]), _e(w["expires"]),
-         f'<span class="{"significant" if w["status"] in ("expired", "unmatched") else "muted"}">{_e(w["status"])}</span>')
+         _e(w["reason"]), _e(w["expires"]), status(w))
         for w in waivers["entries"]
     ]
+    none = '<p class="muted">No failure was accepted.</p>'
     return (
         f'<p>Waiver file <code>{_e(waivers["file"])}</code> (sha256 <code>{_e(waivers["sha256"][:16])}…</code>): '
         "a failure a waiver covers is a known deviation, accepted until the waiver expires.</p>"
-        + (_table(("Test", "Broken rule", "Accepted by"), rows) if rows else '<p class="muted">No failure was accepted.</p>')
+        + (_table(("Test", "Broken rule", "Accepted by"), rows) if rows else none)
         + _table(("#", "Test", "Rule", "Operation", "Reason", "Expires", "Status"), entries)
     )
 
