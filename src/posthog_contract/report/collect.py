@@ -16,6 +16,7 @@ JUnit XML stays pytest's own ``--junitxml``; each test case gains two properties
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -37,7 +38,7 @@ from .. import outcomes as outcome_module
 from ..outcomes import LOG, UNAVAILABLE_PREFIX
 from ..redaction import Redactor
 from . import drift as drift_module
-from . import match, model, render_html
+from . import junit, match, model, render_html
 from . import waivers as waivers_module
 from .shapes import contract_node, observe
 
@@ -349,9 +350,46 @@ class ReportCollector:
             violation = outcome_module.is_violation(call.excinfo.value)
             verdict = outcome_module.VIOLATION if violation else outcome_module.TOOL_ERROR
             setattr(report, outcome_module.VERDICT_ATTRIBUTE, verdict)
+            if violation:
+                self._plain_message(report, call.excinfo.value)
             if violation and self.waivers is not None and call.when in ("setup", "call"):
                 self._waive(report, str(call.excinfo.value))
         return report
+
+    def _plain_message(self, report: Any, exc: BaseException) -> None:
+        """A schemathesis failure's headline (JUnit ``message``) in plain words, not a Python repr."""
+        crash = getattr(report.longrepr, "reprcrash", None)
+        plain = junit.plain_failure(exc)
+        if crash is not None and plain is not None:
+            with contextlib.suppress(AttributeError, TypeError):
+                crash.message = self.scrub(plain)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        try:
+            return (yield)
+        finally:
+            try:
+                junit.add_suite_properties(self.config, self._suite_properties())
+            except Exception as exc:  # noqa: BLE001 - the JUnit file must never break a run
+                self.notes.append(f"report: no JUnit suite properties: {type(exc).__name__}")
+
+    def _suite_properties(self) -> dict[str, Any]:
+        settings = getattr(self.contract, "settings", None)
+        baseline = getattr(settings, "baseline", None) or self.config.getoption("baseline", default=None)
+        return {
+            "host": self.scrub_url(getattr(settings, "base_url", None)),
+            "embedded": None if self.contract is None else str(bool(self.contract.embedded)).lower(),
+            "run_id": getattr(settings, "run_id", None),
+            "seed": self.seed if self.seed is not None else getattr(settings, "seed", None),
+            "suite_version": _version(),
+            "profile": getattr(settings, "profile", None),
+            "baseline": baseline,
+            "waivers": None if self.waivers is None else self.waivers.path,
+        }
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        junit.name_the_suite(self.config)
 
     def _waive(self, report: Any, text: str) -> None:
         """A violation a waiver covers becomes an expected failure (pytest's xfail): exit 0, JUnit skipped."""
