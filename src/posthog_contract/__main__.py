@@ -10,8 +10,13 @@ import argparse
 import importlib
 import sys
 
-#: modules that add a subcommand (cleanup of crashed runs; report diff and drift join here)
-COMMAND_MODULES = ("posthog_contract.cleanup", "posthog_contract.report.diff", "posthog_contract.report.drift")
+#: modules that add a subcommand (cleanup of crashed runs; report diff, drift and the CI job summary)
+COMMAND_MODULES = (
+    "posthog_contract.cleanup",
+    "posthog_contract.report.diff",
+    "posthog_contract.report.drift",
+    "posthog_contract.report.summary",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
