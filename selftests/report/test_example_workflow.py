@@ -27,7 +27,7 @@ def test_the_staging_workflow_runs_reports_diffs_and_keeps_secrets_in_the_enviro
     assert "python -m posthog_contract diff previous-report/report.json" in steps["Diff with the previous run"]["run"]
     upload = steps["Upload JUnit XML, the report and the traffic archive"]
     assert upload["with"]["path"] == "artifacts/" and upload["if"] == "always()"
-    assert "python - " not in text and "<<" not in text  # no inline Python: the summary subcommand writes the job summary
+    assert "python - " not in text and "<<" not in text  # no inline Python: the summary subcommand writes it
     # every variable the workflow sets is one the suite reads, and keys come from secrets only
     known = {option.env for option in config.OPTIONS} | {"POSTHOG_CONTRACT_PROFILE", "POSTHOG_CONTRACT_WAIVERS"}
     assert {name for name in job["env"] if name.startswith("POSTHOG_")} <= known

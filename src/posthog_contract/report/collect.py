@@ -38,6 +38,7 @@ from .. import outcomes as outcome_module
 from ..outcomes import LOG, UNAVAILABLE_PREFIX
 from ..redaction import Redactor
 from . import drift as drift_module
+from . import har as har_module
 from . import junit, match, model, render_html
 from . import waivers as waivers_module
 from .shapes import contract_node, observe
@@ -74,6 +75,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="fail when the host's own OpenAPI (/api/schema/) drifts significantly from the contract "
         "(default: informational; the embedded reference server always fails)",
+    )
+    group.addoption(
+        "--har",
+        dest="contract_har",
+        metavar="FILE",
+        default=None,
+        help="write every request and response of the run to FILE as HAR 1.2, redacted like the report",
     )
     group.addoption(
         "--waivers",
@@ -159,6 +167,8 @@ class ReportCollector:
         self._env_redactor = Redactor(os.environ.get(name) for name in _KEY_VARIABLES)
         self._lock = threading.RLock()
         self.today = datetime.now(UTC).date()
+        har_path = config.getoption("contract_har", default=None)
+        self.har = har_module.HarArchive(Path(har_path), _version()) if har_path and not self.worker else None
         self.waivers: waivers_module.WaiverFile | None = None
         waiver_path = config.getoption("contract_waivers", default=None) or os.environ.get(_WAIVERS_ENV, "").strip()
         if waiver_path:
@@ -243,6 +253,8 @@ class ReportCollector:
     # -- requests --------------------------------------------------------------------------------
 
     def on_exchange(self, exchange: Any, *, record: bool = True, label: str | None = None) -> None:
+        if self.har is not None:
+            self.har.add(exchange, label or self.current)
         operation = match.operation_for(exchange.method, exchange.url)
         headers = {str(k).lower(): v for k, v in exchange.response_headers.items()}
         self._observe(
@@ -264,6 +276,8 @@ class ReportCollector:
 
     def _on_requests_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
         try:
+            if self.har is not None and self.contract is not None:
+                self.har.add(har_module.from_requests(response, self.contract.redactor), self.current)
             request = response.request
             operation = match.operation_for(request.method, request.url)
             self._observe(
@@ -562,9 +576,15 @@ class ReportCollector:
             self.report = self.build(int(session.exitstatus))
             if self.report_dir is not None:
                 self.written = self.write(self.report_dir)
+
         except Exception as exc:  # noqa: BLE001 - report problems are reported, not raised
             self.notes.append(f"report not written: {type(exc).__name__}: {self.scrub(str(exc))}")
             self.report = None
+        if self.har is not None:
+            try:
+                self.har.write()
+            except OSError as exc:
+                self.notes.append(f"report not written: the HAR archive {self.har.path}: {exc.strerror or exc}")
 
     def exit_status(self, status: int) -> int:
         """pytest's status, except that failures which are all tool errors exit EXIT_TOOL_ERROR.
@@ -679,6 +699,8 @@ class ReportCollector:
             return
         for label, value in summary_rows(self.report, self.written, self.report_dir):
             terminalreporter.write_line(f"{label:20} {value}")
+        if self.har is not None:
+            terminalreporter.write_line(f"{'traffic archive':20} {self.har.path} ({len(self.har.entries)} exchanges)")
         terminalreporter.write_line(applicable_line(self.report["summary"]["applicable_cells"]))
         for test in self.report["tests"]:
             if test["outcome"] == "accepted":
