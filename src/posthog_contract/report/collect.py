@@ -460,6 +460,11 @@ class ReportCollector:
         """A waived violation: the failure is kept (message, evidence), the outcome is ``accepted``."""
         self._failed(record, report, "accepted")
         record.waiver = self.scrub(str(report.wasxfail))
+        index = getattr(report, WAIVER_ATTRIBUTE, 0)
+        if self.waivers is not None and 0 < index <= len(self.waivers.waivers):  # xdist: matched in a worker
+            matched = self.waivers.waivers[index - 1].matched
+            if report.nodeid not in matched:
+                matched.append(report.nodeid)
 
     def _skipped(self, record: model.TestRecord, report: pytest.TestReport) -> None:
         reason = ""
