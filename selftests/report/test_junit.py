@@ -64,4 +64,5 @@ def test_a_generated_failure_reads_in_plain_words(tmp_path: Path) -> None:
     assert lines[1] == "Operation: GET /api/projects/{project_id}/dashboards/{id}/"
     assert '"team_id" is a required property' in retrieve
     assert "Request (redacted, reproduce with): curl -X GET" in retrieve and "Bearer phx_" not in retrieve
+    assert 'Response (redacted): [200] OK: {"id":' in retrieve
     assert not any("Error(operation=" in message for message in messages.values())

@@ -11,6 +11,7 @@ It writes through pytest's ``LogXML`` object (``_pytest.junitxml.xml_key``), the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -20,6 +21,8 @@ __all__ = ["SUITE_NAME", "add_suite_properties", "name_the_suite", "plain_failur
 
 SUITE_NAME = "posthog-contract"
 _MAX_DETAIL_LINES = 12
+_MAX_RESPONSE = 400
+_STATUS_LINE = re.compile(r"^\s*(\[\d{3}\][^\n]*:)\s*$")
 
 
 def _log_xml(config: pytest.Config) -> Any:
@@ -60,6 +63,18 @@ def _is_check_failure(exc: BaseException) -> bool:
     return all(hasattr(exc, name) for name in ("operation", "title", "message"))
 
 
+def _response(message: str) -> str:
+    """``[200] OK: {...}`` from schemathesis' failure report (status line, then the body a line later)."""
+    lines = message.splitlines()
+    for index, line in enumerate(lines):
+        found = _STATUS_LINE.match(line)
+        if found:
+            body = next((b.strip().strip("`") for b in lines[index + 1:index + 4] if b.strip()), "")
+            text = f"{found.group(1)} {body}".strip()
+            return text if len(text) <= _MAX_RESPONSE else text[:_MAX_RESPONSE] + "…"
+    return ""
+
+
 def plain_failure(exc: BaseException) -> str | None:
     """The failure of a generated case in plain words (None: not a schemathesis check failure)."""
     failures = [leaf for leaf in _leaves(exc) if _is_check_failure(leaf)]
@@ -86,6 +101,9 @@ def plain_failure(exc: BaseException) -> str | None:
             curl = next(line.strip() for line in text.splitlines() if "curl " in line)
             lines.append(f"Request (redacted, reproduce with): {curl}")
             break
+    response = _response(group_message)
+    if response:
+        lines.append(f"Response (redacted): {response}")
     seed = next((line.strip() for line in group_message.splitlines() if "seed" in line.lower()), "")
     if seed:
         lines.append(seed)
