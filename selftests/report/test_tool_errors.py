@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 from schemathesis.core.failures import Failure, FailureGroup
 
@@ -60,6 +61,7 @@ def test_a_crash_inside_a_generated_test_is_a_tool_error(tmp_path: Path) -> None
     assert done.returncode == outcomes.EXIT_TOOL_ERROR, output[-4000:]
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert report["run"]["exit_status"] == outcomes.EXIT_TOOL_ERROR
+    _valid_report(report)
     crashed = [t for t in report["tests"] if t["outcome"] == "error"]
     assert crashed and all("/dashboards/{id}/]" in t["id"] for t in crashed), crashed
     assert "_nodeid" in crashed[0]["message"]
@@ -71,3 +73,8 @@ def test_a_crash_inside_a_generated_test_is_a_tool_error(tmp_path: Path) -> None
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "the tool failed; the host was not judged" in html.lower()
     assert 'class="cell error"' in html and 'class="cell fail"' not in html
+
+
+def _valid_report(report: dict) -> None:
+    schema = json.loads((ROOT / "schemas" / "report" / "report.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(report)

@@ -14,6 +14,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from posthog_contract.mutation import ROOT, suite_environment
@@ -59,6 +60,7 @@ def test_a_waived_failure_is_accepted_and_the_run_passes(tmp_path: Path) -> None
                if c.find("skipped") is not None]
     assert [c.find("skipped").get("message", "") for c in skipped][0].startswith("accepted deviation (waiver #1")
     assert "Accepted deviations (1)" in (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    _valid_report(report)
 
 
 def test_a_waiver_that_matches_nothing_fails_the_run_with_one_line(tmp_path: Path) -> None:
@@ -106,3 +108,8 @@ def test_matching_by_rule_and_operation() -> None:
     assert not waiver.covers("tests/x.py::t", "Contract rule broken: DELETE answers 405", ["dashboards_list"])
     assert not waiver.covers("tests/x.py::t", "another rule", ["dashboards_destroy"])
     assert waiver.status(dt.date(2099, 1, 1)) == "unmatched" and waiver.status(dt.date(2099, 1, 2)) == "expired"
+
+
+def _valid_report(report: dict) -> None:
+    schema = json.loads((ROOT / "schemas" / "report" / "report.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(report)

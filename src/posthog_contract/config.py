@@ -269,8 +269,8 @@ def add_options(group: Any) -> list[str]:
         }
         if option.field in _BOOLEAN_FIELDS:
             kwargs["action"] = "store_true"
-        elif option.metavar:
-            kwargs["metavar"] = option.metavar
+        else:  # never pytest's default, the dest in capitals (--request-timeout=POSTHOG_TIMEOUT)
+            kwargs["metavar"] = option.metavar or option.flag.removeprefix("--").upper().replace("-", "_")
         try:
             if option.flag in taken:
                 raise ValueError(option.flag)
