@@ -168,7 +168,10 @@ class ReportCollector:
         self._lock = threading.RLock()
         self.today = datetime.now(UTC).date()
         har_path = config.getoption("contract_har", default=None)
-        self.har = har_module.HarArchive(Path(har_path), _version()) if har_path and not self.worker else None
+        self.har: har_module.HarArchive | None = None
+        if har_path:  # an xdist worker writes its part next to FILE; the controller merges the parts
+            worker = getattr(config, "workerinput", {}).get("workerid")
+            self.har = har_module.HarArchive(Path(har_path), _version(), part=worker)
         self.waivers: waivers_module.WaiverFile | None = None
         waiver_path = config.getoption("contract_waivers", default=None) or os.environ.get(_WAIVERS_ENV, "").strip()
         if waiver_path:
@@ -561,6 +564,8 @@ class ReportCollector:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.worker:
+            if self.har is not None:
+                self.har.write()
             return
         drift = self.drift
         if (
