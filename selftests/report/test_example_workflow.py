@@ -96,3 +96,18 @@ def _bash(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     environment["PATH"] = python + os.pathsep + environment.get("PATH", "")
     return subprocess.run(["bash", "-e", "-c", command], cwd=ROOT, env=environment, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=300)
+
+
+def test_the_suite_step_runs_and_writes_every_artifact_the_later_steps_read(tmp_path: Path) -> None:
+    """The workflow's own command line (scoped to one test file, artifacts in a temporary folder)."""
+    step = _steps()["Run the contract suite"]
+    command = " ".join(step["run"].split())
+    command = command.replace("${{ inputs.drift_fail && '--drift-fail' || '' }}", "")
+    scoped = "python -m pytest tests/test_dashboards.py -p no:cacheprovider "
+    command = command.replace("python -m pytest tests ", scoped)
+    command = command.replace("artifacts/", f"{tmp_path}/artifacts/")
+    assert "${{" not in command, command
+    done = _bash(command, {})
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    for artifact in ("junit.xml", "report/report.json", "report/report.html", "traffic.har"):
+        assert (tmp_path / "artifacts" / artifact).is_file(), artifact
