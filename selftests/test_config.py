@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from posthog_contract.config import OPTIONS, ConfigError, Settings, add_options, settings_from
+from posthog_contract.config import OPTIONS, OTHER_ENVIRONMENT, ConfigError, Settings, add_options, settings_from
+from posthog_contract.mutation import suite_environment
 
 CANARY = "phx_CANARY0123456789abcdef"
 PROJECT_CANARY = "phc_CANARYPROJECT0123456789"
@@ -239,9 +244,11 @@ def test_add_options_registers_every_flag_with_none_defaults_and_env_in_help() -
 
 def test_add_options_falls_back_when_another_plugin_owns_a_flag() -> None:
     group = FakeGroup(taken={"--base-url"})
-    add_options(group)
+    clashes = add_options(group)
     assert "--posthog-base-url" in group.added and "--base-url" not in group.added
     assert group.added["--posthog-base-url"]["dest"] == "posthog_base_url"
+    assert clashes == ["--base-url belongs to another plugin, so the suite's option is --posthog-base-url "
+                       "(or set POSTHOG_HOST)"]
 
 
 def test_keys_have_no_command_line_flag() -> None:
@@ -255,3 +262,69 @@ def test_is_read_only_reads_the_flag_or_the_environment() -> None:
     assert is_read_only({}.get, {"POSTHOG_READ_ONLY": "yes"}) is True
     assert is_read_only({}.get, {"POSTHOG_READ_ONLY": "0"}) is False
     assert is_read_only({}.get, {"POSTHOG_READ_ONLY": "garbage"}) is False
+
+
+# --- options people can find (issue 16, point 6) ----------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASHING_PLUGIN = """
+def pytest_addoption(parser):
+    parser.addoption("--base-url", dest="base_url", default=None, help="another plugin's --base-url")
+"""
+
+
+def _pytest(*args: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = suite_environment()
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), env.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, timeout=300)
+
+
+def test_help_shows_metavars_and_every_environment_only_setting() -> None:
+    done = _pytest("--help")
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    for shown in ("--request-timeout=SECONDS", "--contract-seed=N", "--base-url=URL", "--project-id=ID",
+                  "--contract-profile={default,thorough}", "--reference-arg=ARG", "--report=DIR", "--har=FILE",
+                  "--waivers=FILE"):
+        assert shown in text, shown
+    assert "=POSTHOG_" not in text  # the dest as metavar (--request-timeout=POSTHOG_TIMEOUT) is gone
+    group = text.split("posthog-contract settings read from the environment only", 1)[1].split("\n\n", 1)[0]
+    env_only = [o.env for o in OPTIONS if o.flag is None] + [name for name, _ in OTHER_ENVIRONMENT]
+    assert env_only and all(f"{name}:" in group for name in env_only), group
+
+
+def test_the_readme_table_lists_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = [line for line in readme.splitlines() if line.startswith("| `")]
+    for option in OPTIONS:
+        assert any(f"`{option.env}" in line for line in table), option.env
+        if option.flag:
+            assert any(f"`{option.flag}" in line for line in table), option.flag
+    for name, _ in OTHER_ENVIRONMENT:
+        assert any(f"`{name}`" in line for line in table), name
+    for flag in ("--report", "--drift-fail", "--har", "--waivers", "--reference-arg", "--contract-env"):
+        assert any(f"`{flag}" in line for line in table), flag
+
+
+def test_contract_env_shows_the_state_of_each_setting_without_keys() -> None:
+    env = {**suite_environment(), "POSTHOG_PERSONAL_API_KEY": CANARY, "POSTHOG_EVENTS_TIMEOUT": "5"}
+    done = subprocess.run([sys.executable, "-m", "pytest", "--contract-env"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert CANARY not in done.stdout
+    lines = {line.split()[0]: line.split(None, 1)[1] for line in done.stdout.splitlines() if line.strip()}
+    assert lines["POSTHOG_PERSONAL_API_KEY"] == "[set]" and lines["POSTHOG_EVENTS_TIMEOUT"] == "'5'"
+    assert lines["POSTHOG_HOST"] == "(unset)"
+
+
+def test_a_clash_on_an_option_name_is_reported_once_at_start(tmp_path: Path) -> None:
+    (tmp_path / "other_base_url.py").write_text(CLASHING_PLUGIN, encoding="utf-8")
+    done = _pytest("-p", "other_base_url", "tests/test_auth.py", "-q", "-p", "no:cacheprovider", "-x",
+                   pythonpath=tmp_path)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    lines = done.stdout.splitlines()
+    reported = [i for i, line in enumerate(lines) if "--base-url belongs to another plugin" in line]
+    assert len(reported) == 1 and reported[0] == 0, lines[:3]
+    assert "--posthog-base-url" in lines[0]

@@ -47,7 +47,11 @@ def test_the_clean_run_covers_every_documented_operation(clean_run: SuiteRun) ->
     assert summary["tests"]["failed"] == summary["tests"]["error"] == 0
     by_id = {op["operation_id"]: op for op in report["operations"]}
     retrieve = by_id["dashboards_retrieve"]
-    assert {"status", "shape", "negative"} <= set(retrieve["checks"])
+    assert {"status", "shape", "negative"} <= {k for k, c in retrieve["checks"].items() if c["outcome"] == "pass"}
+    assert retrieve["checks"]["pagination"]["outcome"] == "not_applicable"
+    assert retrieve["checks"]["pagination"]["reasons"][0].startswith("not applicable: ")
+    cells = summary["applicable_cells"]
+    assert 0 < cells["checked"] <= cells["total"] < 9 * len(report["check_kinds"])
     assert "200" in retrieve["statuses"]["seen"] and "404" in retrieve["statuses"]["seen"]
     assert "team_id" in retrieve["fields_seen"] and "tiles[].id" in retrieve["fields_seen"]
     events = by_id["events_list"]
@@ -90,6 +94,8 @@ def test_the_terminal_summary_table(clean_run: SuiteRun) -> None:
     section = clean_run.output.split("posthog-contract report", 1)[1]
     for label in ("operations covered", "checks", "tests", "schema drift", "report"):
         assert f"\n{label}" in section, label
+    cells = clean_run.report["summary"]["applicable_cells"]
+    assert f"\napplicable cells checked: {cells['checked']}/{cells['total']}" in section
     assert str(clean_run.report_html) in section
 
 

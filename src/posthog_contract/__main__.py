@@ -12,8 +12,13 @@ import importlib
 import sys
 from importlib import metadata
 
-#: modules that add a subcommand (cleanup of crashed runs; report diff and drift)
-COMMAND_MODULES = ("posthog_contract.cleanup", "posthog_contract.report.diff", "posthog_contract.report.drift")
+#: modules that add a subcommand (cleanup of crashed runs; report diff, drift and the CI job summary)
+COMMAND_MODULES = (
+    "posthog_contract.cleanup",
+    "posthog_contract.report.diff",
+    "posthog_contract.report.drift",
+    "posthog_contract.report.summary",
+)
 
 
 def _run(argv: list[str]) -> int:

@@ -1,6 +1,7 @@
 """The one way the suite judges a response: status, content type, shape, error envelope.
 
-Every failure message names the rule, then shows the redacted exchange that proves it.
+Every failure message names the rule, then shows the redacted exchange that proves it. The helpers
+set ``__tracebackhide__`` so a failure's traceback ends in the test that broke, not in here.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def fail(rule: str, response: httpx.Response | None = None, detail: str = "") ->
 
 
 def json_body(response: httpx.Response, rule: str = "the body is JSON") -> Any:
+    __tracebackhide__ = True
     content_type = response.headers.get("content-type", "")
     if "json" not in content_type:
         raise fail(f"{rule} (Content-Type application/json)", response, f"Content-Type was {content_type!r}")
@@ -48,6 +50,7 @@ def json_body(response: httpx.Response, rule: str = "the body is JSON") -> Any:
 
 
 def expect_status(response: httpx.Response, *statuses: int, rule: str = "") -> None:
+    __tracebackhide__ = True
     if response.status_code not in statuses:
         wanted = " or ".join(map(str, statuses))
         raise fail(rule or f"status {wanted}", response, f"expected {wanted}, got {response.status_code}")
@@ -55,6 +58,7 @@ def expect_status(response: httpx.Response, *statuses: int, rule: str = "") -> N
 
 def expect_shape(response: httpx.Response, status: int, shape: str, *, rule: str = "") -> Any:
     """Status, JSON content type and ``schemas/<shape>.json``; returns the parsed body."""
+    __tracebackhide__ = True
     expect_status(response, status, rule=rule or f"status {status}")
     body = json_body(response, rule or f"a {shape} body")
     problems = contract.errors(body, shape)
@@ -64,6 +68,7 @@ def expect_shape(response: httpx.Response, status: int, shape: str, *, rule: str
 
 
 def expect_empty(response: httpx.Response, status: int, *, rule: str = "") -> None:
+    __tracebackhide__ = True
     expect_status(response, status, rule=rule or f"status {status} with an empty body")
     if response.content.strip():
         raise fail(rule or f"status {status} has an empty body", response, "the body is not empty")
@@ -81,6 +86,7 @@ def expect_error(
     rule: str = "",
 ) -> dict[str, Any]:
     """A PostHog error envelope (§1.2) with the given status and, optionally, code/attr/detail."""
+    __tracebackhide__ = True
     body = expect_shape(response, status, "error-envelope", rule=rule or f"{status} with the error envelope")
     checks: list[tuple[str, Any, Any]] = []
     if code is not None:
@@ -103,5 +109,6 @@ def expect_error(
 
 def expect_that(condition: bool, rule: str, response: httpx.Response | None = None, detail: str = "") -> None:
     """A semantic rule (persistence, filters, ordering): fail with the rule and the evidence."""
+    __tracebackhide__ = True
     if not condition:
         raise fail(rule, response, detail)

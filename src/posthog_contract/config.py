@@ -29,6 +29,8 @@ __all__ = [
     "Option",
     "Settings",
     "add_options",
+    "environment_help",
+    "environment_state",
     "is_read_only",
     "new_run_id",
     "settings_from",
@@ -55,12 +57,14 @@ class ConfigError(Exception):
 
 
 class Option(NamedTuple):
-    """One setting: its pytest flag (None: environment only), environment variable, pytest dest, help."""
+    """One setting: its pytest flag (None: environment only), environment variable, pytest dest, help,
+    and the flag's metavar in ``pytest --help`` (else pytest would show the dest, POSTHOG_TIMEOUT)."""
 
     flag: str | None
     env: str
     dest: str
     help: str
+    metavar: str | None = None
 
     @property
     def field(self) -> str:
@@ -76,6 +80,7 @@ OPTIONS: list[Option] = [
         "POSTHOG_HOST",
         "posthog_base_url",
         "PostHog host to test, e.g. https://us.posthog.com (default: the embedded reference server)",
+        "URL",
     ),
     Option(
         None,
@@ -88,6 +93,7 @@ OPTIONS: list[Option] = [
         "POSTHOG_PROJECT_ID",
         "posthog_project_id",
         "project id (an integer or @current); default: the key's only project",
+        "ID",
     ),
     Option(
         None,
@@ -118,6 +124,7 @@ OPTIONS: list[Option] = [
         "POSTHOG_CAPTURE_URL",
         "posthog_capture_url",
         "capture (ingestion) host, e.g. https://us.i.posthog.com (default: the API host)",
+        "URL",
     ),
     Option(
         "--read-only",
@@ -130,6 +137,7 @@ OPTIONS: list[Option] = [
         "POSTHOG_REQUEST_TIMEOUT",
         "posthog_timeout",
         "seconds per HTTP request (default 30)",
+        "SECONDS",
     ),
     Option(
         None,
@@ -148,13 +156,25 @@ OPTIONS: list[Option] = [
         "POSTHOG_CONTRACT_SEED",
         "posthog_seed",
         "integer seed for generated data (default: random)",
+        "N",
     ),
     Option(
-        "--contract-profile", "POSTHOG_CONTRACT_PROFILE", "posthog_profile", "test depth: default or thorough"
+        "--contract-profile",
+        "POSTHOG_CONTRACT_PROFILE",
+        "posthog_profile",
+        "test depth: default or thorough",
+        "{default,thorough}",
     ),
 ]
 
 _BOOLEAN_FIELDS = frozenset({"read_only"})
+
+#: settings read from the environment outside `Settings` (no flag either), for ``pytest --help``
+OTHER_ENVIRONMENT: tuple[tuple[str, str], ...] = (
+    ("POSTHOG_REFERENCE_ARGS", "extra arguments for the embedded reference server, shell-quoted "
+     "(added after every --reference-arg)"),
+    ("POSTHOG_CONTRACT_SCHEMAS_DIR", "folder of the contract's JSON Schemas (default: the repository's schemas/)"),
+)
 
 
 def new_run_id() -> str:
@@ -229,13 +249,16 @@ class Settings:
         return f"Settings({', '.join(parts)})"
 
 
-def add_options(group: Any) -> None:
-    """Register the flags of :data:`OPTIONS` on a pytest ``OptionGroup``.
+def add_options(group: Any) -> list[str]:
+    """Register the flags of :data:`OPTIONS` on a pytest ``OptionGroup``; return the clashes.
 
     Defaults are None so that :func:`settings_from` can tell "not given" from "given" and fall back
     to the environment. If another plugin already owns a flag (pytest-base-url's ``--base-url``),
-    the option is registered under ``--posthog-<name>`` instead of failing the whole run.
+    the option is registered under ``--posthog-<name>`` instead of failing the whole run, and the
+    returned sentence says so (the plugin prints it once at start).
     """
+    clashes = []
+    taken = _taken_flags(group)
     for option in OPTIONS:
         if option.flag is None:
             continue
@@ -246,10 +269,51 @@ def add_options(group: Any) -> None:
         }
         if option.field in _BOOLEAN_FIELDS:
             kwargs["action"] = "store_true"
+        else:  # never pytest's default, the dest in capitals (--request-timeout=POSTHOG_TIMEOUT)
+            kwargs["metavar"] = option.metavar or option.flag.removeprefix("--").upper().replace("-", "_")
         try:
+            if option.flag in taken:
+                raise ValueError(option.flag)
             group.addoption(option.flag, **kwargs)
         except ValueError:  # flag taken by another plugin
-            group.addoption("--posthog-" + option.flag.removeprefix("--").removeprefix("contract-"), **kwargs)
+            renamed = "--posthog-" + option.flag.removeprefix("--").removeprefix("contract-")
+            group.addoption(renamed, **kwargs)
+            clashes.append(
+                f"{option.flag} belongs to another plugin, so the suite's option is {renamed} "
+                f"(or set {option.env})"
+            )
+    return clashes
+
+
+def _taken_flags(group: Any) -> set[str]:
+    """Flags other plugins registered already, in any group (pytest only checks within one group,
+    and argparse would fail the whole run later with a traceback)."""
+    parser = getattr(group, "parser", None)
+    groups = [getattr(parser, "_anonymous", None), *getattr(parser, "_groups", [])]
+    return {name for g in groups if g is not None for opt in g.options for name in opt.names()}
+
+
+def environment_help() -> str:
+    """One line per setting with no command-line flag, for the ``pytest --help`` group."""
+    lines = [f"{o.env}: {o.help}" for o in OPTIONS if o.flag is None]
+    lines += [f"{name}: {text}" for name, text in OTHER_ENVIRONMENT]
+    return "\n".join(lines)
+
+
+def environment_state(environ: Mapping[str, str]) -> list[str]:
+    """Every environment setting with its state; keys only as set/unset, never their value."""
+    names = [o.env for o in OPTIONS] + [name for name, _ in OTHER_ENVIRONMENT]
+    lines = []
+    for name in dict.fromkeys(names):
+        value = environ.get(name)
+        if value is None:
+            shown = "(unset)"
+        elif name.endswith("_KEY") or _KEY_LOOKALIKE.search(value):
+            shown = "[set]"
+        else:
+            shown = repr(value)
+        lines.append(f"{name:30} {shown}")
+    return lines
 
 
 def settings_from(get_option: Callable[[str], Any], environ: Mapping[str, str]) -> Settings:

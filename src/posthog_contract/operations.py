@@ -96,6 +96,9 @@ class Operation:
     error_alternatives: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     success_media_types: tuple[str, ...] = ("application/json",)
     links: tuple[Link, ...] = ()
+    #: report matrix columns (`report.match.CHECK_KINDS`) that cannot apply to this operation, with why;
+    #: the report shows them as "not applicable" and leaves them out of "applicable cells checked"
+    not_applicable: Mapping[str, str] = field(default_factory=dict)
 
     def __hash__(self) -> int:  # mappings are unhashable; the id is unique
         return hash(self.operation_id)
@@ -104,6 +107,14 @@ class Operation:
         """The OpenAPI path template under ``prefix`` (a key of `PREFIXES`)."""
         return PREFIXES[prefix] + self.path if self.prefixed else self.path
 
+
+# --- matrix cells that cannot apply (Operation.not_applicable) -------------------------------------
+
+_ONE_OBJECT = "it answers one object, not a page of a list"
+_NO_QUERY = "the operation has no query parameters"
+_NO_BODY = "its success answer has no body, so the host's /api/schema/ has no response fields to compare"
+_NA_ONE = {"pagination": _ONE_OBJECT, "parameters": _NO_QUERY}
+_NA_NO_BODY = {**_NA_ONE, "drift": _NO_BODY}
 
 # --- shared parameter schemas -------------------------------------------------------------------
 
@@ -219,6 +230,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "non-integer id -> 404 (spec §2.4).",
         scope="dashboard:read",
         documented=True,
+        not_applicable=_NA_ONE,
         path_params=_DASHBOARD_PATH,
         query_params=(),
         request_body=None,
@@ -235,6 +247,7 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Spec §2.5, §2.6, §2.8. PATCH {deleted: true} soft-deletes; a falsy deleted undeletes.",
         scope="dashboard:write",
         documented=True,
+        not_applicable=_NA_ONE,
         path_params=_DASHBOARD_PATH,
         query_params=(),
         request_body="dashboard-write-body",
@@ -252,6 +265,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "happens: any id, even a missing or non-integer one, gets 405 (spec §2.8).",
         scope="dashboard:write",
         documented=True,
+        not_applicable=_NA_NO_BODY,
         path_params=_DASHBOARD_PATH,
         query_params=(),
         request_body=None,
@@ -269,6 +283,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "{tile: {id}, to_dashboard} and the source Dashboard. Older releases refuse personal keys (403).",
         scope="dashboard:write",
         documented=True,
+        not_applicable=_NA_ONE,
         path_params=_DASHBOARD_PATH,
         query_params=(),
         request_body="move-tile-body",
@@ -286,6 +301,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "action does not support personal API key access'); the reference accepts dashboard:write.",
         scope="dashboard:write",
         documented=True,
+        not_applicable=_NA_ONE,
         path_params={},
         query_params=(),
         request_body="create-from-template-json-body",
@@ -304,6 +320,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "default with created_at null and a fresh token on each GET.",
         scope="sharing_configuration:read",
         documented=True,
+        not_applicable=_NA_ONE,
         path_params=_NESTED_DASHBOARD_PATH,
         query_params=(),
         request_body=None,
@@ -320,6 +337,7 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Spec §4.1. 204, empty. Unknown or malformed uuid -> 404; effective restriction 21 -> 400.",
         scope="dashboard:write",
         documented=True,
+        not_applicable=_NA_NO_BODY,
         path_params={**_NESTED_DASHBOARD_PATH, "user_uuid": _USER_UUID},
         query_params=(),
         request_body=None,
@@ -355,6 +373,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "one 404 'No events exist for event UUID <id>'.",
         scope="query:read",
         documented=True,
+        not_applicable={"pagination": _ONE_OBJECT},
         path_params={"id": _EVENT_ID},
         query_params=(Param("include_person", {"type": "boolean"}, "true/1 fills `person`; otherwise it is null."),),
         request_body=None,

@@ -29,14 +29,13 @@ import pytest
 from . import assertions, embedded
 from . import config as settings_module
 from .client import ContractClient
-from .outcomes import LOG, UNAVAILABLE_PREFIX
+from .outcomes import EXIT_MISCONFIGURED, LOG, TOOL_ERROR, UNAVAILABLE_PREFIX, VIOLATION, verdict_of
 from .paths import ApiPaths
 from .preflight import HostFacts, preflight
 from .redaction import Redactor
 from .resources import RunResources
 
 pytest_plugins = ["posthog_contract.report.collect"]  # evidence, --report DIR, schema drift
-EXIT_MISCONFIGURED = 4
 
 
 @dataclass
@@ -64,6 +63,8 @@ _SESSION: ContractSession | None = None
 _REDACTOR = Redactor()
 _KEY_VARIABLES = ("POSTHOG_PERSONAL_API_KEY", "POSTHOG_READONLY_API_KEY", "POSTHOG_PROJECT_API_KEY")
 _CONFIG: pytest.Config | None = None
+#: option names another plugin already owned (config.add_options); printed once at session start
+_OPTION_CLASHES: list[str] = []
 _RUN_NOTES: list[str] = []  # run-wide facts for the terminal summary (429 waits), kept past the session
 #: fixtures whose tests list events, so they need the key's query:read scope (preflight probes it)
 _EVENT_FIXTURES = frozenset({"seeded_events", "generated_run"})
@@ -71,14 +72,35 @@ _EVENT_FIXTURES = frozenset({"seeded_events", "generated_run"})
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("posthog-contract", "PostHog API contract suite")
-    settings_module.add_options(group)
+    _OPTION_CLASHES[:] = settings_module.add_options(group)
     group.addoption(
         "--reference-arg",
         action="append",
         default=[],
         dest="reference_args",
+        metavar="ARG",
         help="extra argument for the embedded reference server, e.g. --reference-arg=--latency-ms=150",
     )
+    environment = parser.getgroup(
+        "posthog-contract-environment",
+        "posthog-contract settings read from the environment only (keys never go on a command line)",
+    )
+    environment.addoption(
+        "--contract-env",
+        action="store_true",
+        default=False,
+        dest="contract_env",
+        help="print these settings with their current state (keys only as [set]) and exit:\n"
+        + settings_module.environment_help(),
+    )
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if config.getoption("contract_env", default=False):
+        for line in settings_module.environment_state(os.environ):
+            print(line)
+        return 0
+    return None
 
 
 #: the suite's markers, registered here so that an installed wheel (no pyproject.toml) knows them too
@@ -109,6 +131,10 @@ def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     _install_log_redaction(session.config)  # the logging plugin's handlers exist from now on
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for clash in _OPTION_CLASHES:
+        if reporter is not None:
+            reporter.write_line(f"posthog-contract: {clash}", yellow=True)
 
 
 def is_contract_item(item: pytest.Item) -> bool:
@@ -351,6 +377,12 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
         and str(report.longrepr[2]).startswith("Skipped: " + UNAVAILABLE_PREFIX)
     ):
         return "skipped", "U", "UNAVAILABLE"
+    # pytest's words follow the suite's: "error" is the tool's failure, "failed" a judgement about the host
+    verdict = verdict_of(report) if report.failed else None
+    if verdict == TOOL_ERROR and report.when == "call":
+        return "error", "E", "ERROR"
+    if verdict == VIOLATION and report.when in ("setup", "teardown"):
+        return "failed", "F", "FAILED"
     return None
 
 

@@ -16,9 +16,12 @@ JUnit XML stays pytest's own ``--junitxml``; each test case gains two properties
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import json
 import os
+import platform
 import threading
 import time
 from collections import defaultdict
@@ -31,10 +34,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from .. import operations as ops
+from .. import outcomes as outcome_module
 from ..outcomes import LOG, UNAVAILABLE_PREFIX
 from ..redaction import Redactor
 from . import drift as drift_module
-from . import match, model, render_html
+from . import har as har_module
+from . import junit, match, model, render_html
+from . import waivers as waivers_module
 from .shapes import contract_node, observe
 
 __all__ = ["ReportCollector", "schema_drift"]
@@ -47,6 +53,10 @@ _MAX_EVIDENCE = 3
 _EVIDENCE_BODY = 4000
 _PROPERTY_OPERATIONS = "contract_operations"
 _PROPERTY_CHECKS = "contract_checks"
+_WAIVERS_ENV = "POSTHOG_CONTRACT_WAIVERS"
+_PROVENANCE_PACKAGES = ("pytest", "schemathesis", "hypothesis", "jsonschema", "httpx", "requests")
+#: set on a report whose violation a waiver accepted (its 1-based index in the file)
+WAIVER_ATTRIBUTE = "posthog_contract_waiver"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -65,6 +75,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="fail when the host's own OpenAPI (/api/schema/) drifts significantly from the contract "
         "(default: informational; the embedded reference server always fails)",
+    )
+    group.addoption(
+        "--har",
+        dest="contract_har",
+        metavar="FILE",
+        default=None,
+        help="write every request and response of the run to FILE as HAR 1.2, redacted like the report",
+    )
+    group.addoption(
+        "--waivers",
+        dest="contract_waivers",
+        metavar="FILE",
+        default=None,
+        help="TOML file of accepted deviations (rule or test, operation, reason, expiry): a failure a waiver "
+        f"covers is 'accepted'; an expired or unmatched waiver fails the run [env {_WAIVERS_ENV}]",
     )
 
 
@@ -141,6 +166,19 @@ class ReportCollector:
         self._clock = time.monotonic()
         self._env_redactor = Redactor(os.environ.get(name) for name in _KEY_VARIABLES)
         self._lock = threading.RLock()
+        self.today = datetime.now(UTC).date()
+        har_path = config.getoption("contract_har", default=None)
+        self.har: har_module.HarArchive | None = None
+        if har_path:  # an xdist worker writes its part next to FILE; the controller merges the parts
+            worker = getattr(config, "workerinput", {}).get("workerid")
+            self.har = har_module.HarArchive(Path(har_path), _version(), part=worker)
+        self.waivers: waivers_module.WaiverFile | None = None
+        waiver_path = config.getoption("contract_waivers", default=None) or os.environ.get(_WAIVERS_ENV, "").strip()
+        if waiver_path:
+            try:
+                self.waivers = waivers_module.load(waiver_path)
+            except waivers_module.WaiverError as exc:
+                raise pytest.UsageError(f"posthog-contract: {exc}") from None
 
     # -- redaction -------------------------------------------------------------------------------
 
@@ -218,6 +256,8 @@ class ReportCollector:
     # -- requests --------------------------------------------------------------------------------
 
     def on_exchange(self, exchange: Any, *, record: bool = True, label: str | None = None) -> None:
+        if self.har is not None:
+            self.har.add(exchange, label or self.current)
         operation = match.operation_for(exchange.method, exchange.url)
         headers = {str(k).lower(): v for k, v in exchange.response_headers.items()}
         self._observe(
@@ -239,6 +279,8 @@ class ReportCollector:
 
     def _on_requests_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
         try:
+            if self.har is not None and self.contract is not None:
+                self.har.add(har_module.from_requests(response, self.contract.redactor), self.current)
             request = response.request
             operation = match.operation_for(request.method, request.url)
             self._observe(
@@ -320,7 +362,66 @@ class ReportCollector:
                 where = self._attribute(record, live)
                 item.user_properties.append((_PROPERTY_OPERATIONS, " ".join(where.operations)))
                 item.user_properties.append((_PROPERTY_CHECKS, " ".join(where.checks)))
-        return (yield)
+        report = yield
+        if report.failed and call.excinfo is not None:  # schemathesis' subtest reports are made here too
+            violation = outcome_module.is_violation(call.excinfo.value)
+            verdict = outcome_module.VIOLATION if violation else outcome_module.TOOL_ERROR
+            setattr(report, outcome_module.VERDICT_ATTRIBUTE, verdict)
+            if violation:
+                self._plain_message(report, call.excinfo.value)
+            if violation and self.waivers is not None and call.when in ("setup", "call"):
+                self._waive(report, str(call.excinfo.value))
+        return report
+
+    def _plain_message(self, report: Any, exc: BaseException) -> None:
+        """A schemathesis failure's headline (JUnit ``message``) in plain words, not a Python repr."""
+        crash = getattr(report.longrepr, "reprcrash", None)
+        plain = junit.plain_failure(exc)
+        if crash is not None and plain is not None:
+            with contextlib.suppress(AttributeError, TypeError):
+                crash.message = self.scrub(plain)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        try:
+            return (yield)
+        finally:
+            try:
+                junit.add_suite_properties(self.config, self._suite_properties())
+            except Exception as exc:  # noqa: BLE001 - the JUnit file must never break a run
+                self.notes.append(f"report: no JUnit suite properties: {type(exc).__name__}")
+
+    def _suite_properties(self) -> dict[str, Any]:
+        settings = getattr(self.contract, "settings", None)
+        baseline = getattr(settings, "baseline", None) or self.config.getoption("baseline", default=None)
+        return {
+            "host": self.scrub_url(getattr(settings, "base_url", None)),
+            "embedded": None if self.contract is None else str(bool(self.contract.embedded)).lower(),
+            "run_id": getattr(settings, "run_id", None),
+            "seed": self.seed if self.seed is not None else getattr(settings, "seed", None),
+            "suite_version": _version(),
+            "profile": getattr(settings, "profile", None),
+            "baseline": baseline,
+            "waivers": None if self.waivers is None else self.waivers.path,
+        }
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        junit.name_the_suite(self.config)
+
+    def _waive(self, report: Any, text: str) -> None:
+        """A violation a waiver covers becomes an expected failure (pytest's xfail): exit 0, JUnit skipped."""
+        assert self.waivers is not None
+        live = self.live.get(self.current or "")
+        operations = {s.operation or s.path_operation for s in live.seen} if live else set()
+        generated = match.generated_operation(report.nodeid)
+        if generated is not None:
+            operations.add(generated.operation_id)
+        waiver = self.waivers.match(report.nodeid, text, {o for o in operations if o}, self.today)
+        if waiver is None:
+            return
+        report.outcome = "skipped"
+        report.wasxfail = f"accepted deviation (waiver #{waiver.index}, until {waiver.expires}): {waiver.reason}"
+        setattr(report, WAIVER_ATTRIBUTE, waiver.index)
 
     # -- outcomes --------------------------------------------------------------------------------
 
@@ -336,22 +437,37 @@ class ReportCollector:
             return
         record = self.tests.setdefault(report.nodeid, model.TestRecord(report.nodeid))
         record.duration_s += report.duration
+        if self.waivers is not None and report.when == "setup":
+            self.waivers.saw(report.nodeid)
+        if getattr(report, WAIVER_ATTRIBUTE, None) is not None:
+            self._accepted(record, report)
+            return
         if report.when == "setup":
             if report.failed:
-                self._failed(record, report, "error")
+                self._failed(record, report, _failure_outcome(report))
             elif report.skipped:
                 self._skipped(record, report)
         elif report.when == "call":
             if hasattr(report, "wasxfail") and report.skipped:
                 record.outcome, record.reason = "xfailed", self.scrub(str(report.wasxfail))
             elif report.failed:
-                self._failed(record, report, "failed")
+                self._failed(record, report, _failure_outcome(report))
             elif report.skipped:
                 self._skipped(record, report)
         else:
             if report.failed and record.outcome == "passed":
-                self._failed(record, report, "error")
+                self._failed(record, report, _failure_outcome(report))
             self._finish(record, report)
+
+    def _accepted(self, record: model.TestRecord, report: pytest.TestReport) -> None:
+        """A waived violation: the failure is kept (message, evidence), the outcome is ``accepted``."""
+        self._failed(record, report, "accepted")
+        record.waiver = self.scrub(str(report.wasxfail))
+        index = getattr(report, WAIVER_ATTRIBUTE, 0)
+        if self.waivers is not None and 0 < index <= len(self.waivers.waivers):  # xdist: matched in a worker
+            matched = self.waivers.waivers[index - 1].matched
+            if report.nodeid not in matched:
+                matched.append(report.nodeid)
 
     def _skipped(self, record: model.TestRecord, report: pytest.TestReport) -> None:
         reason = ""
@@ -432,8 +548,13 @@ class ReportCollector:
             record = self.tests[report.nodeid] = model.TestRecord(report.nodeid, checks=("generated",))
             record.operations = (operation.operation_id,) if operation else ()
         record.duration_s += report.duration
-        if report.failed:
-            self._failed(record, report, "failed")
+        if self.waivers is not None:
+            self.waivers.saw(report.nodeid)
+        if getattr(report, WAIVER_ATTRIBUTE, None) is not None:
+            self._accepted(record, report)
+            record.evidence = []
+        elif report.failed:
+            self._failed(record, report, _failure_outcome(report))
             record.evidence = []  # schemathesis' message carries the curl line and the answer
         elif report.skipped and record.outcome == "passed":
             self._skipped(record, report)
@@ -443,6 +564,8 @@ class ReportCollector:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.worker:
+            if self.har is not None:
+                self.har.write()
             return
         drift = self.drift
         if (
@@ -454,13 +577,39 @@ class ReportCollector:
         ):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
             self.notes.append("--drift-fail: the host's /api/schema/ drifts significantly from the contract")
+        session.exitstatus = self.exit_status(int(session.exitstatus))
+        problems = self.waivers.problems(self.today) if self.waivers is not None else []
+        self.notes.extend(f"waivers: {problem}" for problem in problems)
+        if problems and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         try:
             self.report = self.build(int(session.exitstatus))
             if self.report_dir is not None:
                 self.written = self.write(self.report_dir)
+
         except Exception as exc:  # noqa: BLE001 - report problems are reported, not raised
             self.notes.append(f"report not written: {type(exc).__name__}: {self.scrub(str(exc))}")
             self.report = None
+        if self.har is not None:
+            try:
+                self.har.write()
+            except OSError as exc:
+                self.notes.append(f"report not written: the HAR archive {self.har.path}: {exc.strerror or exc}")
+
+    def exit_status(self, status: int) -> int:
+        """pytest's status, except that failures which are all tool errors exit EXIT_TOOL_ERROR.
+
+        A violation outranks a tool error: a broken rule is a finding even when another test crashed
+        (the summary counts both). Only contract runs are remapped, never the self-tests' own.
+        """
+        if status != pytest.ExitCode.TESTS_FAILED or (self.contract is None and self.report_dir is None):
+            return status
+        leaves = [t for t in self.tests.values() if not t.container]
+        if any(t.outcome == "failed" for t in leaves) or any(n.startswith("--drift-fail") for n in self.notes):
+            return status
+        if any(t.outcome == "error" for t in leaves):
+            return outcome_module.EXIT_TOOL_ERROR
+        return status
 
     def build(self, exit_status: int) -> dict[str, Any]:
         outcomes = []
@@ -485,6 +634,9 @@ class ReportCollector:
             notes=list(dict.fromkeys(self.notes)),
         )
         self._describe_session(run)
+        if self.waivers is not None:
+            run.waivers = self.waivers.to_dict(self.today)
+        run.provenance = self._provenance(run)
         tests = list(self.tests.values())
         return model.build(run, tests, self.stats, outcomes, self.drift.to_dict() if self.drift else None)
 
@@ -522,6 +674,23 @@ class ReportCollector:
             retries = session.client.retries_on_429
             run.notes.append(f"the client waited {waited:.0f} s on 429 answers ({retries} retries)")
 
+    def _provenance(self, run: model.RunInfo) -> dict[str, Any]:
+        """What produced this report, so ``diff`` can refuse to compare unlike runs."""
+        settings = getattr(self.contract, "settings", None)
+        baseline = getattr(settings, "baseline", None) or self.config.getoption("baseline", default=None)
+        return {
+            "suite_version": _version(),
+            "python": platform.python_version(),
+            "packages": {name: _version(name) for name in _PROVENANCE_PACKAGES},
+            "profile": run.profile,
+            "seed": run.seed,
+            "read_only": run.read_only,
+            "embedded": run.embedded,
+            "reference_args": list(run.options.get("reference_args") or []),
+            "baseline": _file_digest(baseline),
+            "waivers": None if self.waivers is None else {"file": self.waivers.path, "sha256": self.waivers.sha256},
+        }
+
     def write(self, directory: Path) -> list[Path]:
         assert self.report is not None
         directory.mkdir(parents=True, exist_ok=True)
@@ -540,6 +709,12 @@ class ReportCollector:
             return
         for label, value in summary_rows(self.report, self.written, self.report_dir):
             terminalreporter.write_line(f"{label:20} {value}")
+        if self.har is not None:
+            terminalreporter.write_line(f"{'traffic archive':20} {self.har.path} ({len(self.har.entries)} exchanges)")
+        terminalreporter.write_line(applicable_line(self.report["summary"]["applicable_cells"]))
+        for test in self.report["tests"]:
+            if test["outcome"] == "accepted":
+                terminalreporter.write_line(f"accepted: {test['id']}: {test.get('waiver', '')}")
 
 
 def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path | None) -> list[tuple[str, str]]:
@@ -554,15 +729,23 @@ def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path |
         ),
         (
             "checks",
-            f"{checks['pass']} passed, {checks['fail']} failed, {checks['skip']} skipped, "
-            f"{checks['unavailable']} unavailable (operation × check cells)",
+            f"{checks['pass']} passed, {checks['fail']} failed, {checks['error']} tool errors, "
+            f"{checks['accepted']} accepted, {checks['warning']} warned, {checks['unavailable']} unavailable "
+            "(operation × check cells)",
         ),
         (
             "tests",
-            f"{tests['passed']} passed, {tests['failed'] + tests['error']} failed, {tests['skipped']} skipped, "
-            f"{tests['unavailable']} unavailable, {summary['warnings']} warnings",
+            f"{tests['passed']} passed, {tests['failed']} failed (violations), {tests['error']} tool errors, "
+            f"{tests['skipped']} skipped, {tests['unavailable']} unavailable, {summary['warnings']} warnings",
         ),
     ]
+    if tests["error"]:
+        rows.append(("tool errors", f"{tests['error']}: the tool failed there; the host was not judged"))
+    if tests["accepted"] or report.get("waivers"):
+        entries = (report.get("waivers") or {}).get("entries", [])
+        problems = sum(e["status"] in ("expired", "unmatched") for e in entries)
+        rows.append(("accepted", f"{tests['accepted']} failures accepted by {len(entries)} waiver(s)"
+                     + (f"; {problems} waiver problem(s), see below" if problems else "")))
     drift = summary.get("drift")
     if drift is not None:
         text = (
@@ -578,9 +761,17 @@ def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path |
     else:
         rows.append(("report", "not written (give --report DIR)" if report_dir is None else "not written"))
     for note in report.get("notes", []):
-        if note.startswith("report not written") or note.startswith("--drift-fail"):
+        if note.startswith(("report not written", "--drift-fail", "waivers:")):
             rows.append(("note", note))
     return rows
+
+
+def applicable_line(cells: dict[str, int]) -> str:
+    """``applicable cells checked: N/M``, with what the unchecked ones were."""
+    rest = [f"{cells[k]} {label}" for k, label in
+            (("error", "tool errors"), ("unavailable", "unavailable"), ("not_checked", "not checked")) if cells[k]]
+    tail = f" ({', '.join(rest)})" if rest else ""
+    return f"applicable cells checked: {cells['checked']}/{cells['total']}{tail} (documented operations)"
 
 
 def _shapes_for(operation: ops.Operation, status: int | None) -> list[str]:
@@ -589,6 +780,11 @@ def _shapes_for(operation: ops.Operation, status: int | None) -> list[str]:
     if status in operation.error_statuses:
         return [operation.error_shape, *operation.error_alternatives.get(status, ())]
     return []
+
+
+def _failure_outcome(report: Any) -> str:
+    """``error`` when the collector classified the failure as the tool's own, else ``failed``."""
+    return "error" if outcome_module.verdict_of(report) == outcome_module.TOOL_ERROR else "failed"
 
 
 def _is_subtest(report: Any) -> bool:
@@ -609,10 +805,21 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more characters]"
 
 
-def _version() -> str:
+def _version(package: str = "posthog-contract") -> str:
     from importlib import metadata
 
     try:
-        return metadata.version("posthog-contract")
+        return metadata.version(package)
     except metadata.PackageNotFoundError:
         return "0+unknown"
+
+
+def _file_digest(path: Any) -> dict[str, Any] | None:
+    """``{"file", "sha256"}`` of a file option (sha256 None when it cannot be read), None when unset."""
+    if not path:
+        return None
+    try:
+        digest: str | None = hashlib.sha256(Path(str(path)).read_bytes()).hexdigest()
+    except OSError:
+        digest = None
+    return {"file": str(path), "sha256": digest}

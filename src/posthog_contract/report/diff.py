@@ -4,7 +4,12 @@ Made for upgrades: run the suite against staging before and after a PostHog upgr
 previous CI run's report) and diff. It prints checks (operation × check kind) that newly fail or
 newly pass, tests that newly fail, the status codes each operation answered, and the response
 fields that appeared or disappeared. Exit status: 0 nothing newly fails, 1 something newly fails,
-2 a file is not a readable report.
+2 a file is not a readable report, or the two runs are not comparable.
+
+Two reports are comparable only when the same suite version, profile and baseline produced them
+(``provenance`` in report.json; older reports fall back to ``generator`` and ``run.profile``):
+otherwise a change of the suite itself would read as a change of the host. ``--allow-mismatch``
+compares anyway and prints the mismatch first.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from .model import ReportError, cell_key, load
 
 __all__ = ["ReportDiff", "compare", "register", "render"]
 
-_FAILING = ("failed", "error")
+_FAILING = ("failed",)  # a tool error says nothing about the host: it shows as "no longer checked"
 
 
 @dataclass
@@ -50,6 +55,7 @@ class SetChange:
 class ReportDiff:
     old_label: str
     new_label: str
+    mismatches: list[str] = field(default_factory=list)
     newly_failing: list[CellChange] = field(default_factory=list)
     newly_passing: list[CellChange] = field(default_factory=list)
     no_longer_checked: list[CellChange] = field(default_factory=list)
@@ -98,11 +104,33 @@ def _tests(report: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {t["id"]: t for t in report.get("tests", []) if not t.get("container")}
 
 
+def _provenance(report: Mapping[str, Any]) -> dict[str, Any]:
+    """suite version, profile and baseline digest of a report (any format version)."""
+    provenance = report.get("provenance") or {}
+    generator = str(report.get("generator") or "")
+    baseline = provenance.get("baseline") or None
+    return {
+        "suite version": provenance.get("suite_version") or generator.removeprefix("posthog-contract ") or None,
+        "profile": provenance.get("profile", (report.get("run") or {}).get("profile")),
+        "baseline": None if baseline is None else (baseline.get("sha256") or baseline.get("file")),
+    }
+
+
+def mismatches(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Why OLD and NEW are not comparable, one readable line per difference (empty: comparable)."""
+    before, after = _provenance(old), _provenance(new)
+    lines = []
+    for name in before:
+        if before[name] != after[name]:
+            lines.append(f"{name} differs: {before[name] or 'none'} (old) vs {after[name] or 'none'} (new)")
+    return lines
+
+
 def compare(
     old: Mapping[str, Any], new: Mapping[str, Any], *, old_path: str = "OLD", new_path: str = "NEW"
 ) -> ReportDiff:
     """The differences that matter after an upgrade, from OLD to NEW."""
-    result = ReportDiff(_label(old, old_path), _label(new, new_path))
+    result = ReportDiff(_label(old, old_path), _label(new, new_path), mismatches(old, new))
     old_cells, new_cells = _cells(old), _cells(new)
     old_tests, new_tests = _tests(old), _tests(new)
 
@@ -195,6 +223,11 @@ def render(diff: ReportDiff, *, markdown: bool = False) -> str:
     lines.append(f"{'# ' if markdown else ''}posthog-contract diff")
     lines.append(f"{item}old: {diff.old_label}")
     lines.append(f"{item}new: {diff.new_label}")
+    if diff.mismatches:
+        lines.append("")
+        lines.append(f"{head}MISMATCH: these runs differ in how they were made, so some changes below may be the "
+                     "suite's, not the host's")
+        lines.extend(f"{item}{line}" for line in diff.mismatches)
 
     def section(title: str, entries: list[str]) -> None:
         lines.append("")
@@ -271,6 +304,12 @@ def run(args: argparse.Namespace) -> int:
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    problems = mismatches(old, new)
+    if problems and not args.allow_mismatch:
+        print(f"error: refusing to compare runs made differently ({'; '.join(problems)}); a change of the suite "
+              "would read as a change of the host. Run both with the same suite version, profile and baseline, "
+              "or pass --allow-mismatch.", file=sys.stderr)
+        return 2
     diff = compare(old, new, old_path=args.old, new_path=args.new)
     if args.format == "json":
         print(json.dumps(diff.to_dict(), indent=2))
@@ -290,4 +329,7 @@ def register(commands: Any) -> None:
     parser.add_argument("old", metavar="OLD.json", help="the earlier run's report.json")
     parser.add_argument("new", metavar="NEW.json", help="the later run's report.json")
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format")
+    parser.add_argument("--allow-mismatch", action="store_true",
+                        help="compare reports of different suite versions, profiles or baselines (the mismatch "
+                        "is printed first)")
     parser.set_defaults(handler=run)

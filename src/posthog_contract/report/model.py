@@ -5,8 +5,13 @@ only when a field changes meaning or disappears, so ``diff`` can compare reports
 suite versions. Everything in it has been redacted before it gets here: evidence is the client's
 already-redacted `Exchange` text and every free text passes the session's `Redactor` again.
 
-Vocabulary: a *test* outcome is one of `TEST_OUTCOMES`; a *check* is one cell of the matrix
-(operation × check kind) whose outcome is the worst of its tests': fail > pass > unavailable > skip.
+Vocabulary: a *test* outcome is one of `TEST_OUTCOMES`: ``failed`` is a violation (the host broke a
+rule), ``error`` a tool error (the suite or a library crashed: the host was not judged), ``accepted``
+a failure a waiver covers. A *check* is one cell of the matrix (operation × check kind); every cell
+is present. Its outcome is the worst of its tests' (`CELL_RANK`), or ``not_applicable`` when the
+operation catalogue declares the kind does not apply (`Operation.not_applicable`), or
+``not_checked`` when no test judged it. A cell is *checked* when the host was judged there (pass,
+fail, accepted, warning); error, unavailable and not checked cells were not.
 """
 
 from __future__ import annotations
@@ -35,18 +40,22 @@ __all__ = [
 ]
 
 FORMAT = "posthog-contract-report"
-FORMAT_VERSION = 1
-TEST_OUTCOMES = ("passed", "failed", "error", "skipped", "unavailable", "xfailed")
-CELL_OUTCOMES = ("pass", "fail", "skip", "unavailable")
+FORMAT_VERSION = 2  # 2: tool errors apart from failures, every cell present, not_applicable / not_checked
+TEST_OUTCOMES = ("passed", "failed", "error", "accepted", "skipped", "unavailable", "xfailed")
+CELL_OUTCOMES = ("pass", "fail", "error", "accepted", "warning", "unavailable", "not_applicable", "not_checked")
+#: the outcomes where the host was judged (what ``applicable cells checked`` counts)
+CHECKED_OUTCOMES = ("pass", "fail", "accepted", "warning")
 _CELL_OF = {
     "passed": "pass",
     "failed": "fail",
-    "error": "fail",
-    "skipped": "skip",
-    "xfailed": "skip",
+    "error": "error",
+    "accepted": "accepted",
+    "skipped": "not_checked",
+    "xfailed": "not_checked",
     "unavailable": "unavailable",
 }
-_CELL_RANK = {"fail": 3, "pass": 2, "unavailable": 1, "skip": 0}
+#: a cell shows its worst test: a violation, then a tool error, then an accepted deviation, ...
+CELL_RANK = {"fail": 7, "error": 6, "accepted": 5, "warning": 4, "pass": 3, "unavailable": 2, "not_checked": 1}
 _MAX_REASONS = 5
 
 
@@ -69,6 +78,7 @@ class TestRecord:
     container: bool = False  # a generated test whose operations were reported as subtests
     blocked: bool = False  # failed on a request outside its subject (a precondition)
     failed_operation: str | None = None  # the operation of the request the failure names
+    waiver: str = ""  # the waiver that accepted the failure (outcome "accepted")
     warnings: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
 
@@ -87,6 +97,8 @@ class TestRecord:
             data["blocked"] = True
         if self.failed_operation:
             data["failed_operation"] = self.failed_operation
+        if self.waiver:
+            data["waiver"] = self.waiver
         if self.reason:
             data["reason"] = self.reason
         if self.message:
@@ -129,6 +141,8 @@ class RunInfo:
     options: dict[str, Any] = field(default_factory=dict)
     generator: str = ""
     notes: list[str] = field(default_factory=list)
+    waivers: dict[str, Any] | None = None  # waivers.WaiverFile.to_dict(): file, digest, entries and their status
+    provenance: dict[str, Any] = field(default_factory=dict)
 
 
 def cell_key(operation_id: str, check: str) -> str:
@@ -136,9 +150,28 @@ def cell_key(operation_id: str, check: str) -> str:
     return f"{operation_id} / {check}"
 
 
+def test_cell(test: TestRecord) -> str:
+    """The cell outcome one test gives: a passed test that warned gives ``warning``."""
+    if test.outcome == "passed" and test.warnings:
+        return "warning"
+    return _CELL_OF.get(test.outcome, "not_checked")
+
+
 def cell_outcome(outcomes: Iterable[str]) -> str | None:
-    cells = [_CELL_OF.get(outcome, "skip") for outcome in outcomes]
-    return max(cells, key=_CELL_RANK.__getitem__) if cells else None
+    """The worst of some cell outcomes (None: no test)."""
+    cells = [outcome if outcome in CELL_RANK else _CELL_OF.get(outcome, "not_checked") for outcome in outcomes]
+    return max(cells, key=CELL_RANK.__getitem__) if cells else None
+
+
+def applicable_cells(operations: list[dict[str, Any]]) -> dict[str, int]:
+    """Over the documented operations' applicable cells: how many, how many the host was judged in."""
+    cells = [c for op in operations if op["documented"] for c in op["checks"].values() if c["applicable"]]
+    counts = Counter(c["outcome"] for c in cells)
+    return {
+        "total": len(cells),
+        "checked": sum(counts[o] for o in CHECKED_OUTCOMES),
+        **{o: counts[o] for o in ("error", "unavailable", "not_checked")},
+    }
 
 
 def build(
@@ -184,12 +217,15 @@ def build(
             "notes": list(run.host_notes),
         },
         "options": run.options,
+        "provenance": dict(run.provenance),
+        "waivers": run.waivers,
         "summary": {
             "tests": {**{outcome: test_counts.get(outcome, 0) for outcome in TEST_OUTCOMES}, "total": len(leaf_tests)},
             "checks": {
                 **{outcome: sum(c["outcome"] == outcome for c in cells) for outcome in CELL_OUTCOMES},
                 "total": len(cells),
             },
+            "applicable_cells": applicable_cells(operations),
             "operations": {
                 "total": len(operations),
                 "exercised": sum(op["exercised"] for op in operations),
@@ -219,12 +255,16 @@ def _operation(op: ops.Operation, tests: list[TestRecord], stats: OperationStats
     checks: dict[str, Any] = {}
     for kind in CHECK_KINDS:
         members = [t for t in mine if kind in t.checks]
-        outcome = cell_outcome(t.outcome for t in members)
-        if outcome is None:
-            continue
+        not_applicable = op.not_applicable.get(kind)
+        outcome = cell_outcome(test_cell(t) for t in members)
         reasons = list(dict.fromkeys(t.reason for t in members if t.reason and t.outcome != "passed"))
+        if outcome is None:
+            outcome = "not_applicable" if not_applicable else "not_checked"
+        if not_applicable:
+            reasons.insert(0, f"not applicable: {not_applicable}")
         checks[kind] = {
             "outcome": outcome,
+            "applicable": not not_applicable,
             "tests": [{"id": t.id, "outcome": t.outcome} for t in members],
             "reasons": reasons[:_MAX_REASONS],
         }
@@ -232,7 +272,7 @@ def _operation(op: ops.Operation, tests: list[TestRecord], stats: OperationStats
     seen = {str(status): count for status, count in sorted(stats.statuses.items())}
     documented_params = [p.name for p in op.query_params]
     exercised = stats.requests > 0 or any(
-        t.outcome in ("passed", "failed", "error") and set(t.checks) - {"drift"} for t in mine
+        t.outcome in ("passed", "failed", "accepted", "error") and set(t.checks) - {"drift"} for t in mine
     )  # the drift test reads the host's document, not the operation
     entry: dict[str, Any] = {
         "operation_id": op.operation_id,

@@ -16,9 +16,25 @@ from importlib import resources
 from string import Template
 from typing import Any
 
+from ..outcomes import EXIT_TOOL_ERROR
+
 __all__ = ["render"]
 
-_SYMBOL = {"pass": "✓", "fail": "✗", "skip": "–", "unavailable": "?"}
+_SYMBOL = {
+    "pass": "✓",
+    "fail": "✗",
+    "error": "E",
+    "accepted": "A",
+    "warning": "!",
+    "unavailable": "?",
+    "not_applicable": "n/a",
+    "not_checked": "·",
+}
+_CELL_TITLE = {
+    "error": "tool error: the tool failed; the host was not judged",
+    "not_applicable": "not applicable",
+    "not_checked": "not checked",
+}
 
 
 @cache
@@ -43,11 +59,12 @@ def render(report: Mapping[str, Any]) -> str:
     run, host, summary = report["run"], report["host"], report["summary"]
     failed = report["run"]["exit_status"] != 0
     kinds = [kind["id"] for kind in report["check_kinds"]]
-    failures = [t for t in report["tests"] if t["outcome"] in ("failed", "error")]
+    failures = [t for t in report["tests"] if t["outcome"] == "failed" and not t.get("container")]
+    errors = [t for t in report["tests"] if t["outcome"] == "error" and not t.get("container")]
     values = {
         "title": "PostHog API contract report",
         "generator": _e(report.get("generator")),
-        "verdict": "FAILED" if failed else "PASSED",
+        "verdict": _verdict(report["run"]["exit_status"]),
         "verdict_class": "fail" if failed else "pass",
         "facts": _facts(run, host),
         "tiles": _tiles(summary),
@@ -58,6 +75,10 @@ def render(report: Mapping[str, Any]) -> str:
         "matrix_rows": "\n".join(_matrix_row(op, kinds) for op in _ordered(report["operations"])),
         "failure_count": str(len(failures)),
         "failures": _failures(failures),
+        "accepted_count": str(sum(t["outcome"] == "accepted" for t in report["tests"])),
+        "accepted": _accepted(report),
+        "error_count": str(len(errors)),
+        "errors": _errors(errors),
         "outcome_count": str(len(report["outcomes"])),
         "outcomes": _outcomes(report["outcomes"]),
         "coverage": _coverage(report["operations"]),
@@ -70,6 +91,14 @@ def render(report: Mapping[str, Any]) -> str:
         "notes": _notes(report.get("notes") or []),
     }
     return _template().substitute(values)
+
+
+def _verdict(exit_status: int) -> str:
+    if exit_status == 0:
+        return "PASSED"
+    if exit_status == EXIT_TOOL_ERROR:
+        return "TOOL ERROR: the tool failed; the host was not judged"
+    return "FAILED"
 
 
 def _facts(run: Mapping[str, Any], host: Mapping[str, Any]) -> str:
@@ -89,14 +118,18 @@ def _facts(run: Mapping[str, Any], host: Mapping[str, Any]) -> str:
 
 def _tiles(summary: Mapping[str, Any]) -> str:
     ops, checks, tests = summary["operations"], summary["checks"], summary["tests"]
+    cells = summary["applicable_cells"]
     drift = summary.get("drift")
     tiles = [
         ("Operations covered", f"{ops['exercised']} / {ops['total']}",
          f"documented {ops['documented_exercised']} / {ops['documented_total']}"),
-        ("Checks", f"{checks['pass']} ✓ {checks['fail']} ✗",
-         f"{checks['skip']} skipped, {checks['unavailable']} unavailable"),
+        ("Checks", f"{checks['pass']} ✓ {checks['fail']} ✗ {checks['error']} E",
+         f"{checks['warning']} warned, {checks['unavailable']} unavailable"),
+        ("Applicable cells checked", f"{cells['checked']} / {cells['total']}",
+         f"documented operations; {cells['error']} tool errors, {cells['not_checked']} not checked"),
         ("Tests", f"{tests['passed']} / {tests['total']} passed",
-         f"{tests['failed'] + tests['error']} failed, {tests['skipped']} skipped, {tests['unavailable']} unavailable"),
+         f"{tests['failed']} failed, {tests['error']} tool errors, {tests['skipped']} skipped, "
+         f"{tests['unavailable']} unavailable"),
         ("Warnings", str(summary["warnings"]), "reported, never failing"),
         ("Undocumented fields", str(summary["undocumented_fields"]), "information"),
     ]
@@ -118,13 +151,11 @@ def _matrix_row(op: Mapping[str, Any], kinds: list[str]) -> str:
     cells = []
     problem = False
     for kind in kinds:
-        cell = op["checks"].get(kind)
-        if cell is None:
-            cells.append('<td class="cell none" title="not checked">·</td>')
-            continue
+        cell = op["checks"].get(kind) or {"outcome": "not_checked", "tests": [], "reasons": [], "applicable": True}
         outcome = cell["outcome"]
-        problem |= outcome in ("fail", "unavailable")
-        lines = [f"{t['outcome']}: {t['id']}" for t in cell["tests"][:12]]
+        problem |= outcome in ("fail", "error", "unavailable") or (outcome == "not_checked" and cell["applicable"])
+        lines = [_CELL_TITLE[outcome]] if outcome in _CELL_TITLE else []
+        lines += [f"{t['outcome']}: {t['id']}" for t in cell["tests"][:12]]
         if len(cell["tests"]) > 12:
             lines.append(f"… {len(cell['tests']) - 12} more")
         lines += [f"reason: {reason}" for reason in cell.get("reasons", [])]
@@ -188,6 +219,46 @@ def _failures(failures: list[Mapping[str, Any]]) -> str:
             + "</details>"
         )
     return "\n".join(parts)
+
+
+def _accepted(report: Mapping[str, Any]) -> str:
+    """Waived failures, and every waiver of the file with what became of it."""
+    waivers = report.get("waivers")
+    if not waivers:
+        return '<p class="muted">No waiver file was given.</p>'
+    accepted = [t for t in report["tests"] if t["outcome"] == "accepted"]
+    rows = [(f"<code>{_e(t['id'])}</code>", _e(t.get("reason")), _e(t.get("waiver"))) for t in accepted]
+
+    def status(entry: Mapping[str, Any]) -> str:
+        css = "significant" if entry["status"] in ("expired", "unmatched") else "muted"
+        return f'<span class="{css}">{_e(entry["status"])}</span>'
+
+    entries = [
+        (_e(w["index"]), _e(w.get("test") or ""), _e(w.get("rule") or ""), _e(w.get("operation") or ""),
+         _e(w["reason"]), _e(w["expires"]), status(w))
+        for w in waivers["entries"]
+    ]
+    none = '<p class="muted">No failure was accepted.</p>'
+    return (
+        f'<p>Waiver file <code>{_e(waivers["file"])}</code> (sha256 <code>{_e(waivers["sha256"][:16])}…</code>): '
+        "a failure a waiver covers is a known deviation, accepted until the waiver expires.</p>"
+        + (_table(("Test", "Broken rule", "Accepted by"), rows) if rows else none)
+        + _table(("#", "Test", "Rule", "Operation", "Reason", "Expires", "Status"), entries)
+    )
+
+
+def _errors(errors: list[Mapping[str, Any]]) -> str:
+    """Tool errors: the suite or a library failed, so these tests say nothing about the host."""
+    if not errors:
+        return '<p class="muted">None.</p>'
+    head = (f'<p><b>The tool failed; the host was not judged</b> in these {len(errors)} tests '
+            "(a crash of the suite or of a library it uses, not a finding about the host).</p>")
+    items = "".join(
+        f'<details class="tool-error"><summary><code>{_e(t["id"])}</code> {_e(t.get("reason"))}</summary>'
+        f"<pre>{_e(t.get('message'))}</pre></details>"
+        for t in errors
+    )
+    return head + items
 
 
 def _outcomes(outcomes: list[Mapping[str, Any]]) -> str:

@@ -1,0 +1,89 @@
+"""``--har FILE`` (issue 16, point 5): every exchange of a run as HAR 1.2, redacted like the report.
+
+One run of the dashboard scenarios plus the read operations' schemathesis test against the embedded
+server; its reference credentials are the canary: no key may appear anywhere in the archive.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+
+from posthog_contract.mutation import ROOT, suite_environment
+
+_NAME_VALUE = {"type": "array", "items": {"type": "object", "required": ["name", "value"],
+                                          "properties": {"name": {"type": "string"}, "value": {"type": "string"}}}}
+#: the HAR 1.2 spec's required fields (http://www.softwareishard.com/blog/har-12-spec/)
+HAR_1_2 = {
+    "type": "object",
+    "required": ["log"],
+    "properties": {"log": {
+        "type": "object",
+        "required": ["version", "creator", "entries"],
+        "properties": {
+            "version": {"const": "1.2"},
+            "creator": {"type": "object", "required": ["name", "version"]},
+            "entries": {"type": "array", "minItems": 1, "items": {
+                "type": "object",
+                "required": ["startedDateTime", "time", "request", "response", "cache", "timings"],
+                "properties": {
+                    "startedDateTime": {"type": "string", "format": "date-time"},
+                    "time": {"type": "number", "minimum": 0},
+                    "request": {"type": "object", "required": ["method", "url", "httpVersion", "cookies", "headers",
+                                                               "queryString", "headersSize", "bodySize"],
+                                "properties": {"headers": _NAME_VALUE, "queryString": _NAME_VALUE,
+                                               "postData": {"type": "object", "required": ["mimeType", "text"]}}},
+                    "response": {"type": "object", "required": ["status", "statusText", "httpVersion", "cookies",
+                                                                "headers", "content", "redirectURL", "headersSize",
+                                                                "bodySize"],
+                                 "properties": {"headers": _NAME_VALUE, "status": {"type": "integer"},
+                                                "content": {"type": "object", "required": ["size", "mimeType"]}}},
+                    "timings": {"type": "object", "required": ["send", "wait", "receive"]},
+                },
+            }},
+        },
+    }},
+}
+
+
+def test_the_archive_is_har_1_2_holds_every_exchange_and_no_key(tmp_path: Path) -> None:
+    har, credentials = tmp_path / "traffic.har", tmp_path / "credentials.json"
+    command = [sys.executable, "-m", "pytest", "tests/test_dashboards.py",
+               "tests/test_generated.py::test_read_operations_conform", "-q", "-p", "no:cacheprovider",
+               "--har", str(har), f"--reference-arg=--credentials={credentials}"]
+    done = subprocess.run(command, cwd=ROOT, env=suite_environment(), capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=600)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    text = har.read_text(encoding="utf-8")
+    archive = json.loads(text)
+    jsonschema.Draft202012Validator(HAR_1_2, format_checker=jsonschema.FormatChecker()).validate(archive)
+    entries = archive["log"]["entries"]
+    comments = [e["comment"] for e in entries]
+    assert "(preflight)" in comments  # the suite client's requests before any test
+    assert any("tests/test_dashboards.py::" in c for c in comments)
+    assert any("test_read_operations_conform" in c for c in comments)  # schemathesis' session too
+    assert f"traffic archive      {har} ({len(entries)} exchanges)" in done.stdout
+    secrets = [str(v) for k, v in json.loads(credentials.read_text()).items() if k.endswith("_key") and v]
+    assert len(secrets) >= 3
+    assert [s[:8] for s in secrets if s in text] == []
+    auth = [h["value"] for e in entries for h in e["request"]["headers"] if h["name"].lower() == "authorization"]
+    assert auth and all(value in ("Bearer [REDACTED]", "[Filtered]", "[REDACTED]") for value in auth), set(auth)
+
+
+def test_xdist_workers_parts_are_merged_into_one_archive(tmp_path: Path) -> None:
+    har = tmp_path / "traffic.har"
+    command = [sys.executable, "-m", "pytest", "tests/test_dashboards.py", "tests/test_collaborators.py", "-q",
+               "-p", "no:cacheprovider", "-n", "2", "--har", str(har)]
+    done = subprocess.run(command, cwd=ROOT, env=suite_environment(), capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=600)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    archive = json.loads(har.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(HAR_1_2).validate(archive)
+    comments = [e["comment"] for e in archive["log"]["entries"]]
+    assert comments.count("(preflight)") >= 2  # one preflight per worker, each with its own embedded server
+    assert any("test_collaborators.py::" in c for c in comments) and any("test_dashboards.py::" in c for c in comments)
+    assert list(tmp_path.glob("*.part")) == []

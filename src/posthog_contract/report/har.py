@@ -1,0 +1,141 @@
+"""``--har FILE``: every exchange of the run as an HTTP Archive (HAR 1.2) other tools can read.
+
+The report keeps at most three exchanges per failure; the archive keeps all of them, the suite
+client's (preflight included) and the schemathesis session's, in the order they happened. Each is
+redacted exactly like the report: the suite client's exchanges arrive redacted already
+(`client.make_exchange`); schemathesis' ``requests`` responses pass through the same `Redactor`
+calls (headers, URL, body, with the client's body limit). Each entry's ``comment`` names the test
+that sent it. Spec: http://www.softwareishard.com/blog/har-12-spec/
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from ..client import BODY_LIMIT, Exchange
+from ..redaction import Redactor
+
+__all__ = ["HarArchive", "from_requests"]
+
+
+def from_requests(response: Any, redactor: Redactor) -> Exchange:
+    """A ``requests`` response (schemathesis' transport) as a redacted `Exchange`."""
+    request = response.request
+    body = request.body
+    if isinstance(body, str):
+        body = body.encode("utf-8", errors="replace")
+    return Exchange(
+        method=str(request.method),
+        url=redactor.url(str(request.url)),
+        request_headers=redactor.headers(dict(request.headers)),
+        request_body=_clip(redactor.body(body, request.headers.get("content-type"))) if body else None,
+        status=int(response.status_code),
+        response_headers=redactor.headers(dict(response.headers)),
+        response_body=_clip(redactor.body(response.content, response.headers.get("content-type")))
+        if response.content else None,
+        elapsed_ms=round(response.elapsed.total_seconds() * 1000, 3) if response.elapsed else 0.0,
+    )
+
+
+def _status_text(status: int | None) -> str:
+    if not status:
+        return "no answer"
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= BODY_LIMIT else text[:BODY_LIMIT] + f"… [truncated; {len(text)} characters]"
+
+
+def _pairs(mapping: dict[str, str]) -> list[dict[str, str]]:
+    return [{"name": str(name), "value": str(value)} for name, value in mapping.items()]
+
+
+def _content_type(headers: dict[str, str]) -> str:
+    return next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+
+
+class HarArchive:
+    """Collects entries during the run and writes them once at its end."""
+
+    def __init__(self, path: Path, version: str, *, part: str | None = None) -> None:
+        self.path = path
+        self.version = version
+        self.part = part  # an xdist worker's id: it writes FILE.<id>.part, the controller merges them
+        self.entries: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def add(self, exchange: Exchange, test: str | None, finished: datetime | None = None) -> None:
+        finished = finished or datetime.now(UTC)
+        started = finished - timedelta(milliseconds=exchange.elapsed_ms or 0)
+        request: dict[str, Any] = {
+            "method": exchange.method,
+            "url": exchange.url,
+            "httpVersion": "HTTP/1.1",
+            "cookies": [],
+            "headers": _pairs(exchange.request_headers),
+            "queryString": [{"name": k, "value": v} for k, v in parse_qsl(urlsplit(exchange.url).query,
+                                                                          keep_blank_values=True)],
+            "headersSize": -1,
+            "bodySize": len(exchange.request_body.encode()) if exchange.request_body else 0,
+        }
+        if exchange.request_body:
+            request["postData"] = {"mimeType": _content_type(exchange.request_headers), "text": exchange.request_body}
+        text = exchange.response_body or ""
+        response = {
+            "status": exchange.status or 0,  # 0: no answer (HAR's convention for a failed request)
+            "statusText": _status_text(exchange.status),
+            "httpVersion": "HTTP/1.1",
+            "cookies": [],
+            "headers": _pairs(exchange.response_headers),
+            "content": {"size": len(text.encode()), "mimeType": _content_type(exchange.response_headers), "text": text},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": -1,
+        }
+        entry = {
+            "startedDateTime": started.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "time": exchange.elapsed_ms or 0,
+            "request": request,
+            "response": response,
+            "cache": {},
+            "timings": {"send": 0, "wait": exchange.elapsed_ms or 0, "receive": 0},
+            "comment": " ".join(part for part in (test or "(session)", exchange.note) if part),
+        }
+        with self._lock:
+            self.entries.append(entry)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "log": {
+                "version": "1.2",
+                "creator": {"name": "posthog-contract", "version": self.version},
+                "pages": [],
+                "entries": sorted(self.entries, key=lambda e: e["startedDateTime"]),
+                "comment": "Every exchange of one posthog-contract run, redacted like report.json.",
+            }
+        }
+
+    def _parts(self) -> list[Path]:
+        return sorted(self.path.parent.glob(f"{self.path.name}.*.part"))
+
+    def write(self) -> Path:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.part is not None:
+            target = self.path.with_name(f"{self.path.name}.{self.part}.part")
+            target.write_text(json.dumps(self.entries, ensure_ascii=False), encoding="utf-8")
+            return target
+        for part in self._parts():  # the workers' entries (xdist)
+            self.entries.extend(json.loads(part.read_text(encoding="utf-8")))
+            part.unlink()
+        self.path.write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        return self.path

@@ -1,0 +1,161 @@
+"""``python -m posthog_contract summary report.json``: the run as a Markdown job summary.
+
+Made for CI (``>> "$GITHUB_STEP_SUMMARY"``): the verdict, the host and how the run was made, the
+counts (violations, tool errors, accepted deviations, unavailable checks), ``applicable cells
+checked: N/M``, the matrix of the documented operations and the broken rules. ``--annotations``
+also prints GitHub workflow commands (``::error file=…::…``), one per failed test, tool error and
+waiver problem, so failures show on the workflow run's page. Everything comes from report.json,
+which is redacted already. Exit status: 0 written, 2 the file is not a readable report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..outcomes import EXIT_MISCONFIGURED, EXIT_TOOL_ERROR
+from .model import ReportError, load
+
+__all__ = ["annotations", "markdown", "register"]
+
+_SYMBOL = {
+    "pass": "✅",
+    "fail": "❌",
+    "error": "💥",
+    "accepted": "🆗",
+    "warning": "⚠️",
+    "unavailable": "❔",
+    "not_applicable": "n/a",
+    "not_checked": "·",
+}
+_MAX_LISTED = 20
+
+
+def _verdict(report: Mapping[str, Any]) -> str:
+    status = report["run"]["exit_status"]
+    if status == 0:
+        return "✅ passed"
+    if status == EXIT_TOOL_ERROR:
+        return "💥 tool error: the tool failed; the host was not judged"
+    if status == EXIT_MISCONFIGURED:
+        return "⚙️ misconfigured"
+    return f"❌ failed (exit {status})"
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(report: Mapping[str, Any]) -> str:
+    """The job summary of one report."""
+    run, host, summary = report["run"], report["host"], report["summary"]
+    provenance = report.get("provenance") or {}
+    tests, cells = summary["tests"], summary.get("applicable_cells") or {}
+    lines = [f"## posthog-contract: {_verdict(report)}", ""]
+    where = "embedded reference server" if host.get("embedded") else "external host"
+    lines += [
+        f"- host: `{host.get('url')}` ({where}), PostHog {host.get('version') or 'version not revealed'}, "
+        f"project {host.get('project_id')}",
+        f"- run `{run.get('id')}`, seed {run.get('seed')}, profile {run.get('profile')}, "
+        f"suite {provenance.get('suite_version') or report.get('generator')}",
+        f"- tests: {tests['passed']} passed, **{tests['failed']} failed** (violations), "
+        f"{tests['error']} tool errors, {tests.get('accepted', 0)} accepted, {tests['skipped']} skipped, "
+        f"{tests['unavailable']} unavailable, {summary['warnings']} warnings",
+    ]
+    if cells:
+        lines.append(f"- applicable cells checked: {cells['checked']}/{cells['total']} (documented operations)")
+    lines += ["", *_matrix(report)]
+    failed = [t for t in report["tests"] if t["outcome"] == "failed" and not t.get("container")]
+    lines += _listing("Broken rules", failed, lambda t: f"`{t['id']}`: {t.get('reason') or 'failed'}")
+    errors = [t for t in report["tests"] if t["outcome"] == "error" and not t.get("container")]
+    lines += _listing("Tool errors (the host was not judged)", errors,
+                      lambda t: f"`{t['id']}`: {t.get('reason') or 'error'}")
+    accepted = [t for t in report["tests"] if t["outcome"] == "accepted"]
+    lines += _listing("Accepted deviations", accepted, lambda t: f"`{t['id']}`: {t.get('waiver', '')}")
+    problems = [n for n in report.get("notes", []) if n.startswith("waivers:")]
+    lines += _listing("Waiver problems", problems, lambda n: n.removeprefix("waivers: "))
+    unavailable = [o for o in report.get("outcomes", []) if o["kind"] == "unavailable"]
+    lines += _listing("Unavailable checks", unavailable, lambda o: f"`{o['test']}`: {o['message']}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _matrix(report: Mapping[str, Any]) -> list[str]:
+    kinds = [k["id"] for k in report["check_kinds"]]
+    rows = ["| operation | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
+    for op in report["operations"]:
+        if not op["documented"]:
+            continue
+        cells = [_SYMBOL.get((op["checks"].get(kind) or {}).get("outcome", "not_checked"), "?") for kind in kinds]
+        rows.append(f"| {_cell(op['operation_id'])} | " + " | ".join(cells) + " |")
+    legend = ", ".join(f"{symbol} {name.replace('_', ' ')}" for name, symbol in _SYMBOL.items())
+    return rows + ["", f"<sub>{legend}</sub>"]
+
+
+def _listing(title: str, entries: list[Any], line: Any) -> list[str]:
+    if not entries:
+        return []
+    lines = ["", f"### {title} ({len(entries)})", ""]
+    lines += [f"- {_cell(line(entry))}" for entry in entries[:_MAX_LISTED]]
+    if len(entries) > _MAX_LISTED:
+        lines.append(f"- … {len(entries) - _MAX_LISTED} more in report.html")
+    return lines
+
+
+def _escape(text: str, *, property_value: bool = False) -> str:
+    """GitHub workflow-command escaping (``%``, CR, LF; plus ``:`` and ``,`` in properties)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
+
+
+def annotations(report: Mapping[str, Any]) -> Iterable[str]:
+    """``::error`` / ``::warning`` workflow commands for failures, tool errors and waiver problems."""
+    for test in report["tests"]:
+        if test.get("container") or test["outcome"] not in ("failed", "error"):
+            continue
+        path = test["id"].split("::", 1)[0]
+        if test["outcome"] == "failed":
+            level, title = "error", f"posthog-contract: {test.get('reason') or 'a contract rule broke'}"
+        else:
+            level, title = "warning", "posthog-contract tool error (the host was not judged)"
+        body = f"{test['id']}\n{test.get('message') or test.get('reason') or ''}"[:4000]
+        yield (f"::{level} file={_escape(path, property_value=True)},title={_escape(title[:200], property_value=True)}"
+               f"::{_escape(body)}")
+    for note in report.get("notes", []):
+        if note.startswith("waivers:"):
+            yield f"::error title=posthog-contract waiver::{_escape(note.removeprefix('waivers: '))}"
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        report = load(args.report)
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.annotations:
+        for line in annotations(report):
+            print(line)
+    text = markdown(report)
+    if args.output:
+        with open(args.output, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add the ``summary`` subcommand to ``python -m posthog_contract``."""
+    parser = commands.add_parser(
+        "summary",
+        help="write a Markdown job summary (and GitHub annotations) from a report.json",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("report", metavar="REPORT.json", help="the run's report.json (pytest --report DIR)")
+    parser.add_argument("--output", metavar="FILE",
+                        help="append the Markdown to FILE (e.g. \"$GITHUB_STEP_SUMMARY\") instead of stdout")
+    parser.add_argument("--annotations", action="store_true",
+                        help="also print GitHub ::error/::warning commands for failures, tool errors, waivers")
+    parser.set_defaults(handler=run)
