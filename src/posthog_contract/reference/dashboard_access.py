@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import errors, mutants
-from .auth import Ctx, authorize
+from .auth import Ctx, refuse_undeclared_method
 from .storage import Database, loads
 from .timeutil import iso_z
 from .users import user_basic
@@ -86,10 +86,14 @@ def load_dashboard(
 
 
 def not_allowed(scope: str) -> Callable[[Request], Awaitable[Response]]:
-    """A 405 handler: DRF authenticates and checks the scope before it answers 405 (§1.5)."""
+    """A 405 handler: DRF authenticates and checks the scope before it answers 405 (§1.4, §1.5).
+
+    ``scope`` names the route's resource; the scope actually required is PostHog's for a method
+    without an action (``auth.undeclared_method_scope``): a scoped personal key gets 403.
+    """
 
     async def handler(request: Request) -> Response:
-        await authorize(request, scope)
+        await refuse_undeclared_method(request)
         raise errors.method_not_allowed(request.method)
 
     handler.refuses = True  # type: ignore[attr-defined]  # not listed in Allow
