@@ -1110,6 +1110,37 @@ def error_body_is_the_envelope(ctx: Any, response: Any, case: schemathesis.Case)
         raise AssertionError(f"A {status} envelope names attr {body['attr']!r}; only 400s name a field (spec §1.2)")
 
 
+# --- issue 13: personal-key refusal of a method without an action (§1.4) -----------------------------
+# A scoped personal key on a method the route declares no action for is refused by PostHog's
+# APIScopePermission with 403 "This action does not support Personal API Key access" (any
+# capitalisation) before DRF's 405 (posthog/permissions.py, APIScopePermission.has_permission).
+# schemathesis' unsupported_method accepts any 401/403 there; this check narrows a 403 to exactly
+# that refusal. 405 with `Allow` stays judged by unsupported_method. (For the integrator: port to
+# the generated/ package beside the shared refusal matcher.)
+_NO_ACTION_REFUSAL = "does not support personal api key access"
+
+
+@schemathesis.check
+def undeclared_method_403_is_the_personal_key_refusal(ctx: Any, response: Any, case: schemathesis.Case) -> None:
+    """§1.4: an undeclared method is 405 (+ Allow) or the personal-key 403 refusal, nothing else."""
+    from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
+
+    meta = case.meta
+    data = getattr(getattr(meta, "phase", None), "data", None)
+    if _judged(case) is None or not isinstance(data, CoveragePhaseData):
+        return
+    if data.scenario != CoverageScenario.UNSPECIFIED_HTTP_METHOD or response.status_code != 403:
+        return
+    body = _json_or_none(response)
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if not isinstance(detail, str) or _NO_ACTION_REFUSAL not in detail.lower():
+        raise AssertionError(
+            f"{response.request.method} is not declared for this route: the answer must be 405 with `Allow`"
+            " or 403 'This action does not support personal API key access' (spec §1.4); got 403"
+            f" {detail!r}"
+        )
+
+
 @schemathesis.check
 def ignored_auth_once_per_operation(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
     """§1.3: the built-in ignored_auth (no credentials / invalid credentials must not succeed),
