@@ -12,7 +12,7 @@ from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import capture, collaborators, dashboards, errors, events, schema_doc, sharing, users
+from . import capture, collaborators, dashboards, errors, events, plan, schema_doc, sharing, users
 from .auth import RateLimiter, refuse_undeclared_method
 from .event_windows import WindowCache
 from .options import ServerOptions
@@ -44,6 +44,7 @@ class ReferenceApp:
         self.state.db = db
         self.state.options = options
         self.state.rate_limiter = RateLimiter()
+        plan.configure(options.features_off, options.release)
         self.state.event_windows = WindowCache()  # PostHog's per-request window cache (§7.4)
         self.router = Router(all_routes())
         self._log_file = open(options.request_log, "a", buffering=1) if options.request_log else None  # noqa: SIM115

@@ -22,7 +22,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import errors, mutants
+from . import errors, mutants, plan
 from .auth import Ctx, refuse_undeclared_method
 from .storage import Database, loads
 from .timeutil import iso_z
@@ -330,7 +330,9 @@ def dashboard_json(ctx: Ctx, row: sqlite3.Row, *, detail: bool) -> dict[str, Any
         )
     body.update(
         {
-            "tags": loads(row["tags"]) or [],
+            # without the paid tagging feature PostHog reads `tags: []` (posthog/api/tagged_item.py,
+            # TaggedItemSerializerMixin: tags only when the organisation has AvailableFeature.TAGGING)
+            "tags": (loads(row["tags"]) or []) if plan.has("tagging") else [],
             "restriction_level": restriction,
             "effective_restriction_level": effective_restriction,
             "effective_privilege_level": effective_privilege,
@@ -351,7 +353,7 @@ def dashboard_json(ctx: Ctx, row: sqlite3.Row, *, detail: bool) -> dict[str, Any
         body["tiles"] = [
             tile_json(db, tile, order, row["project_id"]) for order, tile in enumerate(live_tiles(db, row["id"]))
         ]
-    return body
+    return plan.shape("dashboard", body)
 
 
 # --- DRF's field rules ------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from .dashboard_access import (
 )
 from .errors import empty_response, json_response
 from .pages import page, window
+from .plan import has as plan_has
 from .routing import Route
 from .storage import loads
 from .timeutil import iso_z, now
@@ -495,7 +496,7 @@ async def create_dashboard(request: Request) -> Response:
         if source["data_color_theme_id"]:
             copied["data_color_theme_id"] = source["data_color_theme_id"]
     tags = values.get("tags")
-    if mutants.active(TAGS_NOT_STORED):
+    if mutants.active(TAGS_NOT_STORED) or not plan_has("tagging"):  # tagged_item.py: ignored without the feature
         tags = None
     with ctx.db.write() as conn:
         dashboard_id = conn.execute(
@@ -694,7 +695,7 @@ async def update_dashboard(request: Request) -> Response:
     if mutants.active(CREATION_MODE_WRITABLE) and data.get("creation_mode") in ("default", "template", "duplicate",
                                                                                 "unlisted"):
         changes["creation_mode"] = data["creation_mode"]
-    if mutants.active(TAGS_NOT_STORED):
+    if mutants.active(TAGS_NOT_STORED) or not plan_has("tagging"):  # tagged_item.py: ignored without the feature
         changes.pop("tags", None)
     echo_deleted = False
     if mutants.active(SOFT_DELETE_IGNORED) and changes.get("deleted"):
