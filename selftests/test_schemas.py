@@ -901,3 +901,35 @@ def test_schemas_dir_points_at_the_repository_folder() -> None:
     assert contract.SCHEMAS_DIR.is_dir()
     assert (contract.SCHEMAS_DIR / "dashboard.json").is_file()
     assert json.loads((contract.SCHEMAS_DIR / "dashboard.json").read_text())["title"] == "Dashboard"
+
+
+# --- verbatim JSON fields: request and response schemas agree (issue 13, spec §12 q16) --------------
+
+#: (request schema, JSON path to the property, response schema, path): PostHog stores these verbatim
+VERBATIM_FIELDS = [
+    ("tile-payload", ("oneOf", 0, "properties", "layouts"), "tile", ("properties", "layouts")),
+    ("tile-payload", ("oneOf", 1, "properties", "layouts"), "tile", ("properties", "layouts")),
+    ("dashboard-write-body", ("properties", "breakdown_colors"), "dashboard", ("properties", "breakdown_colors")),
+]
+JSON_SAMPLES = [None, True, 0, 1.5, "", "sm", [], [None, None], {}, {"sm": {"x": 0}}, [{"a": 1}]]
+
+
+def _at(schema: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
+    node: Any = schema
+    for step in path:
+        node = node[step]
+    return node
+
+
+@pytest.mark.parametrize(("request_name", "request_path", "response_name", "response_path"), VERBATIM_FIELDS)
+def test_a_verbatim_field_accepts_on_response_every_value_the_request_may_send(
+    request_name, request_path, response_name, response_path
+):
+    """The suite never generates a value its own response schema would reject when the host echoes it."""
+    request_schema = contract.load_schema(request_name)
+    if request_path[0] == "oneOf" and "oneOf" not in request_schema:
+        request_path = ("anyOf", *request_path[1:])
+    sent = jsonschema.Draft202012Validator(_at(request_schema, request_path))
+    echoed = jsonschema.Draft202012Validator(_at(contract.load_schema(response_name), response_path))
+    disagree = [v for v in JSON_SAMPLES if sent.is_valid(v) and not echoed.is_valid(v)]
+    assert not disagree, f"{request_name} may send {disagree} that {response_name} rejects when echoed"

@@ -281,7 +281,7 @@ def tile_json(db: Database, tile: sqlite3.Row, order: int, project_id: int) -> d
         "insight": insight,
         "text": text,
         "button_tile": None,
-        "layouts": loads(tile["layouts"]) or {},
+        "layouts": {} if loads(tile["layouts"]) is None else loads(tile["layouts"]),  # verbatim JSON
         "color": tile["color"],
         "show_description": None if tile["show_description"] is None else bool(tile["show_description"]),
         "transparent_background": (

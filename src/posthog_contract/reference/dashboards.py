@@ -556,10 +556,10 @@ def _tile_display(item: dict[str, Any]) -> dict[str, Any]:
     if "color" in item:
         out["color"] = char_field(item["color"], "tiles__color", max_length=400, allow_null=True)
     if "layouts" in item:
+        # PostHog stores `layouts` verbatim (DashboardTile.layouts is a model JSONField the tile
+        # payload reaches unvalidated): any JSON is echoed as sent; null keeps the default {}
         layouts = item["layouts"]
-        if layouts is not None and not isinstance(layouts, dict):
-            raise invalid(f"Invalid data. Expected a dictionary, but got {type(layouts).__name__}.", "tiles__layouts")
-        out["layouts"] = json_text(layouts or {})
+        out["layouts"] = json_text({} if layouts is None else layouts)
     for key in ("deleted", "show_description", "transparent_background"):
         if key in item:
             value = boolean_field(item[key], f"tiles__{key}", allow_null=key != "deleted")
