@@ -11,6 +11,7 @@ import copy
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -1005,3 +1006,38 @@ def test_the_openapi_document_follows_the_baseline(baseline_2024_01):
 def test_an_invalid_baseline_is_refused():
     with pytest.raises(ValueError, match="YYYY-MM"):
         contract.set_baseline("January 2024")
+
+
+# --- real PostHog payloads (issue 13): valid under their era's baseline ----------------------------
+
+REAL_PAYLOADS = sorted((Path(__file__).parent / "data" / "posthog").glob("*.json"))
+
+
+def _later_fields() -> set[str]:
+    """Every field some schema marks as added later (shapes reference one another, e.g. UserBasic)."""
+    return {field_name for _, field_name, _ in _added_keywords()}
+
+
+def test_there_are_real_payloads_with_their_source():
+    assert len(REAL_PAYLOADS) >= 3
+    for path in REAL_PAYLOADS:
+        source = json.loads(path.read_text())["_source"]
+        assert source["repository"] == "PostHog/posthog" and source["path"] and source["test"], path.name
+        assert source["commit"] or source["commit_note"], f"{path.name} names its commit or says why not"
+
+
+@pytest.mark.parametrize("path", REAL_PAYLOADS, ids=lambda p: p.stem)
+def test_a_real_payload_validates_under_its_eras_baseline(path):
+    data = json.loads(path.read_text())
+    source, payload = data["_source"], data["payload"]
+    contract.set_baseline(source["baseline"])
+    try:
+        assert contract.errors(payload, source["shape"]) == [], path.name
+    finally:
+        contract.set_baseline(None)
+    current = contract.errors(payload, source["shape"])
+    later = _later_fields()
+    assert all(any(f"'{name}'" in problem for name in later) for problem in current), (
+        f"{path.name} fails the current baseline on a field not marked as added later: {current}"
+    )
+    assert bool(current) == (source["baseline"] is not None), "an older payload lacks at least one later field"
