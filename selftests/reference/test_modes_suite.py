@@ -21,6 +21,7 @@ MODES = {
     "tagging-off": (["--without-feature", "tagging"], [], "tagging is a paid feature this organisation lacks"),
     "access-control-off": (["--without-feature", "access-control"], [], "lacks PostHog's access-control feature"),
     "release-2024-01": (["--release", "2024-01"], ["--posthog-baseline", "2024-01"], "version finding: dashboard"),
+    "move-tile-to_dashboard-only": (["--move-tile-key", "to_dashboard"], [], "does not read the legacy `toDashboard`"),
 }
 
 #: pending issue 14 (its test_patch_a_collaborator_is_refused accepts the §1.4 403); a no-op once merged
@@ -34,6 +35,7 @@ REPRESENTATIVES = [
     ("access-control-off", "tile_not_moved", "tests/test_move_tile.py"),
     ("release-2024-01", "dashboard_restriction_level_string", "tests/test_dashboards.py"),
     ("release-2024-01", "events_next_missing", "tests/test_pagination.py"),
+    ("move-tile-to_dashboard-only", "tile_not_moved", "tests/test_move_tile.py"),
 ]
 
 

@@ -172,3 +172,23 @@ def test_current_release_keeps_every_field(server_with):
     made = server_with().client().post("/api/projects/1/dashboards/", json={"name": "new"}).json()
     assert {"team_id", "user_access_level", "access_control_version", "variables"} <= made.keys()
     assert "role_at_organization" in made["created_by"]
+
+
+# --- move_tile's destination key (§5, §11) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mode", "sent", "required"), [("to_dashboard", "toDashboard", "to_dashboard"),
+                                                        ("toDashboard", "to_dashboard", "toDashboard")])
+def test_move_tile_reads_only_the_configured_key(server_with, mode, sent, required):
+    """Newest PostHog: MoveTileRequestSerializer requires `to_dashboard`; mid-era releases read `toDashboard`."""
+    client = server_with("--move-tile-key", mode).client()
+    source = client.post("/api/projects/1/dashboards/", json={"name": "src"}).json()
+    target = client.post("/api/projects/1/dashboards/", json={"name": "dst"}).json()
+    tiles = client.patch(f"/api/projects/1/dashboards/{source['id']}/", json={"tiles": [{"text": {"body": "t"}}]})
+    tile_id = tiles.json()["tiles"][0]["id"]
+    path = f"/api/projects/1/dashboards/{source['id']}/move_tile/"
+    refused = client.patch(path, json={"tile": {"id": tile_id}, sent: target["id"]})
+    assert refused.status_code == 400 and refused.json()["code"] == "required", refused.text
+    assert refused.json()["attr"] == required
+    moved = client.patch(path, json={"tile": {"id": tile_id}, required: target["id"]})
+    assert moved.status_code == 200 and moved.json()["tiles"] == []

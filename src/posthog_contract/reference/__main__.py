@@ -30,6 +30,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         " event windows (event-windows); repeatable",
     )
     parser.add_argument("--release", choices=RELEASES, help="serve the response shapes of this older PostHog release")
+    parser.add_argument(
+        "--move-tile-key",
+        choices=("both", "to_dashboard", "toDashboard"),
+        default="both",
+        help="the destination key move_tile reads: both (default), to_dashboard (newest PostHog) or toDashboard",
+    )
     parser.add_argument("--exit-with-stdin", action="store_true", help="stop when standard input closes")
     return parser.parse_args(argv)
 
@@ -49,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         "request_log": args.request_log,
         "features_off": frozenset(args.without_feature),
         "release": args.release,
+        "move_tile_key": args.move_tile_key,
     }
     options = ServerOptions.with_rate(args.rate_limit, **extra) if args.rate_limit else ServerOptions(**extra)
     from . import app as _app  # noqa: F401

@@ -44,7 +44,7 @@ class ReferenceApp:
         self.state.db = db
         self.state.options = options
         self.state.rate_limiter = RateLimiter()
-        plan.configure(options.features_off, options.release)
+        plan.configure(options.features_off, options.release, options.move_tile_key)
         self.state.event_windows = WindowCache()  # PostHog's per-request window cache (§7.4)
         self.router = Router(all_routes())
         self._log_file = open(options.request_log, "a", buffering=1) if options.request_log else None  # noqa: SIM115

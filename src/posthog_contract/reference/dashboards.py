@@ -50,6 +50,7 @@ from .dashboard_access import (
 from .errors import empty_response, json_response
 from .pages import page, window
 from .plan import has as plan_has
+from .plan import move_tile_key as plan_move_tile_key
 from .routing import Route
 from .storage import loads
 from .timeutil import iso_z, now
@@ -752,14 +753,16 @@ async def move_tile(request: Request) -> Response:
     data = await read_data(request)
     reject_surrogates(data)
 
-    if "to_dashboard" in data:
-        raw_destination, destination_attr = data["to_dashboard"], "to_dashboard"
-    elif "toDashboard" in data:
-        raw_destination, destination_attr = data["toDashboard"], "to_dashboard"
+    # --move-tile-key: newest PostHog reads only `to_dashboard` (MoveTileRequestSerializer, required),
+    # mid-era releases only `toDashboard`; by default the reference reads both (§5, §11)
+    keys = {"both": ("to_dashboard", "toDashboard")}.get(plan_move_tile_key(), (plan_move_tile_key(),))
+    present = [key for key in keys if key in data]
+    if present:
+        raw_destination, destination_attr = data[present[0]], present[0] if len(keys) == 1 else "to_dashboard"
     else:
         if mutants.active(MOVE_MISSING_FIELD_500):
             raise errors.server_error()
-        raise errors.required("to_dashboard")
+        raise errors.required(keys[0])
     destination_id = integer_field(raw_destination, destination_attr)
     if "tile" not in data:
         raise errors.required("tile")

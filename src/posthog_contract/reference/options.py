@@ -44,6 +44,8 @@ class ServerOptions:
     features_off: frozenset[str] = frozenset()
     #: ``--release 2024-01``: answer with the shapes of that PostHog release (later fields dropped)
     release: str | None = None
+    #: ``--move-tile-key``: the destination key move_tile reads (newest PostHog: to_dashboard only)
+    move_tile_key: str = "both"
 
     @classmethod
     def with_rate(cls, rate: Rate, **kwargs: object) -> ServerOptions:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_STATE: dict[str, Any] = {"features_off": frozenset(), "release": None}
+_STATE: dict[str, Any] = {"features_off": frozenset(), "release": None, "move_tile_key": "both"}
 
 #: fields absent from releases up to 2024-01, per shape (contract §11)
 LATER_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -25,9 +25,15 @@ LATER_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def configure(features_off: frozenset[str], release: str | None) -> None:
+def configure(features_off: frozenset[str], release: str | None, move_tile_key: str = "both") -> None:
     _STATE["features_off"] = frozenset(features_off)
     _STATE["release"] = release
+    _STATE["move_tile_key"] = move_tile_key
+
+
+def move_tile_key() -> str:
+    """Which destination key ``move_tile`` reads: ``both`` (default), ``to_dashboard`` or ``toDashboard``."""
+    return str(_STATE["move_tile_key"])
 
 
 def has(feature: str) -> bool:
