@@ -60,7 +60,7 @@ def test_every_subcommand_is_listed_in_help(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     out = capsys.readouterr().out
-    for command in ("run", "reference", "diff", "drift", "cleanup"):
+    for command in ("run", "reference", "diff", "drift", "cleanup", "summary"):
         assert f"    {command}" in out, f"`posthog-contract --help` does not list {command}"
 
 

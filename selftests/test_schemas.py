@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -901,3 +903,141 @@ def test_schemas_dir_points_at_the_repository_folder() -> None:
     assert contract.SCHEMAS_DIR.is_dir()
     assert (contract.SCHEMAS_DIR / "dashboard.json").is_file()
     assert json.loads((contract.SCHEMAS_DIR / "dashboard.json").read_text())["title"] == "Dashboard"
+
+
+# --- verbatim JSON fields: request and response schemas agree (issue 13, spec §12 q16) --------------
+
+#: (request schema, JSON path to the property, response schema, path): PostHog stores these verbatim
+VERBATIM_FIELDS = [
+    ("tile-payload", ("oneOf", 0, "properties", "layouts"), "tile", ("properties", "layouts")),
+    ("tile-payload", ("oneOf", 1, "properties", "layouts"), "tile", ("properties", "layouts")),
+    ("dashboard-write-body", ("properties", "breakdown_colors"), "dashboard", ("properties", "breakdown_colors")),
+]
+JSON_SAMPLES = [None, True, 0, 1.5, "", "sm", [], [None, None], {}, {"sm": {"x": 0}}, [{"a": 1}]]
+
+
+def _at(schema: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
+    node: Any = schema
+    for step in path:
+        node = node[step]
+    return node
+
+
+@pytest.mark.parametrize(("request_name", "request_path", "response_name", "response_path"), VERBATIM_FIELDS)
+def test_a_verbatim_field_accepts_on_response_every_value_the_request_may_send(
+    request_name, request_path, response_name, response_path
+):
+    """The suite never generates a value its own response schema would reject when the host echoes it."""
+    request_schema = contract.load_schema(request_name)
+    if request_path[0] == "oneOf" and "oneOf" not in request_schema:
+        request_path = ("anyOf", *request_path[1:])
+    sent = jsonschema.Draft202012Validator(_at(request_schema, request_path))
+    echoed = jsonschema.Draft202012Validator(_at(contract.load_schema(response_name), response_path))
+    disagree = [v for v in JSON_SAMPLES if sent.is_valid(v) and not echoed.is_valid(v)]
+    assert not disagree, f"{request_name} may send {disagree} that {response_name} rejects when echoed"
+
+
+# --- release baseline (issue 13, contract §11 "Release baseline") ------------------------------------
+
+LATER_DASHBOARD = ("team_id", "user_access_level", "access_control_version", "variables", "breakdown_colors",
+                   "data_color_theme_id", "persisted_filters", "persisted_variables", "last_viewed_at")
+LATER_USER = ("role_at_organization", "last_name", "is_email_verified", "hedgehog_config")
+
+
+def older(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k not in names}
+
+
+@pytest.fixture
+def baseline_2024_01() -> Iterator[None]:
+    contract.set_baseline("2024-01")
+    yield
+    contract.set_baseline(None)
+
+
+def _added_keywords() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    def walk(node: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+        if isinstance(node, dict):
+            for name, prop in (node.get("properties") or {}).items():
+                if isinstance(prop, dict) and contract.BASELINE_KEYWORD in prop:
+                    yield name, node
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+
+    for schema_name in contract.schema_names():
+        for field_name, owner in walk(contract.load_schema(schema_name)):
+            yield schema_name, field_name, owner
+
+
+def test_every_added_keyword_is_a_release_month_on_a_required_field_with_evidence():
+    found = list(_added_keywords())
+    assert len(found) >= 16
+    for schema_name, field_name, owner in found:
+        prop = owner["properties"][field_name]
+        assert re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", prop[contract.BASELINE_KEYWORD]), (schema_name, field_name)
+        assert field_name in owner.get("required", []), f"{schema_name}.{field_name}: only R fields need a date"
+        assert prop.get("x-posthog-added-evidence"), f"{schema_name}.{field_name} says where the date comes from"
+
+
+def test_an_older_payload_fails_the_current_baseline_only_on_later_fields():
+    body = older(dashboard(created_by=older(user(), LATER_USER)), LATER_DASHBOARD)
+    problems = contract.errors(body, "dashboard")
+    assert problems and all(any(name in p for name in LATER_DASHBOARD + LATER_USER) for p in problems), problems
+
+
+def test_under_an_older_baseline_later_fields_are_optional_but_typed(baseline_2024_01):
+    body = older(dashboard(created_by=older(user(), LATER_USER)), LATER_DASHBOARD)
+    assert contract.errors(body, "dashboard") == []
+    assert contract.errors({**body, "team_id": "one"}, "dashboard"), "a later field present is still type-checked"
+    assert contract.errors(older(body, ("name",)), "dashboard"), "fields of the baseline stay required"
+    findings = contract.version_findings(body, "dashboard")
+    assert "team_id (added 2024-02)" in findings and "created_by.role_at_organization (added 2024-02)" in findings
+    assert contract.version_findings(dashboard(), "dashboard") == []
+
+
+def test_the_openapi_document_follows_the_baseline(baseline_2024_01):
+    component = contract.openapi_document()["components"]["schemas"][contract.component_name("dashboard-common")]
+    assert "team_id" not in component["required"] and "team_id" in component["properties"]
+
+
+def test_an_invalid_baseline_is_refused():
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        contract.set_baseline("January 2024")
+
+
+# --- real PostHog payloads (issue 13): valid under their era's baseline ----------------------------
+
+REAL_PAYLOADS = sorted((Path(__file__).parent / "data" / "posthog").glob("*.json"))
+
+
+def _later_fields() -> set[str]:
+    """Every field some schema marks as added later (shapes reference one another, e.g. UserBasic)."""
+    return {field_name for _, field_name, _ in _added_keywords()}
+
+
+def test_there_are_real_payloads_with_their_source():
+    assert len(REAL_PAYLOADS) >= 3
+    for path in REAL_PAYLOADS:
+        source = json.loads(path.read_text())["_source"]
+        assert source["repository"] == "PostHog/posthog" and source["path"] and source["test"], path.name
+        assert source["commit"] or source["commit_note"], f"{path.name} names its commit or says why not"
+
+
+@pytest.mark.parametrize("path", REAL_PAYLOADS, ids=lambda p: p.stem)
+def test_a_real_payload_validates_under_its_eras_baseline(path):
+    data = json.loads(path.read_text())
+    source, payload = data["_source"], data["payload"]
+    contract.set_baseline(source["baseline"])
+    try:
+        assert contract.errors(payload, source["shape"]) == [], path.name
+    finally:
+        contract.set_baseline(None)
+    current = contract.errors(payload, source["shape"])
+    later = _later_fields()
+    assert all(any(f"'{name}'" in problem for name in later) for problem in current), (
+        f"{path.name} fails the current baseline on a field not marked as added later: {current}"
+    )
+    assert bool(current) == (source["baseline"] is not None), "an older payload lacks at least one later field"

@@ -93,6 +93,19 @@ def reference_server(_reference_servers: dict[tuple[str, ...], RunningServer]) -
 
 
 @pytest.fixture(scope="session")
+def server_with(_reference_servers: dict[tuple[str, ...], RunningServer]) -> Callable[..., RunningServer]:
+    """``server_with("--release", "2024-01")``: a (cached) server started with these arguments."""
+
+    def get(*args: str) -> RunningServer:
+        key = ("args", *args)
+        if key not in _reference_servers:
+            _reference_servers[key] = start_server(*args)
+        return _reference_servers[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def reference(reference_server: Callable[..., RunningServer]) -> dict[str, Any]:
     """The healthy server's credentials line (``base_url``, ``project_id``, every key)."""
     return dict(reference_server().credentials)

@@ -181,11 +181,16 @@ def test_uppercase_and_dashless_uuid_find_the_collaborator(api, base, restricted
 
 
 @pytest.mark.parametrize("method", ["GET", "PATCH", "PUT"])
-def test_item_get_patch_put_are_405(api, base, restricted, reference, expect_error, method):
+def test_item_get_patch_put_are_405(api, client_for, base, restricted, reference, expect_error, method):
+    """No action for these methods (§1.4, §4.1): a scoped key gets 403, a legacy unscoped key DRF's 405."""
     member = reference["collaborator_uuid"]
     api.post(collaborators_path(base, restricted["id"]), json={"user_uuid": member, "level": 37})
     response = api.request(method, collaborators_path(base, restricted["id"], member), json={"level": 21})
+    expect_error(response, 403, "permission_denied", "This action does not support personal API key access")
+    legacy = client_for("legacy_api_key")
+    response = legacy.request(method, collaborators_path(base, restricted["id"], member), json={"level": 21})
     expect_error(response, 405, "method_not_allowed", f'Method "{method}" not allowed.')
+    assert "DELETE" in response.headers["allow"]
     assert api.get(collaborators_path(base, restricted["id"])).json()[0]["level"] == 37
 
 

@@ -201,12 +201,21 @@ def test_current_project_alias_and_unknown_project(api, reference, expect_error)
     expect_error(api.get("/api/projects/nope/dashboards/"), 404, "not_found", "Project not found.")
 
 
-def test_out_of_scope_actions_are_404_or_405_never_5xx(api, base, make_dashboard, expect_error):
+NO_ACTION = "This action does not support personal API key access"
+
+
+def test_out_of_scope_actions_are_404_or_405_never_5xx(api, client_for, base, make_dashboard, expect_error):
+    """Methods without an action (§1.4): a scoped key gets PostHog's 403, a legacy unscoped key the 405."""
     made = make_dashboard(name=unique("scope"))
+    legacy = client_for("legacy_api_key")
     expect_error(api.post(f"{base}/dashboards/{made['id']}/copy_tile/", json={}), 404, "not_found")
-    expect_error(api.post(f"{base}/dashboards/{made['id']}/"), 405, "method_not_allowed", 'Method "POST" not allowed.')
-    expect_error(api.get(f"{base}/dashboards/create_from_template_json/"), 405, "method_not_allowed")
-    expect_error(api.delete(f"{base}/dashboards/"), 405, "method_not_allowed")
+    expect_error(api.post(f"{base}/dashboards/{made['id']}/"), 403, "permission_denied", NO_ACTION)
+    expect_error(legacy.post(f"{base}/dashboards/{made['id']}/"), 405, "method_not_allowed",
+                 'Method "POST" not allowed.')
+    expect_error(api.get(f"{base}/dashboards/create_from_template_json/"), 403, "permission_denied", NO_ACTION)
+    expect_error(legacy.get(f"{base}/dashboards/create_from_template_json/"), 405, "method_not_allowed")
+    expect_error(api.delete(f"{base}/dashboards/"), 403, "permission_denied", NO_ACTION)
+    expect_error(legacy.delete(f"{base}/dashboards/"), 405, "method_not_allowed")
 
 
 # --- auth ---------------------------------------------------------------------------------------------------
@@ -408,7 +417,6 @@ def test_empty_use_template_counts_as_absent(api, base):
         ({"tiles": [{"text": {"body": "x" * 4001}}]}, "max_length", "text__body"),
         ({"tiles": [{"text": {"body": {"a": 1}}}]}, "invalid_input", "text__body"),
         ({"tiles": [{"text": {"id": 999999, "body": "x"}}]}, "invalid_input", "text"),
-        ({"tiles": [{"text": {"body": "x"}, "layouts": "sm"}]}, "invalid_input", "tiles__layouts"),
         ({"tiles": [{"text": {"body": "x"}, "color": ["red"]}]}, "invalid_input", "tiles__color"),
         ({"tiles": [{"text": {"body": "x"}, "deleted": "nah"}]}, "invalid_input", "tiles__deleted"),
         ({"name": "\ud800"}, "surrogate_characters_not_allowed", "name"),
@@ -754,3 +762,14 @@ def test_every_dashboard_mutant_is_declared_and_exercised(mutant_groups):
     tested = {name for name in REQUIRED_MUTANTS
               if re.search(rf'(mutant_server|mutant_restricted|_mutant_pair)\([^)]*"{name}"', TEST_SOURCES)}
     assert tested == set(REQUIRED_MUTANTS)
+
+
+@pytest.mark.parametrize("layouts", [[None, None], "sm", 3, {"sm": {"x": 1}}])
+def test_tile_layouts_are_stored_verbatim(api, base, make_dashboard, layouts):
+    """PostHog stores tile `layouts` verbatim (a model JSONField, no serializer check): any JSON is
+    echoed as sent (issue 13; spec §12 q16), so the request and response schemas agree."""
+    made = make_dashboard(name=unique("verbatim-layouts"))
+    payload = {"tiles": [{"text": {"body": "v"}, "layouts": layouts}]}
+    response = api.patch(f"{base}/dashboards/{made['id']}/", json=payload)
+    assert response.status_code == 200, response.text
+    assert [t["layouts"] for t in response.json()["tiles"]] == [layouts]

@@ -163,9 +163,12 @@ def test_an_insight_already_on_the_destination_cannot_move_there(api, base, expe
                  400, "invalid_input", "Invalid request data for moving tile.", None)
 
 
-def test_get_on_move_tile_is_405(api, base, pair, expect_error):
+def test_get_on_move_tile_is_405(api, client_for, base, pair, expect_error):
+    """GET has no action on move_tile (§1.4): scoped key 403, legacy unscoped key 405."""
     source, _, _ = pair
-    expect_error(api.get(move_path(base, source["id"])), 405, "method_not_allowed")
+    expect_error(api.get(move_path(base, source["id"])), 403, "permission_denied",
+                 "This action does not support personal API key access")
+    expect_error(client_for("legacy_api_key").get(move_path(base, source["id"])), 405, "method_not_allowed")
 
 
 # --- mutants ------------------------------------------------------------------------------------------------

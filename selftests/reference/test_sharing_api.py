@@ -129,7 +129,9 @@ def test_soft_deleted_and_foreign_dashboards_are_404(api, base, reference, make_
     expect_error(api.get(sharing_path(base, theirs["id"])), 404, "not_found", "Dashboard not found.")
 
 
-def test_put_and_delete_are_405(api, base, make_dashboard, expect_error):
+def test_put_and_delete_are_405(client_for, base, make_dashboard, expect_error):
+    """PUT/DELETE have no action on sharing (§1.4, §3): a legacy unscoped key gets DRF's 405."""
+    api = client_for("legacy_api_key")
     made = make_dashboard(name="sharing-405")
     path = sharing_path(base, made["id"])
     expect_error(api.put(path, json={"enabled": True}), 405, "method_not_allowed", 'Method "PUT" not allowed.')

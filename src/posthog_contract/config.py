@@ -165,6 +165,13 @@ OPTIONS: list[Option] = [
         "test depth: default or thorough",
         "{default,thorough}",
     ),
+    Option(
+        "--posthog-baseline",
+        "POSTHOG_BASELINE",
+        "posthog_baseline",
+        "judge the host as the PostHog release of this month (YYYY-MM, e.g. 2024-01): fields added later"
+        " are type-checked when present, their absence is a version finding (default: the current release)",
+    ),
 ]
 
 _BOOLEAN_FIELDS = frozenset({"read_only"})
@@ -204,6 +211,7 @@ class Settings:
     events_timeout: float = 120.0
     seed: int | None = None
     profile: str = "default"
+    baseline: str | None = None  # --posthog-baseline: an older release (YYYY-MM); None = current
     run_id: str = field(default_factory=new_run_id)
     embedded: bool = False  # True once with_embedded() pointed the settings at the reference server
 
@@ -391,7 +399,20 @@ def settings_from(get_option: Callable[[str], Any], environ: Mapping[str, str]) 
         events_timeout=_seconds(raw["events_timeout"][0], name("events_timeout"), 120.0, secrets),
         seed=_seed(raw["seed"][0], name("seed"), secrets),
         profile=_profile(raw["profile"][0], name("profile"), secrets),
+        baseline=_baseline(raw["baseline"][0], name("baseline")),
     )
+
+
+def _baseline(value: Any, source: str) -> str | None:
+    """``YYYY-MM`` or unset: the PostHog release the host is judged against (contract §11)."""
+    if value is None or str(value).strip() in ("", "current"):
+        return None
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        raise ConfigError(
+            f"{source} must be a release month YYYY-MM (e.g. 2024-01) or 'current', not {text!r}.", option=source
+        )
+    return text
 
 
 def is_read_only(get_option: Callable[[str], Any], environ: Mapping[str, str]) -> bool:

@@ -144,21 +144,122 @@ def load_schema(name: str) -> dict[str, Any]:
     return copy.deepcopy(_load(name))
 
 
+# --- release baseline (contract §11 "Release baseline") ----------------------------------------------
+# Each schema property may carry ``"x-posthog-added": "YYYY-MM"``: the earliest PostHog release the
+# contract knows to return the field (from PostHog's serializers and frontend fixtures over time;
+# ``x-posthog-added-evidence`` says where). By default the host is judged against the current
+# release (every R field required). ``set_baseline("2024-01")`` judges an older release: a field
+# added after the baseline is no longer required but still type-checked when present, and its
+# absence is a *version finding* (reported as a warning, never a failure).
+
+BASELINE_KEYWORD = "x-posthog-added"
+_BASELINE_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_BASELINE: dict[str, str | None] = {"release": None}
+_FINDINGS_SEEN: set[tuple[str, str]] = set()
+
+
+def set_baseline(release: str | None) -> None:
+    """Judge hosts against ``release`` (``YYYY-MM``) instead of the current release (None)."""
+    if release is not None and not _BASELINE_RE.match(release):
+        raise ValueError(f"baseline {release!r} is not a release month of the form YYYY-MM (e.g. 2024-01)")
+    _BASELINE["release"] = release
+    _FINDINGS_SEEN.clear()
+    for cached in (_baselined, registry, validator, _openapi):
+        cached.cache_clear()
+
+
+def baseline() -> str | None:
+    return _BASELINE["release"]
+
+
+def _later(prop: Any, release: str) -> bool:
+    return isinstance(prop, dict) and isinstance(prop.get(BASELINE_KEYWORD), str) and prop[BASELINE_KEYWORD] > release
+
+
+def _relax(node: Any, release: str) -> Any:
+    """``node`` with every field added after ``release`` dropped from ``required`` (types kept)."""
+    if isinstance(node, list):
+        return [_relax(item, release) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _relax(value, release) for key, value in node.items()}
+    properties = node.get("properties")
+    if isinstance(properties, dict) and isinstance(node.get("required"), list):
+        out["required"] = [name for name in node["required"] if not _later(properties.get(name), release)]
+    return out
+
+
 @functools.cache
-def registry() -> referencing.Registry:
-    """All schema files, keyed by their ``$id``, crawled once; relative refs resolve through it."""
+def _baselined(name: str) -> dict[str, Any]:
+    release = baseline()
+    return _load(name) if release is None else _relax(_load(name), release)
+
+
+def version_findings(instance: Any, name: str) -> list[str]:
+    """Fields of shape ``name`` missing from ``instance`` that PostHog added after the baseline."""
+    release = baseline()
+    if release is None:
+        return []
+    found: list[str] = []
+
+    def collect(errs: Iterable[ValidationError]) -> None:
+        for error in errs:
+            if error.validator == "required" and isinstance(error.schema, dict):
+                properties = error.schema.get("properties") or {}
+                for field_name in error.validator_value:
+                    prop = properties.get(field_name)
+                    if _later(prop, release) and isinstance(error.instance, dict) and field_name not in error.instance:
+                        where = ".".join(str(p) for p in error.absolute_path if not isinstance(p, int))
+                        label = f"{where}.{field_name}" if where else field_name
+                        found.append(f"{label} (added {prop[BASELINE_KEYWORD]})")
+            collect(error.context or [])
+
+    collect(_current_validator(name).iter_errors(instance))
+    return sorted(set(found))
+
+
+def _report_version_findings(instance: Any, name: str) -> None:
+    """Each finding once per session, as a warning that names the baseline (terminal summary, report)."""
+    fresh = [f for f in version_findings(instance, name) if (name, f) not in _FINDINGS_SEEN]
+    if not fresh:
+        return
+    from .outcomes import LOG  # the suite's outcome log (pytest); contract stays importable without it
+
+    _FINDINGS_SEEN.update((name, finding) for finding in fresh)
+    LOG.warn(f"version finding: {name} lacks {', '.join(fresh)}: fields PostHog added after the baseline"
+             f" {baseline()}, type-checked when present (contract §11)")
+
+
+@functools.cache
+def _current_validator(name: str) -> Validator:
+    """The current release's validator (every R field required), to name what an older host lacks."""
+    return jsonschema.Draft202012Validator(_load(name), registry=_current_registry(), format_checker=FORMAT_CHECKER)
+
+
+@functools.cache
+def _current_registry() -> referencing.Registry:
+    return _registry_of(_load)
+
+
+def _registry_of(load: Any) -> referencing.Registry:
     resources = []
     for name in schema_names():
-        contents = _load(name)
+        contents = load(name)
         resource = referencing.jsonschema.DRAFT202012.create_resource(contents)
         resources.append((contents.get("$id", SCHEMA_BASE_URI + f"{name}.json"), resource))
     return referencing.Registry().with_resources(resources).crawl()
 
 
 @functools.cache
+def registry() -> referencing.Registry:
+    """All schema files (under the baseline), keyed by their ``$id``, crawled once; relative refs resolve through it."""
+    return _registry_of(_baselined)
+
+
+@functools.cache
 def validator(name: str) -> Validator:
     """A draft 2020-12 validator for one shape, format checking on, refs resolved via `registry`."""
-    return jsonschema.Draft202012Validator(_load(name), registry=registry(), format_checker=FORMAT_CHECKER)
+    return jsonschema.Draft202012Validator(_baselined(name), registry=registry(), format_checker=FORMAT_CHECKER)
 
 
 # --- validation ------------------------------------------------------------------------------------
@@ -205,6 +306,8 @@ def _sort_key(error: ValidationError) -> tuple[tuple[str, ...], str]:
 def errors(instance: Any, name: str) -> list[str]:
     """``["<json path>: <message>", ...]`` for ``instance`` against shape ``name``; [] when valid."""
     found = sorted(validator(name).iter_errors(instance), key=_sort_key)
+    if not found and baseline() is not None:
+        _report_version_findings(instance, name)
     return list(dict.fromkeys(f"{error.json_path}: {_message(error)}" for error in found))
 
 
@@ -276,7 +379,7 @@ def _rewrite_refs(node: Any) -> Any:
 
 
 def _component(name: str) -> dict[str, Any]:
-    schema = {key: value for key, value in _load(name).items() if key not in ("$schema", "$id")}
+    schema = {key: value for key, value in _baselined(name).items() if key not in ("$schema", "$id")}
     return _rewrite_refs(schema)
 
 

@@ -19,6 +19,10 @@ import httpx
 from .client import ContractClient
 from .paths import ApiPaths
 
+#: PostHog's shortest progressive time window (posthog/api/event.py, EVENT_LIST_TIME_WINDOWS[0]):
+#: a request spanning no more than this is never narrowed (§7.4)
+SHORT_SPAN_S = 60
+
 
 @dataclass(frozen=True)
 class SeededEvent:
@@ -61,6 +65,22 @@ class SeededEvents:
 
     def by_uuid(self) -> dict[str, SeededEvent]:
         return {e.uuid: e for e in self.events}
+
+    def short_span(self, first: int = 8, last: int = 11) -> dict[str, str]:
+        """Bounds around events ``first..last`` spanning at most 60 s (17 s apart: 51 s).
+
+        PostHog probes no progressive time window on such a request (§7.4: windows shorter than
+        the span only, the shortest is 60 s), so its walk must reach every matching event.
+        """
+        after = self.events[first].timestamp - timedelta(milliseconds=1)
+        before = self.events[last].timestamp + timedelta(milliseconds=1)
+        assert (before - after).total_seconds() <= SHORT_SPAN_S
+        return {"after": after.isoformat(), "before": before.isoformat(), "properties": self.run_filter()}
+
+    def newest(self, count: int) -> list[str]:
+        """The uuids of the ``count`` newest seeded events, newest first."""
+        ordered = sorted(self.events, key=lambda e: e.timestamp, reverse=True)
+        return [e.uuid for e in ordered[:count]]
 
 
 def plan(run_id: str, count: int = 24, *, now: datetime | None = None) -> SeededEvents:
@@ -137,5 +157,35 @@ def wait_until_listable(
                 f"only {arrived} of {len(wanted)} captured events became listable within {timeout:.0f} s"
                 f" (last events list answered {last_status}); raise POSTHOG_EVENTS_TIMEOUT if ingestion is slow"
             )
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
+
+
+def filler_body(run_id: str, project_api_key: str, count: int) -> dict[str, Any]:
+    """``count`` run-tagged events of one name, timestamped by the host (for the `limit` cap check)."""
+    return {
+        "api_key": project_api_key,
+        "batch": [
+            {"event": f"pc_{run_id}_filler", "distinct_id": f"pc-{run_id}-filler",
+             "properties": {"run_id": run_id, "contract_seed": f"{run_id}-filler"}}
+            for _ in range(count)
+        ],
+    }
+
+
+def wait_for_page(
+    client: ContractClient, path: str, params: dict[str, str], *, at_least: int, timeout: float
+) -> httpx.Response:
+    """Poll one events page with backoff until it holds ``at_least`` events (or the timeout passes)."""
+    deadline, delay = time.monotonic() + timeout, 0.1
+    while True:
+        response = client.get(path, params=params)
+        try:
+            body = response.json() if response.status_code == 200 else {}
+        except ValueError:
+            body = {}
+        results = body.get("results", []) if isinstance(body, dict) else []
+        if len(results) >= at_least or time.monotonic() + delay > deadline:
+            return response
         time.sleep(delay)
         delay = min(delay * 2, 5.0)

@@ -28,6 +28,7 @@ import pytest
 
 from . import assertions, embedded
 from . import config as settings_module
+from . import contract as contract_schemas
 from .client import ContractClient
 from .outcomes import EXIT_MISCONFIGURED, LOG, TOOL_ERROR, UNAVAILABLE_PREFIX, VIOLATION, verdict_of
 from .paths import ApiPaths
@@ -198,6 +199,7 @@ def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) ->
         if "POSTHOG_EVENTS_TIMEOUT" not in os.environ:
             # the reference lists captured events at once; a short wait keeps failing runs short
             settings = dataclasses.replace(settings, events_timeout=15.0)
+    contract_schemas.set_baseline(settings.baseline)  # issue 13: the release baseline (contract §11)
     redactor = _REDACTOR
     redactor.add(*settings.secrets())
     assertions.configure(redactor)

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from . import mutants
-from .options import Rate, ServerOptions
+from .options import FEATURES, RELEASES, Rate, ServerOptions
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -21,6 +21,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mutant", action="append", default=[], help="break one contract rule (repeatable)")
     parser.add_argument("--list-mutants", action="store_true", help="print every mutant and the rule it breaks")
     parser.add_argument("--request-log", help="append 'METHOD path status duration_ms' for every request to this file")
+    parser.add_argument(
+        "--without-feature",
+        action="append",
+        default=[],
+        choices=FEATURES,
+        help="an organisation without this paid feature (tagging, access-control), or no progressive"
+        " event windows (event-windows); repeatable",
+    )
+    parser.add_argument("--release", choices=RELEASES, help="serve the response shapes of this older PostHog release")
+    parser.add_argument(
+        "--move-tile-key",
+        choices=("both", "to_dashboard", "toDashboard"),
+        default="both",
+        help="the destination key move_tile reads: both (default), to_dashboard (newest PostHog) or toDashboard",
+    )
     parser.add_argument("--exit-with-stdin", action="store_true", help="stop when standard input closes")
     return parser.parse_args(argv)
 
@@ -38,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         "ingestion_delay_s": args.ingestion_delay,
         "mutants": tuple(args.mutant),
         "request_log": args.request_log,
+        "features_off": frozenset(args.without_feature),
+        "release": args.release,
+        "move_tile_key": args.move_tile_key,
     }
     options = ServerOptions.with_rate(args.rate_limit, **extra) if args.rate_limit else ServerOptions(**extra)
     from . import app as _app  # noqa: F401

@@ -12,8 +12,9 @@ from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import capture, collaborators, dashboards, errors, events, schema_doc, sharing, users
-from .auth import RateLimiter, authorize
+from . import capture, collaborators, dashboards, errors, events, plan, schema_doc, sharing, users
+from .auth import RateLimiter, refuse_undeclared_method
+from .event_windows import WindowCache
 from .options import ServerOptions
 from .routing import Route, Router
 from .storage import Database
@@ -29,9 +30,9 @@ def all_routes() -> list[Route]:
 
 
 async def _method_not_allowed(request: Request) -> Response:
-    """DRF authenticates before it looks up the handler, so 401/403 come before 405."""
+    """DRF authenticates and checks scopes before it looks up the handler, so 401/403 come before 405."""
     if "project_id" in request.path_params:
-        await authorize(request, None if request.method == "OPTIONS" else "dashboard:read")
+        await refuse_undeclared_method(request)
     raise errors.method_not_allowed(request.method)
 
 
@@ -43,6 +44,8 @@ class ReferenceApp:
         self.state.db = db
         self.state.options = options
         self.state.rate_limiter = RateLimiter()
+        plan.configure(options.features_off, options.release, options.move_tile_key)
+        self.state.event_windows = WindowCache()  # PostHog's per-request window cache (§7.4)
         self.router = Router(all_routes())
         self._log_file = open(options.request_log, "a", buffering=1) if options.request_log else None  # noqa: SIM115
 

@@ -170,10 +170,17 @@ def membership_level(db: Database, organization_id: str, user_id: int) -> int | 
     )
 
 
+def is_legacy(key: sqlite3.Row) -> bool:
+    """A key from before scopes: PostHog lets it do anything (posthog/permissions.py, APIScopePermission)."""
+    return not json.loads(key["scopes"])
+
+
 def require_scope(key: sqlite3.Row, scope: str | None) -> None:
+    scopes = json.loads(key["scopes"])
+    if not scopes:  # legacy unscoped key: "allowed to do anything, even if the view is unsupported"
+        return
     if scope is None:
         raise errors.permission_denied("This action does not support personal API key access")
-    scopes = json.loads(key["scopes"])
     if scope_granted(scopes, scope):
         return
     if mutants.active(READONLY_KEY_MAY_WRITE) and scope.endswith(":write"):
@@ -201,3 +208,43 @@ async def authorize(request: Request, scope: str | None, *, klass: str = "defaul
             raise errors.permission_denied("You don't have access to the project.")
         level = 1
     return Ctx(request, db, user, key, row, organization, level)
+
+
+NO_ACTION_GENERIC_403 = mutants.declare(
+    "no_action_403_generic_detail",
+    "a personal key on a method without an action is refused with 'does not support personal API key access' (§1.4)",
+)
+
+
+def _scope_object(path: str) -> str:
+    """The viewset's ``scope_object`` for a project path (sharing, events: their own; else dashboard)."""
+    if "/sharing" in path:
+        return "sharing_configuration"
+    return "query" if "/events" in path else "dashboard"
+
+
+def undeclared_method_scope(request: Request) -> str | None:
+    """The scope PostHog requires for a method the route maps to no action (§1.4 "Methods without an action").
+
+    PostHog source: ``posthog/permissions.py``, ``ScopeBasePermission._get_action`` /
+    ``_get_required_scopes``: DRF sets ``view.action = None`` for an unmapped method, except that
+    PATCH on a non-detail route counts as the ``patch`` write action; with no action there is no
+    required scope, and ``APIScopePermission.has_permission`` refuses a scoped key with 403 "This
+    action does not support personal API key access" before DRF's 405. A legacy unscoped key
+    passes (:func:`require_scope`) and gets the 405. (PostHog answers OPTIONS with DRF's metadata
+    under the read scope; the reference keeps refusing it like a method without an action.)
+    """
+    scope_object = _scope_object(request.url.path)
+    template = request.app.router.template_for(request.url.path) or ""
+    if request.method == "PATCH" and not template.endswith("}"):
+        return f"{scope_object}:write"
+    return NO_SCOPE
+
+
+async def refuse_undeclared_method(request: Request) -> None:
+    """Authenticate and check the scope of a method the route has no handler for; the caller answers 405."""
+    scope = undeclared_method_scope(request)
+    if scope is NO_SCOPE and mutants.active(NO_ACTION_GENERIC_403):
+        await authorize(request, DASHBOARD_READ)
+        raise errors.permission_denied("You do not have permission to perform this action.")
+    await authorize(request, scope)

@@ -22,8 +22,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import errors, mutants
-from .auth import Ctx, authorize
+from . import errors, mutants, plan
+from .auth import Ctx, refuse_undeclared_method
 from .storage import Database, loads
 from .timeutil import iso_z
 from .users import user_basic
@@ -86,10 +86,14 @@ def load_dashboard(
 
 
 def not_allowed(scope: str) -> Callable[[Request], Awaitable[Response]]:
-    """A 405 handler: DRF authenticates and checks the scope before it answers 405 (§1.5)."""
+    """A 405 handler: DRF authenticates and checks the scope before it answers 405 (§1.4, §1.5).
+
+    ``scope`` names the route's resource; the scope actually required is PostHog's for a method
+    without an action (``auth.undeclared_method_scope``): a scoped personal key gets 403.
+    """
 
     async def handler(request: Request) -> Response:
-        await authorize(request, scope)
+        await refuse_undeclared_method(request)
         raise errors.method_not_allowed(request.method)
 
     handler.refuses = True  # type: ignore[attr-defined]  # not listed in Allow
@@ -277,7 +281,7 @@ def tile_json(db: Database, tile: sqlite3.Row, order: int, project_id: int) -> d
         "insight": insight,
         "text": text,
         "button_tile": None,
-        "layouts": loads(tile["layouts"]) or {},
+        "layouts": {} if loads(tile["layouts"]) is None else loads(tile["layouts"]),  # verbatim JSON
         "color": tile["color"],
         "show_description": None if tile["show_description"] is None else bool(tile["show_description"]),
         "transparent_background": (
@@ -326,7 +330,9 @@ def dashboard_json(ctx: Ctx, row: sqlite3.Row, *, detail: bool) -> dict[str, Any
         )
     body.update(
         {
-            "tags": loads(row["tags"]) or [],
+            # without the paid tagging feature PostHog reads `tags: []` (posthog/api/tagged_item.py,
+            # TaggedItemSerializerMixin: tags only when the organisation has AvailableFeature.TAGGING)
+            "tags": (loads(row["tags"]) or []) if plan.has("tagging") else [],
             "restriction_level": restriction,
             "effective_restriction_level": effective_restriction,
             "effective_privilege_level": effective_privilege,
@@ -347,7 +353,7 @@ def dashboard_json(ctx: Ctx, row: sqlite3.Row, *, detail: bool) -> dict[str, Any
         body["tiles"] = [
             tile_json(db, tile, order, row["project_id"]) for order, tile in enumerate(live_tiles(db, row["id"]))
         ]
-    return body
+    return plan.shape("dashboard", body)
 
 
 # --- DRF's field rules ------------------------------------------------------------------------------------

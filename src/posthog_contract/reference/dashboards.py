@@ -49,6 +49,8 @@ from .dashboard_access import (
 )
 from .errors import empty_response, json_response
 from .pages import page, window
+from .plan import has as plan_has
+from .plan import move_tile_key as plan_move_tile_key
 from .routing import Route
 from .storage import loads
 from .timeutil import iso_z, now
@@ -495,7 +497,7 @@ async def create_dashboard(request: Request) -> Response:
         if source["data_color_theme_id"]:
             copied["data_color_theme_id"] = source["data_color_theme_id"]
     tags = values.get("tags")
-    if mutants.active(TAGS_NOT_STORED):
+    if mutants.active(TAGS_NOT_STORED) or not plan_has("tagging"):  # tagged_item.py: ignored without the feature
         tags = None
     with ctx.db.write() as conn:
         dashboard_id = conn.execute(
@@ -555,10 +557,10 @@ def _tile_display(item: dict[str, Any]) -> dict[str, Any]:
     if "color" in item:
         out["color"] = char_field(item["color"], "tiles__color", max_length=400, allow_null=True)
     if "layouts" in item:
+        # PostHog stores `layouts` verbatim (DashboardTile.layouts is a model JSONField the tile
+        # payload reaches unvalidated): any JSON is echoed as sent; null keeps the default {}
         layouts = item["layouts"]
-        if layouts is not None and not isinstance(layouts, dict):
-            raise invalid(f"Invalid data. Expected a dictionary, but got {type(layouts).__name__}.", "tiles__layouts")
-        out["layouts"] = json_text(layouts or {})
+        out["layouts"] = json_text({} if layouts is None else layouts)
     for key in ("deleted", "show_description", "transparent_background"):
         if key in item:
             value = boolean_field(item[key], f"tiles__{key}", allow_null=key != "deleted")
@@ -694,7 +696,7 @@ async def update_dashboard(request: Request) -> Response:
     if mutants.active(CREATION_MODE_WRITABLE) and data.get("creation_mode") in ("default", "template", "duplicate",
                                                                                 "unlisted"):
         changes["creation_mode"] = data["creation_mode"]
-    if mutants.active(TAGS_NOT_STORED):
+    if mutants.active(TAGS_NOT_STORED) or not plan_has("tagging"):  # tagged_item.py: ignored without the feature
         changes.pop("tags", None)
     echo_deleted = False
     if mutants.active(SOFT_DELETE_IGNORED) and changes.get("deleted"):
@@ -751,14 +753,16 @@ async def move_tile(request: Request) -> Response:
     data = await read_data(request)
     reject_surrogates(data)
 
-    if "to_dashboard" in data:
-        raw_destination, destination_attr = data["to_dashboard"], "to_dashboard"
-    elif "toDashboard" in data:
-        raw_destination, destination_attr = data["toDashboard"], "to_dashboard"
+    # --move-tile-key: newest PostHog reads only `to_dashboard` (MoveTileRequestSerializer, required),
+    # mid-era releases only `toDashboard`; by default the reference reads both (§5, §11)
+    keys = {"both": ("to_dashboard", "toDashboard")}.get(plan_move_tile_key(), (plan_move_tile_key(),))
+    present = [key for key in keys if key in data]
+    if present:
+        raw_destination, destination_attr = data[present[0]], present[0] if len(keys) == 1 else "to_dashboard"
     else:
         if mutants.active(MOVE_MISSING_FIELD_500):
             raise errors.server_error()
-        raise errors.required("to_dashboard")
+        raise errors.required(keys[0])
     destination_id = integer_field(raw_destination, destination_attr)
     if "tile" not in data:
         raise errors.required("tile")

@@ -16,8 +16,8 @@ import re
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -29,6 +29,7 @@ from . import errors, mutants
 from .auth import QUERY_READ, authorize
 from .event_dates import parse_date
 from .event_filters import Compiled, compile_properties, register_functions
+from .event_windows import WindowCache, size_category, windowed_page  # §7.4 progressive windows
 from .routing import Route
 from .storage import Database
 from .timeutil import from_micros, iso_offset, now, to_micros
@@ -443,6 +444,23 @@ def build_query(q: EventQuery) -> tuple[str, list[Any]]:
     return sql, [*args, q.limit + 1, q.offset]
 
 
+def _page_rows(
+    request: Request, query: EventQuery, params: dict[str, str], run: Callable[[int], list[sqlite3.Row]]
+) -> list[sqlite3.Row]:
+    """The rows of one page, through PostHog's progressive windows unless the server runs without them."""
+    if "event-windows" in request.app.state.options.features_off:
+        return run(query.after)
+    span = None
+    if params.get("after") and params.get("before"):  # LegacyEventsListQuery.run: both bounds given
+        span = (query.before - query.after) / 1_000_000
+    cache: WindowCache = request.app.state.event_windows
+    key = (query.project_id, query.event is not None, query.distinct_id is not None, size_category(query.limit))
+    return windowed_page(
+        cache, key=key, after=query.after, before=query.before, request_span_s=span,
+        ascending=query.ascending, limit=query.limit, run=run,
+    )
+
+
 async def list_events(request: Request) -> Response:
     ctx = await authorize(request, QUERY_READ, klass="events")
     db, project_id = ctx.db, ctx.project_id
@@ -491,11 +509,17 @@ async def list_events(request: Request) -> Response:
         limit=limit,
         offset=offset,
     )
-    sql, args = build_query(query)
-    try:
-        rows = db.all(sql, args)
-    except sqlite3.OperationalError as exc:  # only a filter beyond SQLite's limits gets here
-        raise errors.validation_error(f"The properties filter is too complex: {exc}.", attr="properties") from None
+
+    def run(lower_bound: int) -> list[sqlite3.Row]:
+        sql, args = build_query(replace(query, after=lower_bound))
+        try:
+            return db.all(sql, args)
+        except sqlite3.OperationalError as exc:  # only a filter beyond SQLite's limits gets here
+            raise errors.validation_error(
+                f"The properties filter is too complex: {exc}.", attr="properties"
+            ) from None
+
+    rows = _page_rows(request, query, params, run)
     more = len(rows) > limit or (mutants.active(NEXT_WHEN_EXACT) and len(rows) == limit)
     rows = rows[:limit]
     results = _serialise(db, project_id, rows, include_person)

@@ -6,6 +6,9 @@ import re
 from dataclasses import dataclass, field
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$")
+FEATURES = ("tagging", "access-control", "event-windows")
+#: the older releases whose shapes the reference can serve (``--release``); None = current
+RELEASES = ("2024-01",)
 _SECONDS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 
 
@@ -36,6 +39,13 @@ class ServerOptions:
     max_capture_bytes: int = 20 * 1024 * 1024
     mutants: tuple[str, ...] = field(default_factory=tuple)
     request_log: str | None = None
+    #: ``--without-feature``: organisation plan features switched off (``tagging``, ``access-control``)
+    #: or PostHog behaviours the reference leaves out (``event-windows``, §7.4)
+    features_off: frozenset[str] = frozenset()
+    #: ``--release 2024-01``: answer with the shapes of that PostHog release (later fields dropped)
+    release: str | None = None
+    #: ``--move-tile-key``: the destination key move_tile reads (newest PostHog: to_dashboard only)
+    move_tile_key: str = "both"
 
     @classmethod
     def with_rate(cls, rate: Rate, **kwargs: object) -> ServerOptions:

@@ -62,6 +62,11 @@ class Router:
                 methods += [m for m in real if m not in methods]
         return methods
 
+    def template_for(self, path: str) -> str | None:
+        """The first route template matching ``path`` (``…/{id}`` marks a detail route)."""
+        path = path.rstrip("/") or "/"
+        return next((route.template for route in self.routes if route.pattern.match(path)), None)
+
     def match(self, method: str, path: str) -> tuple[Handler | None, dict[str, str] | None, list[str]]:
         """(handler, path params, allowed methods of a path that matched without this method)."""
         path = path.rstrip("/") or "/"

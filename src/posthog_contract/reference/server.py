@@ -91,6 +91,7 @@ def serve(
         db_path = os.path.join(temp_dir.name, "reference.sqlite3")
     db = Database(db_path)
     world.seed(db)
+    world.apply_plan(db, options.features_off)
     app = create_app(db, options)  # imports every resource module, so every mutant is declared
     mutants.activate(list(options.mutants))
     sock = bind_socket(host, port)

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import mutants
+from . import mutants, plan
 from .auth import SHARING_READ, SHARING_WRITE, Ctx, authorize
 from .bodies import read_data
 from .dashboard_access import (
@@ -65,6 +65,11 @@ def _dashboard(ctx: Ctx, request: Request) -> sqlite3.Row:
 
 
 def config_json(row: sqlite3.Row | None) -> dict[str, Any]:
+    """PostHog's ``SharingConfigurationSerializer`` as the configured release answers it (§3, §11)."""
+    return plan.shape("sharing", _config_json(row))
+
+
+def _config_json(row: sqlite3.Row | None) -> dict[str, Any]:
     if row is None:  # unsaved default: a fresh token on every GET
         return {
             "created_at": None,

@@ -9,15 +9,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import pages
+from . import pages, plan
 from .auth import authorize
 from .errors import json_response
 from .routing import Route
 
 
 def user_basic(row: sqlite3.Row) -> dict[str, Any]:
-    """PostHog's ``UserBasicSerializer`` (§2.1)."""
-    return {
+    """PostHog's ``UserBasicSerializer`` (§2.1), as the configured release answers it."""
+    return plan.shape("user_basic", {
         "id": row["id"],
         "uuid": row["uuid"],
         "distinct_id": row["distinct_id"],
@@ -27,7 +27,7 @@ def user_basic(row: sqlite3.Row) -> dict[str, Any]:
         "is_email_verified": None if row["is_email_verified"] is None else bool(row["is_email_verified"]),
         "hedgehog_config": None,
         "role_at_organization": row["role_at_organization"],
-    }
+    })
 
 
 def project_json(row: sqlite3.Row) -> dict[str, Any]:
@@ -98,8 +98,20 @@ async def projects(request: Request) -> Response:
     return json_response(pages.page(request, items[win.offset : win.offset + win.limit], len(items), win))
 
 
+async def current_organization(request: Request) -> Response:
+    """The key owner's organisation with its plan (PostHog: ``OrganizationSerializer``,
+    ``available_product_features``): how a client learns whether tagging is a paid feature it lacks."""
+    ctx = await authorize(request, "organization:read", project=False)
+    project = ctx.db.one("SELECT * FROM projects WHERE id = ?", (ctx.user["current_project_id"],))
+    organization = ctx.db.one("SELECT * FROM organizations WHERE id = ?", (project["organization_id"],))
+    body = {"id": organization["id"], "name": organization["name"],
+            "available_product_features": plan.available_product_features()}
+    return json_response(body)
+
+
 ROUTES = [
     Route("/api/users/@me", {"GET": me}),
+    Route("/api/organizations/@current", {"GET": current_organization}),
     Route("/api/organizations/@current/members", {"GET": members}),
     Route("/api/projects", {"GET": projects}),
 ]

@@ -39,6 +39,10 @@ KEYS: dict[str, tuple[str, str, list[str], list[int] | None]] = {
     "other_project": ("phx_reference0other0project0key0000000000000", OWNER_UUID, ["*"], [OTHER_PROJECT_ID]),
     "member": ("phx_reference0member0key000000000000000000000", MEMBER_UUID, ["*"], None),
     "outsider": ("phx_reference0outsider0key0000000000000000000", OUTSIDER_UUID, ["*"], None),
+    # a legacy key created before PostHog had scopes: no scopes at all, allowed everything, even
+    # methods the route declares no action for (posthog/permissions.py, APIScopePermission:
+    # "Legacy API keys have no scopes and are allowed to do anything"), so those get DRF's 405
+    "legacy": ("phx_reference0legacy0unscoped0key000000000000", OWNER_UUID, [], None),
 }
 
 
@@ -58,6 +62,7 @@ class Credentials:
     no_query_api_key: str
     outsider_api_key: str
     other_project_capture_key: str
+    legacy_api_key: str  # unscoped (pre-scopes) personal key of the key owner
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(", ", ": "))
@@ -77,7 +82,15 @@ def credentials(base_url: str) -> Credentials:
         no_query_api_key=KEYS["no_query"][0],
         outsider_api_key=KEYS["outsider"][0],
         other_project_capture_key=OTHER_PROJECT_API_KEY,
+        legacy_api_key=KEYS["legacy"][0],
     )
+
+
+def apply_plan(db: Database, features_off: frozenset[str]) -> None:
+    """The organisation's paid access-control feature follows ``--without-feature access-control``."""
+    with db.write() as c:
+        c.execute("UPDATE organizations SET access_control = ? WHERE id = ?",
+                  (0 if "access-control" in features_off else 1, ORG_ID))
 
 
 def seed(db: Database) -> None:
