@@ -393,7 +393,7 @@ class ReportCollector:
 
     def _suite_properties(self) -> dict[str, Any]:
         settings = getattr(self.contract, "settings", None)
-        baseline = getattr(settings, "baseline", None) or self.config.getoption("baseline", default=None)
+        baseline = getattr(settings, "baseline", None) or self.config.getoption("posthog_baseline", default=None)
         return {
             "host": self.scrub_url(getattr(settings, "base_url", None)),
             "embedded": None if self.contract is None else str(bool(self.contract.embedded)).lower(),
@@ -677,7 +677,7 @@ class ReportCollector:
     def _provenance(self, run: model.RunInfo) -> dict[str, Any]:
         """What produced this report, so ``diff`` can refuse to compare unlike runs."""
         settings = getattr(self.contract, "settings", None)
-        baseline = getattr(settings, "baseline", None) or self.config.getoption("baseline", default=None)
+        baseline = getattr(settings, "baseline", None) or self.config.getoption("posthog_baseline", default=None)
         return {
             "suite_version": _version(),
             "python": platform.python_version(),
@@ -687,7 +687,7 @@ class ReportCollector:
             "read_only": run.read_only,
             "embedded": run.embedded,
             "reference_args": list(run.options.get("reference_args") or []),
-            "baseline": _file_digest(baseline),
+            "baseline": baseline,  # the release month judged against (--posthog-baseline); None: current
             "waivers": None if self.waivers is None else {"file": self.waivers.path, "sha256": self.waivers.sha256},
         }
 

@@ -105,14 +105,14 @@ def _tests(report: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _provenance(report: Mapping[str, Any]) -> dict[str, Any]:
-    """suite version, profile and baseline digest of a report (any format version)."""
+    """suite version, profile and release baseline of a report (any format version)."""
     provenance = report.get("provenance") or {}
     generator = str(report.get("generator") or "")
     baseline = provenance.get("baseline") or None
     return {
         "suite version": provenance.get("suite_version") or generator.removeprefix("posthog-contract ") or None,
         "profile": provenance.get("profile", (report.get("run") or {}).get("profile")),
-        "baseline": None if baseline is None else (baseline.get("sha256") or baseline.get("file")),
+        "baseline": baseline.get("sha256") or baseline.get("file") if isinstance(baseline, dict) else baseline,
     }
 
 
