@@ -97,6 +97,9 @@ ENVELOPE_MISSING_ATTR = mutants.declare(
 WRONG_CONTENT_TYPE = mutants.declare(
     "dashboard_wrong_content_type", "dashboard bodies are served as application/json (§1.2)"
 )
+RESTRICTION_PATCH_IGNORED = mutants.declare(
+    "restriction_level_patch_ignored", "a valid restriction_level PATCH is stored (§2.5, §2.7, §4.2)"
+)  # killed by test_collaborators.py::test_restriction_level_patch_is_stored (and every restricted-dashboard test)
 
 NAME_MAX_LENGTH = 400
 TAG_MAX_LENGTH = 255
@@ -696,6 +699,8 @@ async def update_dashboard(request: Request) -> Response:
         changes["creation_mode"] = data["creation_mode"]
     if mutants.active(TAGS_NOT_STORED):
         changes.pop("tags", None)
+    if mutants.active(RESTRICTION_PATCH_IGNORED):
+        changes.pop("restriction_level", None)
     echo_deleted = False
     if mutants.active(SOFT_DELETE_IGNORED) and changes.get("deleted"):
         del changes["deleted"]
