@@ -97,6 +97,18 @@ ENVELOPE_MISSING_ATTR = mutants.declare(
 WRONG_CONTENT_TYPE = mutants.declare(
     "dashboard_wrong_content_type", "dashboard bodies are served as application/json (§1.2)"
 )
+TEMPLATE_EMPTY_200_NOTHING = mutants.declare(
+    "template_empty_200_creates_nothing", "create_from_template_json creates the dashboard it answers for (§6)"
+)  # killed by test_template.py::test_template_creates_a_dashboard_named_after_it (finds it by name)
+TEMPLATE_NAME_IGNORED = mutants.declare(
+    "template_name_ignored", "the template's dashboard is named after template_name (§6)"
+)  # killed by test_template.py::test_template_creates_a_dashboard_named_after_it
+TEMPLATE_DESCRIPTION_IGNORED = mutants.declare(
+    "template_description_ignored", "the template's dashboard description is dashboard_description (§6)"
+)  # killed by test_template.py::test_template_creates_a_dashboard_named_after_it
+TEMPLATE_TILES_DROPPED = mutants.declare(
+    "template_tiles_dropped", "create_from_template_json makes one tile per template tile (§6)"
+)  # killed by test_template.py::test_template_creates_a_dashboard_named_after_it
 RESTRICTION_PATCH_IGNORED = mutants.declare(
     "restriction_level_patch_ignored", "a valid restriction_level PATCH is stored (§2.5, §2.7, §4.2)"
 )  # killed by test_collaborators.py::test_restriction_level_patch_is_stored (and every restricted-dashboard test)
@@ -823,13 +835,22 @@ async def create_from_template_json(request: Request) -> Response:
     tags = [t for t in dict.fromkeys(template.get("tags") or [])]
     if any(len(t) > TAG_MAX_LENGTH for t in tags):
         raise invalid(f"Ensure this field has no more than {TAG_MAX_LENGTH} characters.", None, "max_length")
+    if mutants.active(TEMPLATE_EMPTY_200_NOTHING):
+        return empty_response(200)
+    applied = {**template, "tags": tags}
+    if mutants.active(TEMPLATE_NAME_IGNORED):
+        applied["template_name"] = "Untitled template"
+    if mutants.active(TEMPLATE_DESCRIPTION_IGNORED):
+        applied["dashboard_description"] = ""
+    if mutants.active(TEMPLATE_TILES_DROPPED):
+        applied["tiles"] = []
     with ctx.db.write() as conn:
         dashboard_id = conn.execute(
             "INSERT INTO dashboards (project_id, created_at, created_by) VALUES (?,?,?)",
             (ctx.project_id, iso_z(now()), ctx.user["id"]),
         ).lastrowid
         assert dashboard_id is not None
-        apply_template(ctx, conn, dashboard_id, {**template, "tags": tags})
+        apply_template(ctx, conn, dashboard_id, applied)
     return detail_response(ctx, dashboard_id, 201 if mutants.active(TEMPLATE_201) else 200)
 
 
