@@ -17,6 +17,20 @@ from ..outcomes import LOG
 from .cases import is_negative, is_ours, operation_id
 from .run import active_run
 
+#: The failures an empty body causes by itself (no body to parse, type or content-type); only these
+#: are excused by a documented empty 200. Anything else (an unauthenticated request that succeeded,
+#: a 5xx, an undocumented status) is still the host's failure.
+_EMPTY_BODY_FAILURES = frozenset(
+    {
+        "JsonSchemaError",
+        "MalformedJson",
+        "MissingContentType",
+        "UndefinedContentType",
+        "MalformedMediaType",
+        "ContentDeserializationError",
+    }
+)
+
 #: §5, §6: PostHog documents these as 200 "No response body"; an empty 200 is a warning, not a failure.
 _EMPTY_200_IS_A_WARNING = frozenset(
     {
@@ -88,7 +102,12 @@ def _filter_failure(
         return True
     op_id = operation_id(case.operation)
     if type(failure).__name__ != "AcceptedNegativeData":
-        if op_id in _EMPTY_200_IS_A_WARNING and response.status_code == 200 and not response.content.strip():
+        if (
+            op_id in _EMPTY_200_IS_A_WARNING
+            and response.status_code == 200
+            and not response.content.strip()
+            and type(failure).__name__ in _EMPTY_BODY_FAILURES
+        ):
             LOG.warn(
                 f"{case.method.upper()} {case.formatted_path} answered 200 with an empty body, as PostHog "
                 f"documents ('No response body'); the suite expects the Dashboard (spec §5, §6)"

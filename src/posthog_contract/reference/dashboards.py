@@ -109,6 +109,10 @@ TEMPLATE_DESCRIPTION_IGNORED = mutants.declare(
 TEMPLATE_TILES_DROPPED = mutants.declare(
     "template_tiles_dropped", "create_from_template_json makes one tile per template tile (§6)"
 )  # killed by test_template.py::test_template_creates_a_dashboard_named_after_it
+ANONYMOUS_EMPTY_200 = mutants.declare(
+    "anonymous_move_tile_and_template_empty_200",
+    "move_tile and create_from_template_json without credentials are 401, not an empty 200 (§1.3)",
+)  # killed by test_auth.py::test_every_documented_operation_needs_a_key and the generated ignored_auth probe
 RESTRICTION_PATCH_IGNORED = mutants.declare(
     "restriction_level_patch_ignored", "a valid restriction_level PATCH is stored (§2.5, §2.7, §4.2)"
 )  # killed by test_collaborators.py::test_restriction_level_patch_is_stored (and every restricted-dashboard test)
@@ -762,6 +766,8 @@ async def destroy_dashboard(request: Request) -> Response:
 
 @endpoint
 async def move_tile(request: Request) -> Response:
+    if mutants.active(ANONYMOUS_EMPTY_200) and "authorization" not in request.headers:
+        return empty_response(200)
     ctx = await authorize(request, DASHBOARD_WRITE)
     source = _lookup(ctx, request.path_params["id"])
     require_edit(ctx, source)
@@ -816,6 +822,8 @@ async def move_tile(request: Request) -> Response:
 
 @endpoint
 async def create_from_template_json(request: Request) -> Response:
+    if mutants.active(ANONYMOUS_EMPTY_200) and "authorization" not in request.headers:
+        return empty_response(200)
     ctx = await authorize(request, DASHBOARD_WRITE)
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";")[0].strip().lower()
