@@ -192,12 +192,25 @@ def walk_events(
     )
 
 
-def walk_dashboards(client: ContractClient, path: str, *, limit: int, max_pages: int = 200) -> Walk:
-    """Limit/offset pages: `count` stable, `previous` present after the first page."""
+def walk_dashboards(
+    client: ContractClient,
+    path: str,
+    *,
+    limit: int,
+    max_pages: int = 200,
+    on_page: Callable[[httpx.Response, Any, int], None] | None = None,
+) -> Walk:
+    """Limit/offset pages: `count` stable, `previous` present after the first page, `next` keeps `limit`."""
     counts: list[int] = []
 
     def check_page(response: httpx.Response, body: Any, number: int) -> None:
         counts.append(body["count"])
+        expect_that(
+            body["count"] == counts[0],
+            "`count` is the same on every page of one walk (§1.6)",
+            response,
+            f"page 1 said count {counts[0]}, page {number} says {body['count']}",
+        )
         if number > 1:
             expect_that(
                 body.get("previous") is not None, "`previous` links back from every page after the first", response
@@ -207,8 +220,10 @@ def walk_dashboards(client: ContractClient, path: str, *, limit: int, max_pages:
         if body.get("next"):
             query = dict(parse_qsl(urlsplit(body["next"]).query))
             expect_that(query.get("limit") == str(limit), "`next` keeps `limit`", response, f"next = {body['next']}")
+        if on_page is not None:
+            on_page(response, body, number)
 
-    result = walk(
+    return walk(
         client,
         path,
         {"limit": str(limit)},
@@ -218,4 +233,3 @@ def walk_dashboards(client: ContractClient, path: str, *, limit: int, max_pages:
         ignore_changes=("offset",),
         on_page=check_page,
     )
-    return result
