@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import mutants
+from . import errors, mutants
 from .auth import SHARING_READ, SHARING_WRITE, Ctx, authorize
 from .bodies import read_data
 from .dashboard_access import (
@@ -46,6 +46,16 @@ DELETED_SERVED = mutants.declare(
     "sharing_of_deleted_dashboard_served",
     "sharing of a soft-deleted dashboard is 404 \"Dashboard not found.\" (§2.8, §3)",
 )
+SETTINGS_403_ERROR = mutants.declare(
+    "sharing_settings_403_error_body",
+    "only password_required without the feature answers 403 {error}; other refusals carry the envelope (§1.2, §3)",
+)  # killed by the generated check error_body_is_the_envelope (sharing PATCH with settings)
+ENABLED_COERCED = mutants.declare(
+    "sharing_enabled_non_boolean_accepted", "a non-boolean `enabled` is a 400 on `enabled` (§3)"
+)  # killed by test_sharing.py::test_enabled_must_be_a_boolean
+UNKNOWN_DASHBOARD_SERVED = mutants.declare(
+    "sharing_of_unknown_dashboard_200", "sharing of an unknown dashboard is 404 \"Dashboard not found.\" (§3)"
+)  # killed by test_sharing.py::test_sharing_of_an_unknown_dashboard_is_404
 
 REFRESH_GRACE = timedelta(minutes=5)
 
@@ -86,6 +96,11 @@ def config_json(row: sqlite3.Row | None) -> dict[str, Any]:
 
 async def get_sharing(request: Request) -> Response:
     ctx = await authorize(request, SHARING_READ)
+    if mutants.active(UNKNOWN_DASHBOARD_SERVED):
+        try:
+            _dashboard(ctx, request)
+        except errors.ApiError:
+            return json_response(config_json(None))
     dashboard = _dashboard(ctx, request)
     body: Any = config_json(current_sharing(ctx.db, dashboard["id"]))
     if mutants.active(SHARING_ARRAY):
@@ -97,7 +112,8 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
     """DRF field order: enabled, settings, password_required; the first error is reported."""
     out: dict[str, Any] = {}
     if "enabled" in data:
-        out["enabled"] = boolean_field(data["enabled"], "enabled")
+        coerced = mutants.active(ENABLED_COERCED)
+        out["enabled"] = bool(data["enabled"]) if coerced else boolean_field(data["enabled"], "enabled")
     if "settings" in data:
         settings = data["settings"]
         if settings is not None and not isinstance(settings, dict):
@@ -115,6 +131,8 @@ async def patch_sharing(request: Request) -> Response:
     reject_surrogates(data)
     require_edit(ctx, dashboard)
     values = _validate(data)
+    if mutants.active(SETTINGS_403_ERROR) and values.get("settings"):
+        raise errors.RawResponse(json_response({"error": "Sharing settings are not available"}, 403))
     stored_values = dict(values)
     if mutants.active(ENABLE_NOT_STORED):
         stored_values.pop("enabled", None)
