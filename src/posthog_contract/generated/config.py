@@ -16,7 +16,7 @@ from ..resources import RunResources
 from .cases import ENV_SUFFIX
 from .profiles import COVERAGE_SKIPPED, PROFILES
 from .run import GeneratedRun, activate
-from .session import http_session
+from .session import http_session, use_policy_transport
 
 
 def _operation_entry(operation_ids: Iterable[str], **settings: Any) -> dict[str, Any]:
@@ -143,7 +143,7 @@ def load_schema(settings: Settings, run: GeneratedRun | None = None, **state: An
     # generated capture traffic would pollute the host for good. tests/test_capture.py covers it.
     document["paths"] = {path: item for path, item in document["paths"].items() if not _is_capture(item)}
     config = schemathesis.Config.from_dict(build_config(run))
-    schema = schemathesis.openapi.from_dict(document, config=config)
+    schema = use_policy_transport(schemathesis.openapi.from_dict(document, config=config))
     if run.session is None:
         run.session = http_session(settings, redactor=run.redactor)
     run.schema = schema

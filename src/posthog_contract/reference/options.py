@@ -36,6 +36,10 @@ class ServerOptions:
     max_capture_bytes: int = 20 * 1024 * 1024
     mutants: tuple[str, ...] = field(default_factory=tuple)
     request_log: str | None = None
+    # A rate limiter or WAF in front of PostHog: every Nth request, whoever sends it (anonymous and
+    # capture requests included), answers 429 + Retry-After. 0: off. Not PostHog's own limiter (§1.8).
+    throttle_every: int = 0
+    throttle_retry_after: int = 1
 
     @classmethod
     def with_rate(cls, rate: Rate, **kwargs: object) -> ServerOptions:
