@@ -222,6 +222,18 @@ def dashboard_list_items_have_no_tiles(ctx: Any, response: Any, case: schemathes
             )
 
 
+@schemathesis.check
+def dashboards_list_pinned_first(ctx: Any, response: Any, case: schemathesis.Case) -> None:
+    """§2.2: the list shows pinned dashboards first (no unpinned item before a pinned one on a page)."""
+    if judged(case, "dashboards_list") is None or response.status_code != 200:
+        return
+    body = json_or_none(response)
+    results = body.get("results") if isinstance(body, dict) else None
+    pins = [item.get("pinned") for item in results or [] if isinstance(item, dict)]
+    if True in pins and False in pins and pins.index(False) < len(pins) - 1 - pins[::-1].index(True):
+        raise AssertionError("An unpinned dashboard is listed before a pinned one; pinned come first (spec §2.2)")
+
+
 def _events_limit(query: Mapping[str, str]) -> int | None:
     raw = query.get("limit")
     if raw is None:

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         from . import app  # noqa: F401  (declares every mutant)
 
         for name, rule in mutants.catalogue().items():
-            print(f"{name}\t{rule}")
+            print(f"{name}\t{rule}\t{','.join(mutants.killers(name))}")
         return 0
     extra = {
         "latency_ms": args.latency_ms,

@@ -37,11 +37,13 @@ NON_INTEGER_PROJECT_500 = mutants.declare(
     "non_integer_project_500", "a project id that is neither an integer nor @current is 404, not 500 (§1.1)"
 )
 OTHER_PROJECT_404 = mutants.declare(
-    "other_project_404", "a project of another organisation answers 403, not 404 (§1.5)"
-)  # killed by test_auth.py::test_another_organisations_project_is_refused
+    "other_project_404", "a project of another organisation answers 403, not 404 (§1.5)",
+    killed_by=("tests/test_auth.py::test_another_organisations_project_is_refused",),
+)
 READ_SCOPE_REFUSED = mutants.declare(
-    "read_scope_refused", "a key with dashboard:read lists dashboards (§1.4)"
-)  # killed by test_auth.py::test_readonly_key_can_read_dashboards
+    "read_scope_refused", "a key with dashboard:read lists dashboards (§1.4)",
+    killed_by=("tests/test_auth.py::test_readonly_key_can_read_dashboards",),
+)
 AUTH_403_FOR_401 = mutants.declare(
     "invalid_key_is_403", "an unknown personal API key must be 401 authentication_failed, not 403 (§1.3)"
 )

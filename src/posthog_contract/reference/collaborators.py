@@ -56,17 +56,21 @@ OWNER_ACCEPTED = mutants.declare(
 )
 PATCH_ALLOWED = mutants.declare("collaborator_patch_allowed", "PATCH on a collaborator answers 405 (§4.1)")
 ADDED_NOT_LISTED = mutants.declare(
-    "collaborator_added_not_listed", "an added collaborator is listed (§4.1)"
-)  # killed by test_collaborators.py::test_add_collaborator_is_201_and_listed
+    "collaborator_added_not_listed", "an added collaborator is listed (§4.1)",
+    killed_by=("tests/test_collaborators.py::test_add_collaborator_is_201_and_listed",),
+)
 REMOVED_STILL_LISTED = mutants.declare(
-    "collaborator_removed_still_listed", "a removed collaborator is no longer listed (§4.1)"
-)  # killed by test_collaborators.py::test_remove_collaborator_is_204_and_unlisted
+    "collaborator_removed_still_listed", "a removed collaborator is no longer listed (§4.1)",
+    killed_by=("tests/test_collaborators.py::test_remove_collaborator_is_204_and_unlisted",),
+)
 DELETE_UNKNOWN_204 = mutants.declare(
-    "collaborator_delete_unknown_204", "DELETE of a user who is not a collaborator is 404 (§4.1)"
-)  # killed by test_collaborators.py::test_remove_a_non_collaborator_is_404
+    "collaborator_delete_unknown_204", "DELETE of a user who is not a collaborator is 404 (§4.1)",
+    killed_by=("tests/test_collaborators.py::test_remove_a_non_collaborator_is_404",),
+)
 LOWEST_LEVEL_ACCEPTED = mutants.declare(
-    "collaborator_lowest_level_accepted", "no collaborators on a dashboard at restriction level 21 (§4.1 rule 4)"
-)  # killed by test_collaborators.py::test_add_on_lowest_restriction_level_is_400
+    "collaborator_lowest_level_accepted", "no collaborators on a dashboard at restriction level 21 (§4.1 rule 4)",
+    killed_by=("tests/test_collaborators.py::test_add_on_lowest_restriction_level_is_400",),
+)
 
 
 def _dashboard(ctx: Ctx, request: Request) -> sqlite3.Row:

@@ -49,13 +49,16 @@ DELETED_SERVED = mutants.declare(
 SETTINGS_403_ERROR = mutants.declare(
     "sharing_settings_403_error_body",
     "only password_required without the feature answers 403 {error}; other refusals carry the envelope (§1.2, §3)",
-)  # killed by the generated check error_body_is_the_envelope (sharing PATCH with settings)
+    killed_by=("tests/test_generated.py::test_write_operations_conform",),
+)
 ENABLED_COERCED = mutants.declare(
-    "sharing_enabled_non_boolean_accepted", "a non-boolean `enabled` is a 400 on `enabled` (§3)"
-)  # killed by test_sharing.py::test_enabled_must_be_a_boolean
+    "sharing_enabled_non_boolean_accepted", "a non-boolean `enabled` is a 400 on `enabled` (§3)",
+    killed_by=("tests/test_sharing.py::test_enabled_must_be_a_boolean",),
+)
 UNKNOWN_DASHBOARD_SERVED = mutants.declare(
-    "sharing_of_unknown_dashboard_200", "sharing of an unknown dashboard is 404 \"Dashboard not found.\" (§3)"
-)  # killed by test_sharing.py::test_sharing_of_an_unknown_dashboard_is_404
+    "sharing_of_unknown_dashboard_200", "sharing of an unknown dashboard is 404 \"Dashboard not found.\" (§3)",
+    killed_by=("tests/test_sharing.py::test_sharing_of_an_unknown_dashboard_is_404",),
+)
 
 REFRESH_GRACE = timedelta(minutes=5)
 
@@ -131,7 +134,7 @@ async def patch_sharing(request: Request) -> Response:
     reject_surrogates(data)
     require_edit(ctx, dashboard)
     values = _validate(data)
-    if mutants.active(SETTINGS_403_ERROR) and values.get("settings"):
+    if mutants.active(SETTINGS_403_ERROR) and "settings" in values:
         raise errors.RawResponse(json_response({"error": "Sharing settings are not available"}, 403))
     stored_values = dict(values)
     if mutants.active(ENABLE_NOT_STORED):
