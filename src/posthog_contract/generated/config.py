@@ -63,17 +63,12 @@ def build_config(run: GeneratedRun) -> dict[str, Any]:
             ["dashboards_create_from_template_json_create"], checks={"positive_data_acceptance": checks_off}
         ),
         # §1.1 "Unknown and read-only body keys are silently ignored", and DRF coerces scalars
-        # (a number is a valid CharField, "true"/1 a valid BooleanField, "12" a valid IntegerField):
-        # invalid-by-schema bodies are accepted on these writes.
+        # (a number is a valid CharField, "true"/1 a valid BooleanField, "12" a valid IntegerField).
+        # Sharing and move_tile bodies are judged against their DRF reading (failures._LENIENT_BODY);
+        # the dashboard body (tiles, date-times, UUID lists, choice fields) is not modelled yet, so
+        # its negative cases are not judged.
         _operation_entry(
-            [
-                "dashboards_create",
-                "dashboards_partial_update",
-                "dashboards_update",
-                "dashboards_sharing_partial_update",
-                "dashboards_move_tile_partial_update",
-                "dashboards_move_tile_create",
-            ],
+            ["dashboards_create", "dashboards_partial_update", "dashboards_update"],
             checks={"negative_data_rejection": checks_off},
         ),
     ]

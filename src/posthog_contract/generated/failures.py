@@ -81,9 +81,68 @@ def _relaxed_template_body() -> dict[str, Any]:
     return schema
 
 
+#: DRF's BooleanField (rest_framework/fields.py, TRUE_VALUES / FALSE_VALUES): what it reads as a boolean.
+_DRF_BOOLEAN_STRINGS = frozenset(
+    {"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1"}
+    | {"f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0"}
+)
+_DRF_FORMATS = jsonschema.FormatChecker(formats=())
+_DRF_FORMATS.checkers.update(contract.FORMAT_CHECKER.checkers)
+
+
+@_DRF_FORMATS.checks("drf-boolean")
+def _drf_boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int | float):
+        return value in (0, 1)
+    return isinstance(value, str) and value in _DRF_BOOLEAN_STRINGS
+
+
+@_DRF_FORMATS.checks("drf-integer")
+def _drf_integer(value: object) -> bool:
+    """DRF's IntegerField: ``int(re_decimal.sub('', str(data)))``, never a bool."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return False
+    try:
+        int(re.sub(r"\.0*\s*$", "", str(value)))
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
+def _as_drf_reads(node: Any) -> Any:
+    """A body schema widened to what DRF's fields accept: booleans and integers in their string and
+    number spellings (§1.1: DRF coerces scalars). Everything else keeps the contract's rule."""
+    if isinstance(node, list):
+        return [_as_drf_reads(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _as_drf_reads(value) for key, value in node.items()}
+    if out.get("type") == "boolean":
+        out.pop("type")
+        out["format"] = "drf-boolean"
+    elif out.get("type") == "integer" and "enum" not in out:
+        out.pop("type")
+        out["format"] = "drf-integer"
+    return out
+
+
+def _drf_body(name: str) -> Callable[[], dict[str, Any]]:
+    def relaxed() -> dict[str, Any]:
+        schema = contract.load_schema(name)
+        schema.pop("$id", None)
+        return _as_drf_reads(schema)
+
+    return relaxed
+
+
 #: Request bodies as the host validates them, where that is looser than the contract's schema.
 _LENIENT_BODY: Mapping[str, Callable[[], dict[str, Any]]] = {
     "dashboards_create_from_template_json_create": _relaxed_template_body,
+    "dashboards_sharing_partial_update": _drf_body("sharing-write-body"),
+    "dashboards_move_tile_partial_update": _drf_body("move-tile-body"),
+    "dashboards_move_tile_create": _drf_body("move-tile-body"),
 }
 
 
@@ -131,7 +190,7 @@ def _filter_failure(
 
 
 def _valid(instance: Any, schema: dict[str, Any]) -> bool:
-    validator = jsonschema.Draft202012Validator(schema, format_checker=contract.FORMAT_CHECKER)
+    validator = jsonschema.Draft202012Validator(schema, format_checker=_DRF_FORMATS)
     return not any(True for _ in validator.iter_errors(instance))
 
 

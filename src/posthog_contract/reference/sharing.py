@@ -59,6 +59,10 @@ UNKNOWN_DASHBOARD_SERVED = mutants.declare(
     "sharing_of_unknown_dashboard_200", "sharing of an unknown dashboard is 404 \"Dashboard not found.\" (§3)",
     killed_by=("tests/test_sharing.py::test_sharing_of_an_unknown_dashboard_is_404",),
 )
+PASSWORD_REQUIRED_COERCED = mutants.declare(
+    "sharing_password_required_coerced", "a non-boolean password_required is a 400 (§3; DRF BooleanField)",
+    killed_by=("tests/test_generated.py::test_write_operations_conform",),
+)
 
 REFRESH_GRACE = timedelta(minutes=5)
 
@@ -123,7 +127,10 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
             raise invalid("Invalid settings format", "settings")
         out["settings"] = settings
     if "password_required" in data:
-        out["password_required"] = boolean_field(data["password_required"], "password_required")
+        if mutants.active(PASSWORD_REQUIRED_COERCED):
+            out["password_required"] = bool(data["password_required"])
+        else:
+            out["password_required"] = boolean_field(data["password_required"], "password_required")
     return out
 
 
