@@ -9,7 +9,9 @@ exits 1 and one of those tests *fails* with an assertion about the host: an exit
 fixture or tool error, or a failure of an undeclared test is not a kill. For each kill the
 hand-written killing tests are run again against the same mutant served as an *external* host
 (``POSTHOG_HOST``): the table says whether the kill needed the embedded server. The score is
-printed only when the clean run passes.
+printed only when the clean run passes. By default each mutant first meets the hand-written
+scenarios alone; the whole suite (generated part included) runs only for a mutant they leave alive
+whose declared killers include the generated part.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED_MODULES = ("tests/test_generated.py", "tests/test_stateful.py")
+#: phase one: the hand-written scenarios only (seconds per mutant); the generated part runs in phase
+#: two, for the mutants phase one leaves alive whose declared killers include it
+SCENARIOS_ONLY = [f"--ignore={module}" for module in GENERATED_MODULES]
 #: failure messages that name the tool or the transport, not the host's behaviour
 TOOL_ERRORS = (
     "RateLimitExhausted",
@@ -271,13 +276,20 @@ def run_all(
     pytest_args: list[str] | None = None,
     echo: bool = True,
     external: bool = False,
+    two_phase: bool = False,
 ) -> list[SuiteRun]:
     workdir.mkdir(parents=True, exist_ok=True)
     args = list(pytest_args or [])
     declared = killers()
 
     def one(item: tuple[str, str]) -> SuiteRun:
-        result = run_suite(item[0], item[1], workdir, args, expected=declared.get(item[0], ()))
+        expected = declared.get(item[0], ())
+        if two_phase:
+            result = run_suite(item[0], item[1], workdir, [*args, *SCENARIOS_ONLY], expected=expected)
+            if not result.killed and any(k.startswith(GENERATED_MODULES) for k in expected):
+                result = run_suite(item[0], item[1], workdir, args, expected=expected)
+        else:
+            result = run_suite(item[0], item[1], workdir, args, expected=expected)
         if external and result.killed:
             result.needs_embedded = recheck_externally(result, workdir)
         if echo:
@@ -348,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pytest-arg", action="append", default=[], help="extra pytest argument (repeatable)")
     parser.add_argument("--no-external", action="store_true", help="skip re-running kills against an external host")
     parser.add_argument("--rebuild", action="store_true", help="re-judge the runs already in --out (no new runs)")
+    parser.add_argument(
+        "--one-phase", action="store_true", help="run the whole suite for every mutant (default: scenarios first)"
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
     if args.rebuild:
@@ -366,7 +381,14 @@ def main(argv: list[str] | None = None) -> int:
     if clean.exit_code != 0:
         print(f"no mutation score: the clean run failed (exit {clean.exit_code}); fix it first", flush=True)
         return 1
-    results = run_all(chosen, out, jobs=args.jobs, pytest_args=args.pytest_arg, external=not args.no_external)
+    results = run_all(
+        chosen,
+        out,
+        jobs=args.jobs,
+        pytest_args=args.pytest_arg,
+        external=not args.no_external,
+        two_phase=not args.one_phase,
+    )
     score = write_table(results, out, clean)
     print(score)
     return 0 if all(r.killed for r in results) else 1
