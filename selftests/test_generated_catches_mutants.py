@@ -295,11 +295,49 @@ def test_the_session_gives_up_beyond_its_budget(throttling_server):
     from posthog_contract import generated
     from posthog_contract.config import Settings
 
-    _Throttling.answers = [(429, {"Retry-After": "90"}), (200, {})]
+    _Throttling.answers = [(429, {"Retry-After": "90"})] * 3 + [(200, {})]
     slept: list[float] = []
     session = generated.http_session(Settings(max_retry_wait=30), sleep=slept.append)
     response = session.get(f"http://127.0.0.1:{throttling_server.server_port}/x")
-    assert response.status_code == 429 and slept == [], "a wait beyond the budget is not attempted"
+    # the shared policy (posthog_contract.policy, as the client): waits what is left of the budget, once
+    assert response.status_code == 429 and slept == [30.0], "the budget bounds the wait; then the 429 is the answer"
+
+
+def test_the_session_refuses_writes_in_read_only_mode(throttling_server):
+    from posthog_contract import generated
+    from posthog_contract.config import Settings
+    from posthog_contract.policy import ReadOnlyViolation
+
+    _Throttling.answers = []
+    session = generated.http_session(Settings(max_retry_wait=30, read_only=True))
+    with pytest.raises(ReadOnlyViolation, match="refused to send POST"):
+        session.post(f"http://127.0.0.1:{throttling_server.server_port}/api/projects/1/dashboards/")
+    assert session.get(f"http://127.0.0.1:{throttling_server.server_port}/x").status_code == 200
+
+
+def test_requests_without_a_session_go_through_the_run_session(throttling_server):
+    """schemathesis' ignored_auth probes bring no session: the policy transport lends the run's, so they
+    honour 429 like every other request of the run (issue: ST401 on a throttled probe)."""
+    from posthog_contract import generated
+    from posthog_contract.config import Settings
+    from posthog_contract.generated.session import POLICY_TRANSPORT
+
+    base = f"http://127.0.0.1:{throttling_server.server_port}"
+    settings = Settings(base_url=base, personal_api_key="phx_x", project_id="1", max_retry_wait=5)
+    run = generated.new_run(settings, pool=POOL)
+    previous = generated.active_run()
+    try:
+        schema = generated.load_schema(settings, run)
+        assert schema.transport is POLICY_TRANSPORT
+        _Throttling.answers = [(429, {"Retry-After": "0"}), (200, {})]
+        case = schema["/api/projects/{project_id}/dashboards/"]["GET"].Case(path_parameters={"project_id": "1"})
+        response = POLICY_TRANSPORT.send(case, base_url=base)  # as send_probe calls it: no session
+        adapter = run.session.get_adapter(base)
+        assert response.status_code == 200 and adapter.retries == 1
+    finally:
+        generated.activate(previous)
+        if run.session is not None:
+            run.session.close()
 
 
 def test_failures_are_redacted_and_carry_the_seed(offline_run):

@@ -10,6 +10,7 @@ edit-run loop (CI always runs it).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,40 @@ def test_at_least_forty_mutants_are_declared():
     assert len(mutation.catalogue()) >= 40
 
 
+def test_every_mutant_declares_the_tests_expected_to_kill_it():
+    declared = mutation.killers()
+    bare = sorted(name for name in mutation.catalogue() if not declared.get(name))
+    assert not bare, f"mutants without killed_by (reference/mutant_killers.py or declare(killed_by=...)): {bare}"
+    tests = {p.as_posix() for p in Path("tests").glob("test_*.py")}
+    unknown = sorted({k for ks in declared.values() for k in ks if k.split("::")[0] not in tests})
+    assert not unknown, f"declared killers naming no test module: {unknown}"
+
+
+def test_a_kill_counts_only_for_a_declared_test_asserting_about_the_host():
+    failure = mutation.TestFailure
+    run = mutation.SuiteRun("m", "rule", 1, 1.0, expected=("tests/test_a.py::test_rule",))
+    run.failures = [failure("tests/test_b.py::test_other", "failure", "AssertionError: x")]
+    assert not run.killed and run.verdict.startswith("NOT KILLED (only undeclared")
+    run.failures.append(failure("tests/test_a.py::test_rule[p]", "error", "fixture broke"))
+    assert not run.killed, "an error (fixture, setup) is not a kill"
+    run.failures.append(failure("tests/test_a.py::test_rule[q]", "failure", "RateLimitExhausted: host kept..."))
+    assert not run.killed, "a tool error is not a kill"
+    run.failures.append(failure("tests/test_a.py::test_rule[r]", "failure", "AssertionError: Contract rule broken"))
+    assert run.killed and run.killing_tests == ["tests/test_a.py::test_rule[r]"]
+    run.exit_code = 4
+    assert not run.killed, "exit 4 (preflight refused the host) is not a kill"
+
+
+def test_no_score_is_printed_when_the_clean_run_fails(tmp_path):
+    run = mutation.SuiteRun("m", "rule", 1, 1.0, expected=("tests/test_a.py",))
+    run.failures = [mutation.TestFailure("tests/test_a.py::t", "failure", "AssertionError")]
+    clean = mutation.SuiteRun(None, "clean", 1, 1.0)
+    assert mutation.write_table([run], tmp_path, clean).startswith("no mutation score")
+    assert not re.search(r"mutation score: \d+/\d+", (tmp_path / "kill-table.md").read_text())
+    clean.exit_code = 0
+    assert mutation.write_table([run], tmp_path, clean) == "mutation score: 1/1"
+
+
 def test_the_suite_passes_against_the_clean_server(workdir):
     run = mutation.run_suite(None, "clean", workdir, [])
     assert run.exit_code == 0, f"clean run failed (exit {run.exit_code}): {run.failed_tests[:10]}"
@@ -74,9 +109,11 @@ def test_the_scenario_suite_kills_the_mutant(representative_runs, mutant):
 @pytest.mark.skipif(QUICK, reason="POSTHOG_CONTRACT_QUICK=1: the full mutant set is left out of this local run")
 def test_every_mutant_is_killed_by_the_whole_suite(capsys):
     out = Path("artifacts/mutation")
-    runs = mutation.run_all(mutation.catalogue(), out, jobs=2, pytest_args=["--maxfail=5"])
-    score = mutation.write_table(runs, out)
+    clean = mutation.run_suite(None, "clean", out, [])
+    assert clean.exit_code == 0, f"clean run failed: {clean.failed_tests[:10]}"
+    runs = mutation.run_all(mutation.catalogue(), out, jobs=2, pytest_args=["--maxfail=10"])
+    score = mutation.write_table(runs, out, clean)
     with capsys.disabled():
         print(f"\n{score} (kill table: {out / 'kill-table.md'})")
-    survivors = [run.mutant for run in runs if not run.killed]
+    survivors = [f"{run.mutant} ({run.verdict})" for run in runs if not run.killed]
     assert not survivors, f"{score}; surviving mutants: {survivors}"

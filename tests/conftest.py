@@ -15,35 +15,72 @@ from posthog_contract.paths import CURRENT_USER, ORGANIZATION_MEMBERS
 def current_user_uuid(client, outcomes) -> str:
     response = client.get(CURRENT_USER)
     if response.status_code == 403:
-        outcomes.unavailable("the key cannot read /api/users/@me/ (scope user:read)")
+        outcomes.unavailable(
+            "the key cannot read /api/users/@me/: give it the user:read scope (or set POSTHOG_COLLABORATOR_UUID "
+            "for the collaborator checks)",
+            client.describe(response),
+        )
     return expect_shape(response, 200, "current-user", rule="GET /api/users/@me/ answers the current user")["uuid"]
 
 
 @pytest.fixture(scope="session")
-def collaborator_uuid(settings, client, current_user_uuid, outcomes) -> str:
-    """POSTHOG_COLLABORATOR_UUID, else an active plain member other than the key owner (§4.3)."""
+def collaborator_uuid(request, settings, client, outcomes) -> str:
+    """POSTHOG_COLLABORATOR_UUID, else an active plain member other than the key owner (§4.3).
+
+    A configured collaborator needs nothing else from the host: `@me` is read only to discover one.
+    """
     if settings.collaborator_uuid:
         return settings.collaborator_uuid
+    current_user_uuid = request.getfixturevalue("current_user_uuid")
     response = client.get(ORGANIZATION_MEMBERS)
     if response.status_code != 200:
-        outcomes.unavailable(f"no collaborator configured and members list answered {response.status_code}")
+        outcomes.unavailable(
+            f"no collaborator configured and the members list answered {response.status_code}; "
+            "set POSTHOG_COLLABORATOR_UUID",
+            client.describe(response),
+        )
     body = expect_shape(response, 200, "organization-member-list")
     members = body["results"] if isinstance(body, dict) else body
     for member in members:
         if member["user"]["uuid"] != current_user_uuid and member["level"] < 8:
             return member["user"]["uuid"]
-    outcomes.unavailable("no collaborator configured (POSTHOG_COLLABORATOR_UUID) and no plain member to discover")
+    outcomes.unavailable("no collaborator configured and no plain member to discover; set POSTHOG_COLLABORATOR_UUID")
     raise AssertionError("unreachable")
 
 
-@pytest.fixture(scope="session")
-def seeded_events(settings, contract, client, paths, run_id) -> events.SeededEvents:
-    """The run's events, captured once and waited for until all are listable."""
+def discovered_collaborator(client) -> str | None:
+    """A plain member other than the key owner (§4.3), read leniently: judging these answers is the
+    fixtures' job; the generated tests only need someone to add."""
+    me, members = client.get(CURRENT_USER), client.get(ORGANIZATION_MEMBERS)
+    if me.status_code != 200 or members.status_code != 200:
+        return None
+    try:
+        owner, body = me.json().get("uuid"), members.json()
+        listed = body.get("results") if isinstance(body, dict) else body
+        for member in listed or []:
+            if member["user"]["uuid"] != owner and member["level"] < 8:
+                return str(member["user"]["uuid"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return None
+
+
+def capture_unavailable(settings, contract) -> str | None:
+    """Why the run cannot capture events (naming the setting that would let it), or None."""
     if settings.read_only:
-        pytest.skip("read-only mode: no events are captured")
+        return "read-only mode captures no events: run without --read-only / POSTHOG_READ_ONLY to seed events"
+    if not (settings.project_api_key or contract.facts.project_api_key):
+        return "no project API key: set POSTHOG_PROJECT_API_KEY (the host did not reveal one on /api/users/@me/)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def seeded_events(settings, contract, client, paths, run_id, outcomes) -> events.SeededEvents:
+    """The run's events, captured once and waited for until all are listable."""
+    reason = capture_unavailable(settings, contract)
+    if reason:
+        outcomes.unavailable(reason)
     key = settings.project_api_key or contract.facts.project_api_key
-    if not key:
-        pytest.skip("POSTHOG_PROJECT_API_KEY is not configured and the host did not reveal one")
     seeded = events.plan(run_id)
     response = events.capture(client, settings.capture_url or settings.base_url, key, seeded)
     expect_shape(response, 200, "capture-response", rule="POST /batch/ accepts the seeded events (§9)")
@@ -63,11 +100,10 @@ def generated_run(request, contract, settings, client, paths, resources):
     """
     from posthog_contract import generated
 
-    try:
-        seeded = request.getfixturevalue("seeded_events")
-    except pytest.skip.Exception:
-        seeded = None
+    seeded = None if capture_unavailable(settings, contract) else request.getfixturevalue("seeded_events")
     state = generated.prepare_data(client, paths, resources, settings, seeded=seeded)
+    # the member the hand-written tests add is the one generated collaborator adds aim at (§4.3)
+    state["collaborator_uuid"] = settings.collaborator_uuid or discovered_collaborator(client)
     run = generated.new_run(settings, base_url=settings.base_url, project_id=paths.project_id,
                             resources=resources, redactor=contract.redactor, **state)
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")

@@ -19,10 +19,10 @@ def capture_base(settings):
 
 
 @pytest.fixture(scope="module")
-def project_key(settings, contract):
+def project_key(settings, contract, outcomes):
     key = settings.project_api_key or contract.facts.project_api_key
     if not key:
-        pytest.skip("POSTHOG_PROJECT_API_KEY is not configured and the host did not reveal one")
+        outcomes.unavailable("no project API key: set POSTHOG_PROJECT_API_KEY (the host did not reveal one)")
     return key
 
 
@@ -51,7 +51,10 @@ def test_capture_without_a_token_is_4xx(client, capture_base, run_id):
 def test_capture_with_an_unknown_token_is_refused(client, capture_base, run_id, outcomes, contract):
     body = {"api_key": "phc_posthogcontract0unknown0token0000000000", "batch": [one_event(run_id)]}
     response = client.post(capture_base + "/batch/", json=body, api_key=None)
-    if response.status_code == 200 and not contract.embedded:  # the reference pins the refusal
+    # Embedded-only strictness, on purpose: older captures answer 200 and drop the events later, so on a
+    # host whose capture release the suite cannot know a 200 is a warning (§9, §11). The embedded server
+    # is the one host known to run current capture, which refuses with 401/403.
+    if response.status_code == 200 and not contract.embedded:
         outcomes.warn("capture accepted an unknown project key with 200 (§9)")
         return
     expect_that(response.status_code in (401, 403), "capture with an unknown project key is 401 or 403 (§9)", response)

@@ -90,3 +90,19 @@ def test_the_request_timeout_is_configurable_and_named_when_exceeded():
 def test_the_whole_suite_passes_on_a_slow_host():
     run = run_suite("tests", "-q", "--reference-arg=--latency-ms=150", env=suite_environment(), timeout=900)
     assert run.returncode == 0, run.output[-4000:]
+
+
+def test_the_whole_suite_passes_behind_a_limiter_refusing_every_7th_request(tmp_path):
+    """Issue 14 hole 11: a limiter (or WAF) in front of the host answers every 7th request 429, whoever
+    sends it: the hand-written client, schemathesis' generated cases and its auth probes all honour it
+    (one policy, posthog_contract.policy). Retry-After 0 keeps the run short; the waiting itself is
+    proven by test_suite_passes_under_a_rate_limit_and_reports_the_waits."""
+    log = tmp_path / "requests.log"
+    run = run_suite(
+        "tests", "-q", "--reference-arg=--throttle-every=7", "--reference-arg=--throttle-retry-after=0",
+        f"--reference-arg=--request-log={log}", env=suite_environment(), timeout=600,
+    )
+    assert run.returncode == 0, run.output[-4000:]
+    seen = statuses(log)
+    assert seen["429"] >= 100, f"the limiter hardly bit, so this proves little: {dict(seen)}"
+    assert "Too Many Requests" not in run.output, run.output[-3000:]

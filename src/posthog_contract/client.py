@@ -8,8 +8,6 @@ report. Tests never build an ``httpx.Client`` of their own.
 from __future__ import annotations
 
 import collections
-import email.utils
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from typing import Any, Final
 
 import httpx
 
+from .policy import SAFE_METHODS, ReadOnlyViolation, RetryBudget, refuse_unsafe, retry_after_seconds, wait_note
 from .redaction import Redactor
 
 __all__ = [
@@ -30,6 +29,7 @@ __all__ = [
     "SAFE_METHODS",
     "USER_AGENT",
     "describe",
+    "retry_after_seconds",
 ]
 
 BODY_LIMIT: Final = 20_000  # characters of each body kept in an Exchange
@@ -39,8 +39,6 @@ _REDACTION_WINDOW: Final = BODY_LIMIT + 4096  # redact a bit past the cut so no 
 _BORING_REQUEST_HEADERS: Final = frozenset(
     {"accept", "accept-encoding", "connection", "host", "user-agent", "content-length"}
 )
-#: The methods read-only mode lets through (RFC 9110 "safe": they change nothing on the host).
-SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _SHOWN_RESPONSE_HEADERS: Final = (
     "content-type",
     "location",
@@ -123,10 +121,6 @@ class RateLimitExhausted(Exception):
         self.waited = waited
         self.attempts = attempts
         self.exchange = exchange
-
-
-class ReadOnlyViolation(Exception):
-    """Read-only mode refused to send a request that could change the host; nothing was sent."""
 
 
 class _Shared:
@@ -287,12 +281,7 @@ class ContractClient:
         :class:`RateLimitExhausted`; in read-only mode a method outside :data:`SAFE_METHODS` raises
         :class:`ReadOnlyViolation` and nothing is sent.
         """
-        if self._shared.read_only and method.upper() not in SAFE_METHODS:
-            raise ReadOnlyViolation(
-                f"read-only mode (--read-only / POSTHOG_READ_ONLY) refused to send {method.upper()} "
-                f"{self.redactor.url(url)}: only GET, HEAD and OPTIONS reach the host; a check that writes "
-                "must carry the `writes` marker"
-            )
+        refuse_unsafe(self._shared.read_only, method, self.redactor.url(url))
         key = self.api_key if isinstance(api_key, _Default) else api_key
         if key:
             self.redactor.add(key)
@@ -334,11 +323,12 @@ class ContractClient:
                 return response
 
             n429 += 1
-            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-            wanted = retry_after if retry_after is not None else float(2 ** (n429 - 1))
-            remaining = self.max_retry_wait - waited
+            header = response.headers.get("Retry-After")
+            pause = RetryBudget(self.max_retry_wait, self.max_attempts).pause(
+                header, attempt=attempt, throttled=n429, waited=waited
+            )
             shown_url = self.redactor.url(str(req.url))
-            if attempt >= self.max_attempts or remaining <= 0:
+            if pause is None:
                 exchange = self._record(req, response, elapsed, note="429: retry budget exhausted")
                 raise RateLimitExhausted(
                     f"host kept answering 429 for {waited:.0f} s over {attempt} attempts "
@@ -348,9 +338,7 @@ class ContractClient:
                     attempts=attempt,
                     exchange=exchange,
                 )
-            pause = max(0.0, min(wanted, remaining))
-            source = f"Retry-After {retry_after:g} s" if retry_after is not None else "no Retry-After"
-            note = f"429 on {req.method} {shown_url} ({source}), waited {pause:g} s before retry {attempt}"
+            note = wait_note(req.method, shown_url, header, pause, attempt)
             self._record(req, response, elapsed, note=note)
             self._shared.warnings.append(note)
             self._shared.retries_on_429 += 1
@@ -472,21 +460,3 @@ def _reason(status: int) -> str:
         return httpx.codes(status).phrase
     except ValueError:
         return ""
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent or junk."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when is None:
-            return None
-        seconds = when.timestamp() - time.time()
-    return max(0.0, seconds) if math.isfinite(seconds) else None  # NaN and inf are junk too

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -19,16 +18,11 @@ import httpx
 from .assertions import expect_shape, expect_that, fail
 from .client import ContractClient
 from .outcomes import LOG
+from .wire import default_port, parse_instant
+
+__all__ = ["CURSOR_PARAMS", "Walk", "parse_instant", "walk", "walk_dashboards", "walk_events"]
 
 CURSOR_PARAMS = ("before", "after")
-
-
-def parse_instant(text: str) -> datetime:
-    """ISO 8601 with ``Z``, ``+00:00`` or ``+0000`` (and a space where a raw ``+`` was decoded)."""
-    value = text.strip().replace(" ", "+").replace("Z", "+00:00")
-    if len(value) > 5 and value[-5] in "+-" and value[-4:].isdigit():
-        value = value[:-2] + ":" + value[-2:]
-    return datetime.fromisoformat(value)
 
 
 @dataclass
@@ -55,8 +49,8 @@ def _check_next_link(
     if link.scheme != base.scheme:
         LOG.warn(f"`next` uses scheme {link.scheme!r} but the host was called with {base.scheme!r} (TLS proxy?)")
     expect_that(
-        (link.hostname, link.port or _default_port(link.scheme))
-        == (base.hostname, base.port or _default_port(base.scheme)),
+        (link.hostname, link.port or default_port(link.scheme))
+        == (base.hostname, base.port or default_port(base.scheme)),
         "`next` points at the configured host and port",
         response,
         f"next = {next_url}, host = {base_url}",
@@ -75,10 +69,6 @@ def _check_next_link(
         response,
         f"lost or changed: {lost}; next = {next_url}",
     )
-
-
-def _default_port(scheme: str) -> int:
-    return 443 if scheme == "https" else 80
 
 
 def walk(
@@ -202,12 +192,25 @@ def walk_events(
     )
 
 
-def walk_dashboards(client: ContractClient, path: str, *, limit: int, max_pages: int = 200) -> Walk:
-    """Limit/offset pages: `count` stable, `previous` present after the first page."""
+def walk_dashboards(
+    client: ContractClient,
+    path: str,
+    *,
+    limit: int,
+    max_pages: int = 200,
+    on_page: Callable[[httpx.Response, Any, int], None] | None = None,
+) -> Walk:
+    """Limit/offset pages: `count` stable, `previous` present after the first page, `next` keeps `limit`."""
     counts: list[int] = []
 
     def check_page(response: httpx.Response, body: Any, number: int) -> None:
         counts.append(body["count"])
+        expect_that(
+            body["count"] == counts[0],
+            "`count` is the same on every page of one walk (§1.6)",
+            response,
+            f"page 1 said count {counts[0]}, page {number} says {body['count']}",
+        )
         if number > 1:
             expect_that(
                 body.get("previous") is not None, "`previous` links back from every page after the first", response
@@ -217,8 +220,10 @@ def walk_dashboards(client: ContractClient, path: str, *, limit: int, max_pages:
         if body.get("next"):
             query = dict(parse_qsl(urlsplit(body["next"]).query))
             expect_that(query.get("limit") == str(limit), "`next` keeps `limit`", response, f"next = {body['next']}")
+        if on_page is not None:
+            on_page(response, body, number)
 
-    result = walk(
+    return walk(
         client,
         path,
         {"limit": str(limit)},
@@ -228,4 +233,3 @@ def walk_dashboards(client: ContractClient, path: str, *, limit: int, max_pages:
         ignore_changes=("offset",),
         on_page=check_page,
     )
-    return result

@@ -351,7 +351,7 @@ def anonymous_client(contract: ContractSession) -> ContractClient:
 @pytest.fixture(scope="session")
 def readonly_client(contract: ContractSession) -> ContractClient:
     if not contract.settings.readonly_api_key:
-        pytest.skip("POSTHOG_READONLY_API_KEY is not configured (a key with read scopes only)")
+        LOG.unavailable("no read-only key is configured: set POSTHOG_READONLY_API_KEY to a key with read scopes only")
     return contract.client.with_key(contract.settings.readonly_api_key)
 
 

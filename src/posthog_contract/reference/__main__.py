@@ -16,6 +16,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--db", help="SQLite file kept across restarts (default: a fresh temporary file)")
     parser.add_argument("--credentials", help="also write the credentials JSON line to this file")
     parser.add_argument("--rate-limit", type=Rate.parse, help="answer 429 past N/s, N/min or N/hour per key")
+    parser.add_argument(
+        "--throttle-every", type=int, default=0, metavar="N",
+        help="answer every Nth request (any request, like a WAF in front of PostHog) 429 with Retry-After",
+    )
+    parser.add_argument(
+        "--throttle-retry-after", type=int, default=1, metavar="SECONDS", help="Retry-After of --throttle-every"
+    )
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay every response (false-alarm guards)")
     parser.add_argument("--ingestion-delay", type=float, default=0.0, help="seconds before captured events list")
     parser.add_argument("--mutant", action="append", default=[], help="break one contract rule (repeatable)")
@@ -46,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         from . import app  # noqa: F401  (declares every mutant)
 
         for name, rule in mutants.catalogue().items():
-            print(f"{name}\t{rule}")
+            print(f"{name}\t{rule}\t{','.join(mutants.killers(name))}")
         return 0
     extra = {
         "latency_ms": args.latency_ms,
@@ -56,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         "features_off": frozenset(args.without_feature),
         "release": args.release,
         "move_tile_key": args.move_tile_key,
+        "throttle_every": max(0, args.throttle_every),
+        "throttle_retry_after": max(0, args.throttle_retry_after),
     }
     options = ServerOptions.with_rate(args.rate_limit, **extra) if args.rate_limit else ServerOptions(**extra)
     from . import app as _app  # noqa: F401

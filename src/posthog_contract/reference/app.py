@@ -47,6 +47,7 @@ class ReferenceApp:
         plan.configure(options.features_off, options.release, options.move_tile_key)
         self.state.event_windows = WindowCache()  # PostHog's per-request window cache (§7.4)
         self.router = Router(all_routes())
+        self._requests = 0  # for options.throttle_every (one event loop: no lock needed)
         self._log_file = open(options.request_log, "a", buffering=1) if options.request_log else None  # noqa: SIM115
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -72,7 +73,20 @@ class ReferenceApp:
             path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
             self._log_file.write(f"{scope['method']} {path} {response.status_code} {elapsed_ms:.2f}\n")
 
+    def _throttled_in_front(self) -> Response | None:
+        """``--throttle-every N``: a limiter in front of the API refuses every Nth request."""
+        every = self.state.options.throttle_every
+        if not every:
+            return None
+        self._requests += 1
+        if self._requests % every:
+            return None
+        return errors.throttled(self.state.options.throttle_retry_after).response()
+
     async def handle(self, scope: dict[str, Any], receive: Any) -> Response:
+        throttled = self._throttled_in_front()
+        if throttled is not None:
+            return throttled
         method = scope["method"]
         handler, params, allowed = self.router.match(method, scope["path"])
         scope["path_params"] = params or {}

@@ -36,6 +36,14 @@ CURRENT_ALIAS_UNSUPPORTED = mutants.declare(
 NON_INTEGER_PROJECT_500 = mutants.declare(
     "non_integer_project_500", "a project id that is neither an integer nor @current is 404, not 500 (§1.1)"
 )
+OTHER_PROJECT_404 = mutants.declare(
+    "other_project_404", "a project of another organisation answers 403, not 404 (§1.5)",
+    killed_by=("tests/test_auth.py::test_another_organisations_project_is_refused",),
+)
+READ_SCOPE_REFUSED = mutants.declare(
+    "read_scope_refused", "a key with dashboard:read lists dashboards (§1.4)",
+    killed_by=("tests/test_auth.py::test_readonly_key_can_read_dashboards",),
+)
 AUTH_403_FOR_401 = mutants.declare(
     "invalid_key_is_403", "an unknown personal API key must be 401 authentication_failed, not 403 (§1.3)"
 )
@@ -181,6 +189,8 @@ def require_scope(key: sqlite3.Row, scope: str | None) -> None:
         return
     if scope is None:
         raise errors.permission_denied("This action does not support personal API key access")
+    if mutants.active(READ_SCOPE_REFUSED) and "*" not in scopes and scope.endswith(":read"):
+        raise errors.permission_denied(f"API key missing required scope '{scope}'")
     if scope_granted(scopes, scope):
         return
     if mutants.active(READONLY_KEY_MAY_WRITE) and scope.endswith(":write"):
@@ -204,6 +214,8 @@ async def authorize(request: Request, scope: str | None, *, klass: str = "defaul
     organization = db.one("SELECT * FROM organizations WHERE id = ?", (row["organization_id"],))
     level = membership_level(db, row["organization_id"], user["id"])
     if level is None:
+        if mutants.active(OTHER_PROJECT_404):
+            raise errors.not_found("Project not found.")
         if not mutants.active(OTHER_PROJECT_SERVED):
             raise errors.permission_denied("You don't have access to the project.")
         level = 1

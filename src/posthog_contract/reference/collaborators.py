@@ -55,6 +55,22 @@ OWNER_ACCEPTED = mutants.declare(
     "collaborator_owner_accepted", "adding the owner or an admin as collaborator is 400 (§4.1 rule 8)"
 )
 PATCH_ALLOWED = mutants.declare("collaborator_patch_allowed", "PATCH on a collaborator answers 405 (§4.1)")
+ADDED_NOT_LISTED = mutants.declare(
+    "collaborator_added_not_listed", "an added collaborator is listed (§4.1)",
+    killed_by=("tests/test_collaborators.py::test_add_collaborator_is_201_and_listed",),
+)
+REMOVED_STILL_LISTED = mutants.declare(
+    "collaborator_removed_still_listed", "a removed collaborator is no longer listed (§4.1)",
+    killed_by=("tests/test_collaborators.py::test_remove_collaborator_is_204_and_unlisted",),
+)
+DELETE_UNKNOWN_204 = mutants.declare(
+    "collaborator_delete_unknown_204", "DELETE of a user who is not a collaborator is 404 (§4.1)",
+    killed_by=("tests/test_collaborators.py::test_remove_a_non_collaborator_is_404",),
+)
+LOWEST_LEVEL_ACCEPTED = mutants.declare(
+    "collaborator_lowest_level_accepted", "no collaborators on a dashboard at restriction level 21 (§4.1 rule 4)",
+    killed_by=("tests/test_collaborators.py::test_add_on_lowest_restriction_level_is_400",),
+)
 
 
 def _dashboard(ctx: Ctx, request: Request) -> sqlite3.Row:
@@ -96,6 +112,8 @@ async def list_collaborators(request: Request) -> Response:
     ctx = await authorize(request, DASHBOARD_READ)
     dashboard = _dashboard(ctx, request)
     items = [collaborator_json(r) for r in ctx.db.all(_SELECT + " ORDER BY c.added_at, c.id", (dashboard["id"],))]
+    if mutants.active(ADDED_NOT_LISTED):
+        items = []
     if mutants.active(LIST_PAGINATED):
         win = window(request)
         return json_response(page(request, items[win.offset : win.offset + win.limit], len(items), win))
@@ -115,7 +133,8 @@ async def add_collaborator(request: Request) -> Response:
     if "user_uuid" not in data:
         raise errors.required("user_uuid")
     user_uuid = uuid_field(data["user_uuid"], "user_uuid")
-    if access(ctx, dashboard).effective_restriction_level <= EVERYONE_CAN_EDIT:  # rule 4
+    lowest = access(ctx, dashboard).effective_restriction_level <= EVERYONE_CAN_EDIT
+    if lowest and not mutants.active(LOWEST_LEVEL_ACCEPTED):  # rule 4
         raise invalid("Cannot add collaborators to a dashboard on the lowest restriction level.", None)
     if level != CAN_EDIT and not mutants.active(LEVEL21_ACCEPTED):  # rule 5
         raise invalid("Only edit access can be explicitly specified currently.", None)
@@ -153,11 +172,15 @@ async def remove_collaborator(request: Request) -> Response:
     ctx = await authorize(request, DASHBOARD_WRITE)
     dashboard = _dashboard(ctx, request)
     require_edit(ctx, dashboard)
+    listed = ctx.db.one(_SELECT + " AND u.uuid = ?", (dashboard["id"], request.path_params["user_uuid"]))
+    if mutants.active(DELETE_UNKNOWN_204) and listed is None:
+        return empty_response(204)
     row = _find(ctx, dashboard["id"], request.path_params["user_uuid"])
     if access(ctx, dashboard).effective_restriction_level <= EVERYONE_CAN_EDIT:
         raise invalid("Cannot remove collaborators from a dashboard on the lowest restriction level.", None)
-    with ctx.db.write() as conn:
-        conn.execute("DELETE FROM collaborators WHERE id = ?", (row["c_id"],))
+    if not mutants.active(REMOVED_STILL_LISTED):
+        with ctx.db.write() as conn:
+            conn.execute("DELETE FROM collaborators WHERE id = ?", (row["c_id"],))
     if mutants.active(DELETE_200_BODY):
         return json_response(collaborator_json(row), 200)
     return empty_response(204)

@@ -99,6 +99,75 @@ ENVELOPE_MISSING_ATTR = mutants.declare(
 WRONG_CONTENT_TYPE = mutants.declare(
     "dashboard_wrong_content_type", "dashboard bodies are served as application/json (§1.2)"
 )
+TEMPLATE_EMPTY_200_NOTHING = mutants.declare(
+    "template_empty_200_creates_nothing", "create_from_template_json creates the dashboard it answers for (§6)",
+    killed_by=("tests/test_template.py::test_template_creates_a_dashboard_named_after_it",),
+)
+TEMPLATE_NAME_IGNORED = mutants.declare(
+    "template_name_ignored", "the template's dashboard is named after template_name (§6)",
+    killed_by=("tests/test_template.py::test_template_creates_a_dashboard_named_after_it",),
+)
+TEMPLATE_DESCRIPTION_IGNORED = mutants.declare(
+    "template_description_ignored", "the template's dashboard description is dashboard_description (§6)",
+    killed_by=("tests/test_template.py::test_template_creates_a_dashboard_named_after_it",),
+)
+TEMPLATE_TILES_DROPPED = mutants.declare(
+    "template_tiles_dropped", "create_from_template_json makes one tile per template tile (§6)",
+    killed_by=("tests/test_template.py::test_template_creates_a_dashboard_named_after_it",),
+)
+ANONYMOUS_EMPTY_200 = mutants.declare(
+    "anonymous_move_tile_and_template_empty_200",
+    "move_tile and create_from_template_json without credentials are 401, not an empty 200 (§1.3)",
+    killed_by=(
+        "tests/test_auth.py::test_every_documented_operation_needs_a_key",
+        "tests/test_generated.py::test_write_operations_conform",
+    ),
+)
+CREATED_PINNED = mutants.declare(
+    "create_default_pinned", "a new dashboard has the documented defaults: pinned false (§2.3)",
+    killed_by=("tests/test_dashboards.py::test_create_returns_201_with_documented_defaults",),
+)
+NAME_UNBOUNDED = mutants.declare(
+    "name_max_length_unchecked", "a name over 400 characters is 400 max_length (§2.3)",
+    killed_by=("tests/test_dashboards.py::test_name_over_400_characters_is_400_max_length", "tests/test_generated.py"),
+)
+FORM_IGNORED = mutants.declare(
+    "form_data_ignored", "PATCH accepts form-urlencoded bodies (§1.1)",
+    killed_by=("tests/test_dashboards.py::test_patch_accepts_form_data",),
+)
+PARSE_ERROR_RENAMED = mutants.declare(
+    "malformed_json_is_invalid_input", "malformed JSON is a 400 invalid_request parse_error (§1.1, §1.2)",
+    killed_by=("tests/test_dashboards.py::test_malformed_json_is_400_parse_error",),
+)
+ENVIRONMENTS_DIFFER = mutants.declare(
+    "environments_prefix_serves_other_data", "both prefixes reach the same dashboard data (§1.1)",
+    killed_by=("tests/test_dashboards.py::test_both_prefixes_serve_the_same_dashboard", "tests/test_stateful.py"),
+)
+PATCH_DELETED_SERVED = mutants.declare(
+    "patch_of_soft_deleted_dashboard_200", "PATCH of a soft-deleted dashboard without a falsy deleted is 404 (§2.8)",
+    killed_by=("tests/test_dashboard_lifecycle.py::test_patch_of_soft_deleted_dashboard_without_undelete_is_404",
+               "tests/test_stateful.py"),
+)
+PINNED_LAST = mutants.declare(
+    "pinned_dashboards_listed_last", "the dashboards list shows pinned dashboards first (§2.2)",
+    killed_by=("tests/test_generated.py", "tests/test_stateful.py"),
+)
+MOVE_POST_REFUSED = mutants.declare(
+    "move_tile_post_refused", "move_tile accepts POST as well as PATCH (§5)",
+    killed_by=("tests/test_move_tile.py::test_move_tile_accepts_post_and_legacy_key", "tests/test_generated.py"),
+)
+MOVE_UNKNOWN_DESTINATION_200 = mutants.declare(
+    "move_tile_unknown_destination_200", "move_tile to an unknown dashboard is 404 (§5)",
+    killed_by=("tests/test_move_tile.py::test_move_tile_to_an_unknown_dashboard_is_404",),
+)
+MOVE_MISSING_TILE_500 = mutants.declare(
+    "move_tile_missing_tile_500", "move_tile without `tile` is 400 required, never a 5xx (§1.7, §5)",
+    killed_by=("tests/test_move_tile.py::test_move_tile_without_a_required_key_is_400", "tests/test_generated.py"),
+)
+RESTRICTION_PATCH_IGNORED = mutants.declare(
+    "restriction_level_patch_ignored", "a valid restriction_level PATCH is stored (§2.5, §2.7, §4.2)",
+    killed_by=("tests/test_collaborators.py::test_restriction_level_patch_is_stored",),
+)
 
 NAME_MAX_LENGTH = 400
 TAG_MAX_LENGTH = 255
@@ -185,7 +254,8 @@ def validate_fields(data: dict[str, Any], form_tags: list[str] | None) -> dict[s
             continue
         value = data[key]
         if key == "name":
-            out[key] = char_field(value, key, max_length=NAME_MAX_LENGTH, allow_null=True)
+            bound = 10**9 if mutants.active(NAME_UNBOUNDED) else NAME_MAX_LENGTH
+            out[key] = char_field(value, key, max_length=bound, allow_null=True)
         elif key in ("description", "use_template", "_create_in_folder"):
             out[key] = char_field(value, key)
         elif key in ("pinned", "deleted", "delete_insights"):
@@ -236,7 +306,14 @@ def json_object_input(data: dict[str, Any], key: str) -> dict[str, Any] | None:
 
 
 async def body_and_tags(request: Request) -> tuple[dict[str, Any], list[str] | None]:
-    data = await read_data(request)
+    try:
+        data = await read_data(request)
+    except errors.ApiError as exc:
+        if exc.code == "parse_error" and mutants.active(PARSE_ERROR_RENAMED):
+            raise errors.validation_error("JSON parse error") from None
+        raise
+    if mutants.active(FORM_IGNORED) and "form" in request.headers.get("content-type", ""):
+        data = {}
     reject_surrogates(data)
     form_tags = await form_values(request, "tags") if "tags" in data else None
     return data, form_tags
@@ -449,7 +526,8 @@ async def list_dashboards(request: Request) -> Response:
         params.append(query["creation_mode"])
     else:
         sql += " AND creation_mode != 'unlisted'"
-    rows = ctx.db.all(sql + " ORDER BY pinned DESC, name IS NULL, name, id", params)
+    pinned_order = "ASC" if mutants.active(PINNED_LAST) else "DESC"
+    rows = ctx.db.all(sql + f" ORDER BY pinned {pinned_order}, name IS NULL, name, id", params)
     tags = [t for t in query.getlist("tags") if t]
     if tags:
         rows = [r for r in rows if set(loads(r["tags"]) or []) & set(tags)]
@@ -508,7 +586,7 @@ async def create_dashboard(request: Request) -> Response:
                 ctx.project_id,
                 values.get("name"),
                 values.get("description", ""),
-                int(bool(values.get("pinned"))),
+                int(bool(values.get("pinned", mutants.active(CREATED_PINNED)))),
                 iso_z(now()),
                 ctx.user["id"],
                 values.get("last_accessed_at"),
@@ -542,6 +620,8 @@ async def retrieve_dashboard(request: Request) -> Response:
     row = _lookup(ctx, request.path_params["id"])
     with ctx.db.write() as conn:
         conn.execute("UPDATE dashboards SET last_accessed_at = ? WHERE id = ?", (iso_z(now()), row["id"]))
+    if mutants.active(ENVIRONMENTS_DIFFER) and "/api/environments/" in request.url.path:
+        return json_response({**dashboard_json(ctx, row, detail=True), "description": "another environment"})
     return detail_response(ctx, row["id"])
 
 
@@ -668,6 +748,8 @@ async def update_dashboard(request: Request) -> Response:
     include_deleted = "deleted" in data and not str_to_bool(data["deleted"])
     if mutants.active(UNDELETE_REFUSED):
         include_deleted = False
+    if mutants.active(PATCH_DELETED_SERVED):
+        include_deleted = True
     row = _lookup(ctx, request.path_params["id"], include_deleted=include_deleted)
     levels = require_edit(ctx, row)
     values = validate_fields(data, form_tags)
@@ -698,6 +780,8 @@ async def update_dashboard(request: Request) -> Response:
         changes["creation_mode"] = data["creation_mode"]
     if mutants.active(TAGS_NOT_STORED) or not plan_has("tagging"):  # tagged_item.py: ignored without the feature
         changes.pop("tags", None)
+    if mutants.active(RESTRICTION_PATCH_IGNORED):
+        changes.pop("restriction_level", None)
     echo_deleted = False
     if mutants.active(SOFT_DELETE_IGNORED) and changes.get("deleted"):
         del changes["deleted"]
@@ -747,7 +831,11 @@ async def destroy_dashboard(request: Request) -> Response:
 
 @endpoint
 async def move_tile(request: Request) -> Response:
+    if mutants.active(ANONYMOUS_EMPTY_200) and "authorization" not in request.headers:
+        return empty_response(200)
     ctx = await authorize(request, DASHBOARD_WRITE)
+    if mutants.active(MOVE_POST_REFUSED) and request.method == "POST":
+        raise errors.method_not_allowed(request.method)
     source = _lookup(ctx, request.path_params["id"])
     require_edit(ctx, source)
     data = await read_data(request)
@@ -765,6 +853,8 @@ async def move_tile(request: Request) -> Response:
         raise errors.required(keys[0])
     destination_id = integer_field(raw_destination, destination_attr)
     if "tile" not in data:
+        if mutants.active(MOVE_MISSING_TILE_500):
+            raise errors.server_error()
         raise errors.required("tile")
     tile_data = data["tile"]
     if tile_data is None:
@@ -782,6 +872,8 @@ async def move_tile(request: Request) -> Response:
         if mutants.active(MOVE_UNKNOWN_TILE_200):
             return detail_response(ctx, source["id"])
         raise errors.not_found()
+    if mutants.active(MOVE_UNKNOWN_DESTINATION_200) and find_dashboard(ctx.db, ctx.project_id, destination_id) is None:
+        return detail_response(ctx, source["id"])
     destination = load_dashboard(ctx, destination_id)
     if not access(ctx, destination).can_edit:
         raise errors.permission_denied("You don't have edit permissions for the destination dashboard.")
@@ -803,6 +895,8 @@ async def move_tile(request: Request) -> Response:
 
 @endpoint
 async def create_from_template_json(request: Request) -> Response:
+    if mutants.active(ANONYMOUS_EMPTY_200) and "authorization" not in request.headers:
+        return empty_response(200)
     ctx = await authorize(request, DASHBOARD_WRITE)
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";")[0].strip().lower()
@@ -822,13 +916,22 @@ async def create_from_template_json(request: Request) -> Response:
     tags = [t for t in dict.fromkeys(template.get("tags") or [])]
     if any(len(t) > TAG_MAX_LENGTH for t in tags):
         raise invalid(f"Ensure this field has no more than {TAG_MAX_LENGTH} characters.", None, "max_length")
+    if mutants.active(TEMPLATE_EMPTY_200_NOTHING):
+        return empty_response(200)
+    applied = {**template, "tags": tags}
+    if mutants.active(TEMPLATE_NAME_IGNORED):
+        applied["template_name"] = "Untitled template"
+    if mutants.active(TEMPLATE_DESCRIPTION_IGNORED):
+        applied["dashboard_description"] = ""
+    if mutants.active(TEMPLATE_TILES_DROPPED):
+        applied["tiles"] = []
     with ctx.db.write() as conn:
         dashboard_id = conn.execute(
             "INSERT INTO dashboards (project_id, created_at, created_by) VALUES (?,?,?)",
             (ctx.project_id, iso_z(now()), ctx.user["id"]),
         ).lastrowid
         assert dashboard_id is not None
-        apply_template(ctx, conn, dashboard_id, {**template, "tags": tags})
+        apply_template(ctx, conn, dashboard_id, applied)
     return detail_response(ctx, dashboard_id, 201 if mutants.active(TEMPLATE_201) else 200)
 
 

@@ -79,6 +79,23 @@ UNPARSABLE_500 = mutants.declare(
 )
 CSV_AS_JSON = mutants.declare("events_csv_as_json", "events `format=csv` answers text/csv (§7.3)")
 CONTENT_TYPE_TEXT = mutants.declare("events_content_type_text", "events endpoints answer application/json (§7.3)")
+ORDER_BY_IGNORED = mutants.declare(
+    "events_order_by_ignored", 'events orderBy ["timestamp"] lists oldest first (§7.3)',
+    killed_by=("tests/test_events.py::test_order_by_timestamp_lists_oldest_first", "tests/test_pagination.py",
+               "tests/test_generated.py"),
+)
+PLUS_0000_REJECTED = mutants.declare(
+    "events_plus_0000_rejected", "events before/after accept a +0000 offset (§7.1)",
+    killed_by=("tests/test_events.py::test_before_accepts_a_plus_0000_offset",),
+)
+PERSON_UNASKED = mutants.declare(
+    "event_person_without_include_person", "`person` is null unless include_person is requested (§7.3, §8)",
+    killed_by=("tests/test_events.py::test_person_is_null_without_include_person", "tests/test_generated.py"),
+)
+CSV_WITHOUT_DISTINCT_ID = mutants.declare(
+    "events_csv_without_distinct_id", "the CSV export carries the id, event, distinct_id and timestamp columns (§7.3)",
+    killed_by=("tests/test_events.py::test_csv_format_lists_the_events", "tests/test_generated.py"),
+)
 
 DEFAULT_LIMIT = 100
 CSV_DEFAULT_LIMIT = 1000
@@ -239,6 +256,7 @@ def _persons_by_distinct_id(db: Database, project_id: int, distinct_ids: Iterabl
 
 def _serialise(db: Database, project_id: int, rows: list[sqlite3.Row], include_person: bool) -> list[dict[str, Any]]:
     persons = {}
+    include_person = include_person or mutants.active(PERSON_UNASKED)
     if include_person and not mutants.active(PERSON_ALWAYS_NULL):
         persons = _persons_by_distinct_id(db, project_id, (r["distinct_id"] for r in rows))
     return [event_json(r, persons.get(r["distinct_id"])) for r in rows]
@@ -268,6 +286,8 @@ def csv_response(results: list[dict[str, Any]]) -> Response:
     for item in results:
         flat: dict[str, Any] = {}
         _flatten(item, "", flat)
+        if mutants.active(CSV_WITHOUT_DISTINCT_ID):
+            flat.pop("distinct_id", None)
         rows.append(flat)
     header = sorted({key for row in rows for key in row}) or ["id", "distinct_id", "event", "timestamp"]
     buffer = io.StringIO()
@@ -331,7 +351,7 @@ def _ascending(params: dict[str, str]) -> bool:
     if order == ["-timestamp"]:
         return False
     if order == ["timestamp"]:
-        return True
+        return not mutants.active(ORDER_BY_IGNORED)
     raise errors.validation_error('orderBy must be ["-timestamp"] or ["timestamp"] (a JSON list).', attr="orderBy")
 
 
@@ -339,6 +359,8 @@ def _date(params: dict[str, str], name: str, moment: datetime) -> datetime | Non
     raw = params.get(name)
     if not raw:
         return None
+    if mutants.active(PLUS_0000_REJECTED) and raw.strip().endswith(("+0000", " 0000")):
+        raise errors.validation_error(f"{name} is not a valid date-time: {raw!r}.", attr=name)
     parsed = parse_date(raw, moment)
     if parsed is None:
         raise errors.validation_error(f"{name} is not a valid date-time: {raw!r}.", attr=name)

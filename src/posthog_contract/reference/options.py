@@ -46,6 +46,10 @@ class ServerOptions:
     release: str | None = None
     #: ``--move-tile-key``: the destination key move_tile reads (newest PostHog: to_dashboard only)
     move_tile_key: str = "both"
+    # A rate limiter or WAF in front of PostHog: every Nth request, whoever sends it (anonymous and
+    # capture requests included), answers 429 + Retry-After. 0: off. Not PostHog's own limiter (§1.8).
+    throttle_every: int = 0
+    throttle_retry_after: int = 1
 
     @classmethod
     def with_rate(cls, rate: Rate, **kwargs: object) -> ServerOptions:

@@ -15,6 +15,15 @@ NEXT_MISSING = mutants.declare(
 )
 NEXT_RELATIVE = mutants.declare("list_next_relative", "dashboards list `next` must be an absolute URL (§1.6)")
 COUNT_WRONG = mutants.declare("list_count_is_page_size", "dashboards list `count` counts every visible row (§1.6)")
+COUNT_DRIFTS = mutants.declare(
+    "dashboard_count_drifts_between_pages", "`count` is all visible items, the same on every page (§1.6)",
+    killed_by=(
+        "tests/test_pagination.py::test_dashboards_walk_covers_the_whole_list",
+        "tests/test_dashboard_lifecycle.py",
+        "tests/test_generated.py",
+        "tests/test_stateful.py",
+    ),
+)
 
 DEFAULT_LIMIT = 100
 
@@ -66,4 +75,6 @@ def page(request: Request, results: list[Any], count: int, win: Window) -> dict[
         previous_url = _with_params(url, limit=win.limit, offset=previous_offset if previous_offset > 0 else None)
     if mutants.active(COUNT_WRONG):
         count = len(results)
+    if mutants.active(COUNT_DRIFTS) and win.offset:
+        count += 1
     return {"count": count, "next": next_url, "previous": previous_url, "results": results}

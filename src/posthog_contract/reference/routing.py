@@ -13,6 +13,13 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
+from . import mutants
+
+SLASH_REQUIRED = mutants.declare(
+    "trailing_slash_required", "API paths answer without the trailing slash too, no redirect (§1.1)",
+    killed_by=("tests/test_dashboards.py::test_trailing_slash_is_optional",),
+)
+
 Handler = Callable[[Request], Awaitable[Response]]
 PREFIXES = ("/api/projects/{project_id}", "/api/environments/{project_id}")
 
@@ -69,6 +76,8 @@ class Router:
 
     def match(self, method: str, path: str) -> tuple[Handler | None, dict[str, str] | None, list[str]]:
         """(handler, path params, allowed methods of a path that matched without this method)."""
+        if mutants.active(SLASH_REQUIRED) and path.startswith("/api/") and not path.endswith("/"):
+            return None, None, []
         path = path.rstrip("/") or "/"
         allowed: list[str] = []
         params_seen: dict[str, str] | None = None

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import mutants, plan
+from . import errors, mutants, plan
 from .auth import SHARING_READ, SHARING_WRITE, Ctx, authorize
 from .bodies import read_data
 from .dashboard_access import (
@@ -45,6 +45,23 @@ TOKEN_NOT_ROTATED = mutants.declare(
 DELETED_SERVED = mutants.declare(
     "sharing_of_deleted_dashboard_served",
     "sharing of a soft-deleted dashboard is 404 \"Dashboard not found.\" (§2.8, §3)",
+)
+SETTINGS_403_ERROR = mutants.declare(
+    "sharing_settings_403_error_body",
+    "only password_required without the feature answers 403 {error}; other refusals carry the envelope (§1.2, §3)",
+    killed_by=("tests/test_generated.py::test_write_operations_conform",),
+)
+ENABLED_COERCED = mutants.declare(
+    "sharing_enabled_non_boolean_accepted", "a non-boolean `enabled` is a 400 on `enabled` (§3)",
+    killed_by=("tests/test_sharing.py::test_enabled_must_be_a_boolean",),
+)
+UNKNOWN_DASHBOARD_SERVED = mutants.declare(
+    "sharing_of_unknown_dashboard_200", "sharing of an unknown dashboard is 404 \"Dashboard not found.\" (§3)",
+    killed_by=("tests/test_sharing.py::test_sharing_of_an_unknown_dashboard_is_404",),
+)
+PASSWORD_REQUIRED_COERCED = mutants.declare(
+    "sharing_password_required_coerced", "a non-boolean password_required is a 400 (§3; DRF BooleanField)",
+    killed_by=("tests/test_generated.py::test_write_operations_conform",),
 )
 
 REFRESH_GRACE = timedelta(minutes=5)
@@ -91,6 +108,11 @@ def _config_json(row: sqlite3.Row | None) -> dict[str, Any]:
 
 async def get_sharing(request: Request) -> Response:
     ctx = await authorize(request, SHARING_READ)
+    if mutants.active(UNKNOWN_DASHBOARD_SERVED):
+        try:
+            _dashboard(ctx, request)
+        except errors.ApiError:
+            return json_response(config_json(None))
     dashboard = _dashboard(ctx, request)
     body: Any = config_json(current_sharing(ctx.db, dashboard["id"]))
     if mutants.active(SHARING_ARRAY):
@@ -102,14 +124,18 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
     """DRF field order: enabled, settings, password_required; the first error is reported."""
     out: dict[str, Any] = {}
     if "enabled" in data:
-        out["enabled"] = boolean_field(data["enabled"], "enabled")
+        coerced = mutants.active(ENABLED_COERCED)
+        out["enabled"] = bool(data["enabled"]) if coerced else boolean_field(data["enabled"], "enabled")
     if "settings" in data:
         settings = data["settings"]
         if settings is not None and not isinstance(settings, dict):
             raise invalid("Invalid settings format", "settings")
         out["settings"] = settings
     if "password_required" in data:
-        out["password_required"] = boolean_field(data["password_required"], "password_required")
+        if mutants.active(PASSWORD_REQUIRED_COERCED):
+            out["password_required"] = bool(data["password_required"])
+        else:
+            out["password_required"] = boolean_field(data["password_required"], "password_required")
     return out
 
 
@@ -120,6 +146,8 @@ async def patch_sharing(request: Request) -> Response:
     reject_surrogates(data)
     require_edit(ctx, dashboard)
     values = _validate(data)
+    if mutants.active(SETTINGS_403_ERROR) and "settings" in values:
+        raise errors.RawResponse(json_response({"error": "Sharing settings are not available"}, 403))
     stored_values = dict(values)
     if mutants.active(ENABLE_NOT_STORED):
         stored_values.pop("enabled", None)

@@ -1,0 +1,195 @@
+"""The run state the hooks and checks act for: one :class:`GeneratedRun` per session, activated globally."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+import schemathesis
+from schemathesis.core.failures import Failure, FailureGroup
+
+from .. import operations as ops
+from ..config import Settings
+from ..redaction import Redactor
+from ..resources import RunResources
+from .profiles import Profile
+
+#: The line printed once per session; a failing run is reproduced with ``--contract-seed N``.
+SEED_MESSAGE = "posthog-contract: schemathesis seed {seed} (reproduce with --contract-seed {seed})"
+
+
+@dataclass
+class GeneratedRun:
+    """What the hooks and checks need to know about this session; one per session.
+
+    ``pool`` are live dashboards the run created (targets of every generated dashboard id),
+    ``trash`` run-created dashboards soft-deleted at start (404 for reads; a write may restore
+    them), ``unknown`` ids verified absent (reads only). ``created`` grows with every dashboard
+    the host acknowledges during the run.
+    """
+
+    settings: Settings
+    base_url: str
+    project_id: str
+    resources: RunResources | None
+    redactor: Redactor
+    seed: int
+    profile: Profile
+    pool: tuple[int, ...] = ()
+    trash: tuple[int, ...] = ()
+    unknown: tuple[int, ...] = ()
+    event_ids: tuple[str, ...] = ()
+    event_names: tuple[str, ...] = ()
+    distinct_ids: tuple[str, ...] = ()
+    events_after: str | None = None
+    collaborator_uuid: str | None = None
+    created: set[int] = field(default_factory=set)
+    auth_enforced: set[str] = field(default_factory=set)  # operations ignored_auth has probed
+    tiles: dict[int, set[int]] = field(default_factory=dict)
+    session: requests.Session | None = None
+    schema: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # -- ids -----------------------------------------------------------------------------------
+
+    def read_targets(self) -> tuple[int, ...]:
+        return self.pool + self.trash + self.unknown
+
+    def write_targets(self) -> tuple[int, ...]:
+        return self.pool + self.trash  # never an id the run did not create
+
+    def register_dashboard(self, dashboard_id: Any) -> None:
+        if not isinstance(dashboard_id, int) or isinstance(dashboard_id, bool):
+            return
+        with self._lock:
+            self.created.add(dashboard_id)
+        if self.resources is not None:
+            self.resources.track_dashboard(dashboard_id)
+
+    def register_tiles(self, dashboard_id: int, body: Any) -> None:
+        tiles = body.get("tiles") if isinstance(body, dict) else None
+        if not isinstance(tiles, list):
+            return
+        ids = {t["id"] for t in tiles if isinstance(t, dict) and isinstance(t.get("id"), int)}
+        with self._lock:
+            self.tiles[dashboard_id] = ids
+
+    def tile_ids(self, dashboard_id: Any) -> list[int]:
+        with self._lock:
+            return sorted(self.tiles.get(dashboard_id, ()))
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    def call_and_validate(self, case: schemathesis.Case, **kwargs: Any) -> schemathesis.Response:
+        """``case.call_and_validate`` through the run's 429-aware session, failures redacted."""
+        with self.redacted_failures():
+            return case.call_and_validate(session=self.session, **kwargs)
+
+    def record_response(self, op_id: str, path_parameters: Mapping[str, Any], body: Any, response: Any) -> None:
+        """Register what the host created or shared (see the module function of the same name)."""
+        from .steering import record_response  # steering imports this module
+
+        record_response(self, op_id, path_parameters, body, response)
+
+    def make_case(
+        self,
+        op_id: str,
+        *,
+        prefix: str = "projects",
+        path_parameters: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> schemathesis.Case:
+        """An explicit case of a catalogue operation, with the project pinned and the configured auth."""
+        if self.schema is None:
+            raise RuntimeError("load_schema() has not been called for this run")
+        operation = ops.by_id(op_id)
+        params = dict(path_parameters or {})
+        if operation.prefixed:
+            params = {"project_id": self.project_id, **params}
+        kwargs: dict[str, Any] = {"path_parameters": params, "query": dict(query or {})}
+        if body is not None:
+            kwargs.update(body=body, media_type="application/json")
+        api = self.schema[operation.full_path(prefix)][operation.method]
+        return api.Case(headers=self.schema.config.headers_for(operation=api), **kwargs)
+
+    def validate_exchange(
+        self,
+        op_id: str,
+        response: Any,
+        *,
+        prefix: str = "projects",
+        path_parameters: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> None:
+        """Run schemathesis' checks (built-in and the suite's) on an answer the project's client got.
+
+        For hand-driven flows (the state machine): the case is built from what was sent, so
+        status, content type, schema, headers and every custom check judge the answer exactly
+        as in the generated tests. Auth probing is left to the generated tests.
+        """
+        from .checks import ignored_auth_once_per_operation  # checks import this module
+
+        case = self.make_case(op_id, prefix=prefix, path_parameters=path_parameters, query=query, body=body)
+        with self.redacted_failures():
+            case.validate_response(response, excluded_checks=[ignored_auth_once_per_operation])
+
+    @contextmanager
+    def redacted_failures(self) -> Iterator[None]:
+        """Re-raise schemathesis failures with configured secrets scrubbed and the seed appended.
+
+        Schemathesis sanitizes the curl line by header name; this adds value-based redaction
+        (a key echoed under an innocent name, a project token in a response) and the seed.
+        """
+        try:
+            yield
+        except FailureGroup as exc:
+            message = self.redactor.text(str(exc.message)) + "\n" + SEED_MESSAGE.format(seed=self.seed)
+            for failure in exc.exceptions:
+                _redact_failure(failure, self.redactor)
+            group = FailureGroup(list(exc.exceptions), message)
+            group.__notes__ = [self.redactor.text(n) for n in getattr(exc, "__notes__", [])]
+            raise group.with_traceback(exc.__traceback__) from None
+        except Exception as exc:
+            notes = getattr(exc, "__notes__", None)
+            if notes:
+                exc.__notes__ = [self.redactor.text(n) for n in notes]
+            exc.args = tuple(self.redactor.text(a) if isinstance(a, str) else a for a in exc.args)
+            raise
+
+
+def _redact_failure(failure: Failure, redactor: Redactor) -> None:
+    for name in ("message", "title"):
+        value = getattr(failure, name, None)
+        if isinstance(value, str):
+            with contextlib.suppress(AttributeError, dataclasses.FrozenInstanceError):
+                setattr(failure, name, redactor.text(value))
+
+
+_RUN: GeneratedRun | None = None
+_LAST_SEED: int | None = None
+
+
+def active_run() -> GeneratedRun | None:
+    """The run the hooks act for (None outside a session)."""
+    return _RUN
+
+
+def last_seed() -> int | None:
+    """The seed of the most recent run in this process (for reports; survives the run's end)."""
+    return _LAST_SEED
+
+
+def activate(run: GeneratedRun | None) -> None:
+    """Make ``run`` the one the global hooks and checks act for (None: switch them off)."""
+    global _RUN, _LAST_SEED
+    _RUN = run
+    if run is not None:
+        _LAST_SEED = run.seed
