@@ -142,6 +142,7 @@ def test_add_twice_is_400(client, paths, resources, with_feature, collaborator_u
     )
 
 
+@pytest.mark.check("status", "shape", "persistence")
 def test_remove_collaborator_is_204_and_unlisted(client, paths, resources, with_feature, collaborator_uuid):
     add(client, paths, resources, with_feature["id"], collaborator_uuid)
     response = client.delete(paths.collaborator(with_feature["id"], collaborator_uuid))

@@ -131,6 +131,7 @@ def test_name_over_400_characters_is_400_max_length(client, paths, new_dashboard
     )
 
 
+@pytest.mark.check("status", "shape", "persistence")
 def test_delete_is_405_with_empty_body_and_keeps_the_dashboard(client, paths, new_dashboard):
     created = new_dashboard("delete-405")
     response = client.delete(paths.dashboard(created["id"]))

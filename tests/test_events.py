@@ -32,6 +32,7 @@ def seeded_where(seeded, predicate) -> set[str]:
     return {e.uuid for e in seeded.events if predicate(e)}
 
 
+@pytest.mark.check("status", "shape", "persistence")
 def test_seeded_events_are_listed_with_the_event_shape(client, paths, seeded_events):
     response, results = listed(client, paths, seeded_events, limit="100")
     expect_that(
@@ -185,6 +186,7 @@ def test_timestamps_are_the_captured_instants(client, paths, seeded_events):
     )
 
 
+@pytest.mark.check("status", "shape", "persistence")
 def test_retrieve_returns_the_same_event(client, paths, seeded_events):
     wanted = seeded_events.events[3]
     response = client.get(paths.event(wanted.uuid))

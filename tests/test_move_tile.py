@@ -63,6 +63,7 @@ def move(client, paths, source_id, body, method="PATCH", outcomes=None):
     return response
 
 
+@pytest.mark.check("status", "shape")
 def test_move_tile_answers_the_source_without_the_tile(client, paths, outcomes, two_dashboards_with_tile):
     source, destination, tile, text = two_dashboards_with_tile
     response = move(

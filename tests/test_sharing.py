@@ -19,6 +19,7 @@ def shared(client, paths, resources, new_dashboard):
     return created, body
 
 
+@pytest.mark.check("status", "shape")
 def test_never_configured_sharing_is_one_disabled_object(client, paths, new_dashboard):
     created = new_dashboard("sharing-default")
     response = client.get(paths.sharing(created["id"]))

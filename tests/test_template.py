@@ -49,6 +49,7 @@ def found_by_name(client, paths, resources, name: str, response):
     return read, expect_shape(read, 200, "dashboard", rule="the dashboard made from the template can be read (§2.4)")
 
 
+@pytest.mark.check("status", "shape", "persistence")
 def test_template_creates_a_dashboard_named_after_it(client, paths, resources, outcomes):
     name = resources.name("from-template")
     response = post_template(client, paths, resources, outcomes, template(name))
@@ -58,6 +59,10 @@ def test_template_creates_a_dashboard_named_after_it(client, paths, resources, o
     else:
         body = expect_shape(
             response, 200, "dashboard", rule="create_from_template_json answers 200 (not 201) with a Dashboard (§6)"
+        )
+        reread = client.get(paths.dashboard(body["id"]))
+        expect_shape(
+            reread, 200, "dashboard", rule="the dashboard create_from_template_json answered with is stored (§6)"
         )
     expect_that(body["name"] == name, "the dashboard is named after `template_name` (§6)", response)
     expect_that(

@@ -115,6 +115,10 @@ TEMPLATE_TILES_DROPPED = mutants.declare(
     "template_tiles_dropped", "create_from_template_json makes one tile per template tile (§6)",
     killed_by=("tests/test_template.py::test_template_creates_a_dashboard_named_after_it",),
 )
+TEMPLATE_NOT_KEPT = mutants.declare(
+    "template_dashboard_not_kept", "the dashboard create_from_template_json answers with is stored (§6)",
+    killed_by=("tests/test_template.py::test_template_creates_a_dashboard_named_after_it",),
+)
 ANONYMOUS_EMPTY_200 = mutants.declare(
     "anonymous_move_tile_and_template_empty_200",
     "move_tile and create_from_template_json without credentials are 401, not an empty 200 (§1.3)",
@@ -932,7 +936,11 @@ async def create_from_template_json(request: Request) -> Response:
         ).lastrowid
         assert dashboard_id is not None
         apply_template(ctx, conn, dashboard_id, applied)
-    return detail_response(ctx, dashboard_id, 201 if mutants.active(TEMPLATE_201) else 200)
+    response = detail_response(ctx, dashboard_id, 201 if mutants.active(TEMPLATE_201) else 200)
+    if mutants.active(TEMPLATE_NOT_KEPT):
+        with ctx.db.write() as conn:
+            conn.execute("UPDATE dashboards SET deleted = 1 WHERE id = ?", (dashboard_id,))
+    return response
 
 
 ROUTES = [
