@@ -2,7 +2,7 @@
 
 Every ``Status 200`` JSON example in the documentation excerpt the project started from is
 validated against the shape the catalogue gives its operation. Examples that pass must pass. The
-documented examples that are wrong (spec §10, §11) are pinned: each test asserts the example IS
+documented examples that are wrong (contract §10, §11) are pinned: each test asserts the example IS
 rejected, with exactly the expected errors, and that correcting only what the spec names makes it
 valid, so the schemas reject the documentation for the stated reasons and no others.
 """
@@ -201,7 +201,7 @@ STRING_TYPED_EVENT = (
     "timestamp: 'string' is not a 'date-time'",
 )
 
-# Why each documented example is rejected (spec §10 / §11), as the exact errors it must produce.
+# Why each documented example is rejected (contract §10 / §11), as the exact errors it must produce.
 DOC_ERRORS: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("GET", "/dashboards/{}/sharing/"): (
         "§10/§11 sharing fields: the example shows only created_at/enabled/access_token (pre-baseline); "

@@ -70,7 +70,7 @@ SPEC_SUCCESS = {
 }
 
 
-# Bodies PostHog accepts empty ({} or absent: DRF reads no body as {}), spec §2.3, §3.
+# Bodies PostHog accepts empty ({} or absent: DRF reads no body as {}), contract §2.3, §3.
 OPTIONAL_BODIES = {"dashboard-write-body", "sharing-write-body"}
 
 

@@ -182,7 +182,7 @@ VALID: dict[str, list[Any]] = {
     "dashboard": [
         dashboard(),
         dashboard(created_by=None),
-        dashboard(tiles=None),  # null tolerated (spec §2.1)
+        dashboard(tiles=None),  # null tolerated (contract §2.1)
         dashboard(tiles=[], variables=None, breakdown_colors=None, quick_filter_ids=[UUID]),
         dashboard(use_template="", use_dashboard=None, delete_insights=False),  # X keys tolerated
         dashboard(name="x" * 400, last_accessed_at=WHEN, last_refresh="2024-03-07T22:42:36Z"),
@@ -206,7 +206,7 @@ VALID: dict[str, list[Any]] = {
         {"tiles": [{"text": {"body": "hi"}}, {"id": 4, "deleted": True}]},
         {"use_template": "DEFAULT_APP"},
         {"use_dashboard": 12, "duplicate_tiles": True},
-        {"use_template": "", "use_dashboard": 12},  # "" counts as absent (spec §2.3)
+        {"use_template": "", "use_dashboard": 12},  # "" counts as absent (contract §2.3)
         {"unknown_key": 1, "id": 99},  # unknown and read-only keys are ignored
     ],
     "share-password": [
@@ -905,7 +905,7 @@ def test_schemas_dir_points_at_the_repository_folder() -> None:
     assert json.loads((contract.SCHEMAS_DIR / "dashboard.json").read_text())["title"] == "Dashboard"
 
 
-# --- verbatim JSON fields: request and response schemas agree (issue 13, spec §12 q16) --------------
+# --- verbatim JSON fields: request and response schemas agree (issue 13, contract §12 q16) --------------
 
 #: (request schema, JSON path to the property, response schema, path): PostHog stores these verbatim
 VERBATIM_FIELDS = [

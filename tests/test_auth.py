@@ -1,4 +1,4 @@
-"""Authentication, scopes and project isolation (spec §1.3-§1.5)."""
+"""Authentication, scopes and project isolation (contract §1.3-§1.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Capture: the project API key in the body, its own answers (spec §9)."""
+"""Capture: the project API key in the body, its own answers (contract §9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Dashboard collaborators on a restricted dashboard (spec §4).
+"""Dashboard collaborators on a restricted dashboard (contract §4).
 
 The paid access-control feature decides what can be judged (§4.2): a valid ``restriction_level``
 PATCH is stored on every host (PostHog: ``UserDashboardPermissions.effective_restriction_level``

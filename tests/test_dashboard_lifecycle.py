@@ -1,4 +1,4 @@
-"""Soft delete and undelete (spec §2.8): the only way a dashboard goes away."""
+"""Soft delete and undelete (contract §2.8): the only way a dashboard goes away."""
 
 from __future__ import annotations
 

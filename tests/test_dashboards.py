@@ -1,4 +1,4 @@
-"""Dashboards: shape, create, retrieve, PATCH persistence, validation, the DELETE 405 (spec §2)."""
+"""Dashboards: shape, create, retrieve, PATCH persistence, validation, the DELETE 405 (contract §2)."""
 
 from __future__ import annotations
 

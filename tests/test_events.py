@@ -1,4 +1,4 @@
-"""Events list and retrieve, judged on the run's own seeded events (spec §7, §8)."""
+"""Events list and retrieve, judged on the run's own seeded events (contract §7, §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""move_tile: a tile leaves the source dashboard and lands on the destination (spec §5)."""
+"""move_tile: a tile leaves the source dashboard and lands on the destination (contract §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pagination: follow `next` to the end with the one walker (spec §1.6, §7.4)."""
+"""Pagination: follow `next` to the end with the one walker (contract §1.6, §7.4)."""
 
 from __future__ import annotations
 

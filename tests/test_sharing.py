@@ -1,4 +1,4 @@
-"""Dashboard sharing: one object, never an array; enable, disable, refresh (spec §3)."""
+"""Dashboard sharing: one object, never an array; enable, disable, refresh (contract §3)."""
 
 from __future__ import annotations
 

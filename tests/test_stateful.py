@@ -1,4 +1,4 @@
-"""The dashboard lifecycle as a state machine (spec §2.3-§2.8, §3): create, read, PATCH, share,
+"""The dashboard lifecycle as a state machine (contract §2.3-§2.8, §3): create, read, PATCH, share,
 refresh the share, soft delete, undelete, hard delete refused, list.
 
 A Hypothesis RuleBasedStateMachine drives the project's client and keeps a model of every

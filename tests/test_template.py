@@ -1,4 +1,4 @@
-"""create_from_template_json: 200 with a Dashboard built from the template (spec §6)."""
+"""create_from_template_json: 200 with a Dashboard built from the template (contract §6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The reference server's capture endpoints (spec §9), through HTTP only.
+"""The reference server's capture endpoints (contract §9), through HTTP only.
 
 Every check reads the stored events back through ``GET /events/`` with a run-unique distinct id.
 """

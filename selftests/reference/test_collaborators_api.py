@@ -1,4 +1,4 @@
-"""The reference server's dashboard collaborators (spec §4), through HTTP only."""
+"""The reference server's dashboard collaborators (contract §4), through HTTP only."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The reference server's dashboards (spec §2), through HTTP only."""
+"""The reference server's dashboards (contract §2), through HTTP only."""
 
 from __future__ import annotations
 
@@ -767,7 +767,7 @@ def test_every_dashboard_mutant_is_declared_and_exercised(mutant_groups):
 @pytest.mark.parametrize("layouts", [[None, None], "sm", 3, {"sm": {"x": 1}}])
 def test_tile_layouts_are_stored_verbatim(api, base, make_dashboard, layouts):
     """PostHog stores tile `layouts` verbatim (a model JSONField, no serializer check): any JSON is
-    echoed as sent (issue 13; spec §12 q16), so the request and response schemas agree."""
+    echoed as sent (issue 13; contract §12 q16), so the request and response schemas agree."""
     made = make_dashboard(name=unique("verbatim-layouts"))
     payload = {"tiles": [{"text": {"body": "v"}, "layouts": layouts}]}
     response = api.patch(f"{base}/dashboards/{made['id']}/", json=payload)

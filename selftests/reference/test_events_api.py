@@ -1,4 +1,4 @@
-"""The reference server's events list and retrieve (spec §7, §8), through HTTP only.
+"""The reference server's events list and retrieve (contract §7, §8), through HTTP only.
 
 Events are seeded through capture (``POST /batch/``) with a run-unique distinct id or event name, so
 tests share one server without seeing one another's events. Timestamps are distinct unless a test

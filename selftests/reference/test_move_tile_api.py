@@ -1,4 +1,4 @@
-"""The reference server's ``move_tile`` (spec §5), through HTTP only."""
+"""The reference server's ``move_tile`` (contract §5), through HTTP only."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The official posthog-python SDK captures into the reference server (spec §9).
+"""The official posthog-python SDK captures into the reference server (contract §9).
 
 posthog-python posts JSON to ``/batch/`` (``Content-Encoding: gzip`` with ``gzip=True``), with
 ``api_key``, ``batch``, ``historical_migration`` and ``sent_at``; ``sync_mode=True`` sends each event

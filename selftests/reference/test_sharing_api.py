@@ -1,4 +1,4 @@
-"""The reference server's dashboard sharing (spec §3), through HTTP only."""
+"""The reference server's dashboard sharing (contract §3), through HTTP only."""
 
 from __future__ import annotations
 

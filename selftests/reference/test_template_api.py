@@ -1,4 +1,4 @@
-"""The reference server's ``create_from_template_json`` (spec §6), through HTTP only."""
+"""The reference server's ``create_from_template_json`` (contract §6), through HTTP only."""
 
 from __future__ import annotations
 

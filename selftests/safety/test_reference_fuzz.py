@@ -102,7 +102,7 @@ fuzz = schemathesis.pytest.from_fixture("fuzz_schema")
 def test_invalid_input_never_gets_a_5xx(case: schemathesis.Case, http: requests.Session) -> None:
     response = case.call(session=http)
     assert response.status_code < 500, (
-        f"{case.operation.label} answered {response.status_code} to invalid input (spec §1.7): "
+        f"{case.operation.label} answered {response.status_code} to invalid input (contract §1.7): "
         f"{response.text[:500]}\n{case.as_curl_command()}"
     )
 

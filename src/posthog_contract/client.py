@@ -150,7 +150,7 @@ class ContractClient:
     ``api_key`` is sent as ``Authorization: Bearer <key>``. Per request, ``api_key=None`` sends no
     Authorization header and a string sends that key instead; an ``Authorization`` given in
     ``headers`` wins over both (for "wrong scheme" checks). Redirects are never followed: PostHog
-    serves no redirects (spec §1.1), so one is evidence, not a detour.
+    serves no redirects (contract §1.1), so one is evidence, not a detour.
 
     ``read_only=True`` (``--read-only``) makes the client, and every :meth:`with_key` sibling, refuse
     any method outside :data:`SAFE_METHODS` with :class:`ReadOnlyViolation` before anything is sent:

@@ -340,14 +340,14 @@ _STATUS_TEXT = {
 }
 _JSON = "application/json"
 _TAG_TEXT = {
-    "dashboards": "Dashboards (spec §2, §5, §6)",
-    "sharing": "Dashboard sharing configuration (spec §3)",
-    "collaborators": "Dashboard collaborators, EE builds only (spec §4)",
-    "events": "Events list and retrieve (spec §7, §8)",
-    "projects": "Project discovery (spec §0.4)",
-    "users": "The current user (spec §4.3)",
-    "organizations": "Organisation members (spec §4.3)",
-    "capture": "Event capture on the capture host, project API key in the body (spec §9)",
+    "dashboards": "Dashboards (contract §2, §5, §6)",
+    "sharing": "Dashboard sharing configuration (contract §3)",
+    "collaborators": "Dashboard collaborators, EE builds only (contract §4)",
+    "events": "Events list and retrieve (contract §7, §8)",
+    "projects": "Project discovery (contract §0.4)",
+    "users": "The current user (contract §4.3)",
+    "organizations": "Organisation members (contract §4.3)",
+    "capture": "Event capture on the capture host, project API key in the body (contract §9)",
 }
 
 
@@ -418,7 +418,7 @@ def _error_response(op: ops.Operation, status: int) -> dict[str, Any]:
     if status == 429 and op.error_shape == "error-envelope":
         response["headers"] = {
             "Retry-After": {
-                "description": "Seconds to wait before retrying (spec §1.8).",
+                "description": "Seconds to wait before retrying (contract §1.8).",
                 "required": True,
                 "schema": {"type": "integer", "minimum": 1},
             }

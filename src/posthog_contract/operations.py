@@ -5,7 +5,7 @@ suite and the reports all read this table, so an operation is described exactly 
 named by the stem of their file in `schemas/` (``"dashboard"`` -> ``schemas/dashboard.json``).
 
 Paths of prefixed operations are the suffix after ``/api/projects/{project_id}`` or
-``/api/environments/{project_id}`` (spec §0.1, §1.1); the prefix's ``project_id`` parameter is
+``/api/environments/{project_id}`` (contract §0.1, §1.1); the prefix's ``project_id`` parameter is
 added by whoever builds the full path (see `PREFIXES`). Non-prefixed operations carry their
 absolute path (`Operation.prefixed` is False): project discovery, the current user, organisation
 members and the capture endpoints.
@@ -21,7 +21,7 @@ from typing import Any
 
 JsonSchema = Mapping[str, Any]
 
-#: The two URL prefixes every prefixed operation is served under (spec §1.1).
+#: The two URL prefixes every prefixed operation is served under (contract §1.1).
 PREFIXES: Mapping[str, str] = {
     "projects": "/api/projects/{project_id}",
     "environments": "/api/environments/{project_id}",
@@ -74,7 +74,7 @@ class Operation:
     ``success_shape`` None means an empty body (204, and the dashboard DELETE 405).
     ``error_statuses`` lists the error answers that apply (all carry ``error_shape``);
     ``error_alternatives`` names further shapes accepted at a status (the envelope exceptions of
-    spec §1.2), combined with ``error_shape`` by ``oneOf``.
+    contract §1.2), combined with ``error_shape`` by ``oneOf``.
     """
 
     operation_id: str
@@ -152,7 +152,7 @@ _EVENTS_LIST_PARAMS = (
     Param(
         "distinct_id",
         {"type": "string"},
-        "Exact distinct id. A string (PostHog's OpenAPI says integer, spec §10).",
+        "Exact distinct id. A string (PostHog's OpenAPI says integer, contract §10).",
     ),
     Param(
         "person_id",
@@ -173,7 +173,7 @@ _EVENTS_LIST_PARAMS = (
     Param(
         "properties",
         {"$ref": "events-properties-param.json"},
-        "Property filters as one URL-encoded JSON string (spec §7.2); unparsable -> 400.",
+        "Property filters as one URL-encoded JSON string (contract §7.2); unparsable -> 400.",
         media_type="application/json",
     ),
     Param(
@@ -227,7 +227,7 @@ OPERATIONS: tuple[Operation, ...] = (
         path="/dashboards/{id}/",
         summary="Retrieve a dashboard",
         description="Detail body; sets last_accessed_at. Missing, other-project, soft-deleted or "
-        "non-integer id -> 404 (spec §2.4).",
+        "non-integer id -> 404 (contract §2.4).",
         scope="dashboard:read",
         documented=True,
         not_applicable=_NA_ONE,
@@ -262,7 +262,7 @@ OPERATIONS: tuple[Operation, ...] = (
         path="/dashboards/{id}/",
         summary="Hard delete is forbidden: always 405 with an empty body",
         description="Hard delete of this model is not allowed; use PATCH {deleted: true}. No lookup "
-        "happens: any id, even a missing or non-integer one, gets 405 (spec §2.8).",
+        "happens: any id, even a missing or non-integer one, gets 405 (contract §2.8).",
         scope="dashboard:write",
         documented=True,
         not_applicable=_NA_NO_BODY,

@@ -1,4 +1,4 @@
-"""The one `next` walker and its invariants (spec §1.6, §7.4).
+"""The one `next` walker and its invariants (contract §1.6, §7.4).
 
 It follows ``next`` verbatim, never building a URL itself, and checks on every page: size within
 ``limit``; ``next`` absolute, on the configured host and path; the first request's parameters

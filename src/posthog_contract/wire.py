@@ -16,7 +16,7 @@ from typing import Any
 #: API Key access" (posthog/permissions.py, APIScopePermission); compared case-insensitively.
 REFUSES_PERSONAL_KEYS = "does not support personal api key access"
 
-#: status: (allowed `type`s, allowed `code`s or None for any) — spec §1.2 table
+#: status: (allowed `type`s, allowed `code`s or None for any) — contract §1.2 table
 ENVELOPE_CODES: Mapping[int, tuple[frozenset[str], frozenset[str] | None]] = {
     400: (frozenset({"validation_error", "invalid_request"}), None),
     401: (frozenset({"authentication_error"}), frozenset({"not_authenticated", "authentication_failed"})),

@@ -52,23 +52,23 @@ def error_body_is_the_envelope(ctx: Any, response: Any, case: schemathesis.Case)
             if not response.content
             else f"a non-JSON body ({content_type(response) or 'no content type'})"
         )
-        raise AssertionError(f"A {status} answer must carry the JSON error envelope (spec §1.2); got {shown}")
+        raise AssertionError(f"A {status} answer must carry the JSON error envelope (contract §1.2); got {shown}")
     problems = contract.errors(body, "error-envelope")
     if problems:
         raise AssertionError(
-            "The error body is not the envelope {type, code, detail, attr} (spec §1.2): " + "; ".join(problems)
+            "The error body is not the envelope {type, code, detail, attr} (contract §1.2): " + "; ".join(problems)
         )
     types, codes = ENVELOPE_CODES.get(status, (None, None))
     if types is not None and body["type"] not in types:
         raise AssertionError(
-            f"A {status} envelope has type {body['type']!r}; spec §1.2 says {' or '.join(sorted(types))}"
+            f"A {status} envelope has type {body['type']!r}; contract §1.2 says {' or '.join(sorted(types))}"
         )
     if codes is not None and body["code"] not in codes:
         raise AssertionError(
-            f"A {status} envelope has code {body['code']!r}; spec §1.2 says {' or '.join(sorted(codes))}"
+            f"A {status} envelope has code {body['code']!r}; contract §1.2 says {' or '.join(sorted(codes))}"
         )
     if status != 400 and body["attr"] is not None:
-        raise AssertionError(f"A {status} envelope names attr {body['attr']!r}; only 400s name a field (spec §1.2)")
+        raise AssertionError(f"A {status} envelope names attr {body['attr']!r}; only 400s name a field (contract §1.2)")
 
 
 @schemathesis.check
@@ -93,7 +93,7 @@ def undeclared_method_403_is_the_personal_key_refusal(ctx: Any, response: Any, c
     if not isinstance(detail, str) or not refuses_personal_keys(403, detail):
         raise AssertionError(
             f"{response.request.method} is not declared for this route: the answer must be 405 with `Allow`"
-            " or 403 'This action does not support personal API key access' (spec §1.4); got 403"
+            " or 403 'This action does not support personal API key access' (contract §1.4); got 403"
             f" {detail!r}"
         )
 
@@ -120,10 +120,10 @@ def dashboard_delete_is_405_with_empty_body(ctx: Any, response: Any, case: schem
         return  # authentication and scope come first (§1.5)
     if status != 405:
         raise AssertionError(
-            f"DELETE of a dashboard answered {status}; hard delete is forbidden: 405 for any id (spec §2.8)"
+            f"DELETE of a dashboard answered {status}; hard delete is forbidden: 405 for any id (contract §2.8)"
         )
     if response.content.strip():
-        raise AssertionError("DELETE of a dashboard answered 405 with a body; PostHog sends it empty (spec §2.8)")
+        raise AssertionError("DELETE of a dashboard answered 405 with a body; PostHog sends it empty (contract §2.8)")
 
 
 def _python_int(text: Any) -> int | None:
@@ -153,7 +153,7 @@ def _same_origin_problem(link: str, run: GeneratedRun, request_path: str) -> str
     if parts.path.rstrip("/") != request_path.rstrip("/"):
         return f"points at path {parts.path!r}, not the listed path {request_path!r}"
     if parts.scheme != base.scheme:
-        LOG.warn(f"`next` uses scheme {parts.scheme} while the suite talks {base.scheme} (a TLS proxy?) (spec §1.6)")
+        LOG.warn(f"`next` uses scheme {parts.scheme} while the suite talks {base.scheme} (TLS proxy?) (contract §1.6)")
     return None
 
 
@@ -185,12 +185,12 @@ def next_links_are_absolute_and_keep_filters(ctx: Any, response: Any, case: sche
             continue
         problem = _same_origin_problem(link, run, request_path)
         if problem:
-            raise AssertionError(f"`{key}` {problem} (spec §1.6, §7.4)")
+            raise AssertionError(f"`{key}` {problem} (contract §1.6, §7.4)")
         linked = last_values(parse_qsl(urlsplit(link).query, keep_blank_values=True))
         lost = {k: v for k, v in sent.items() if k not in exempt and linked.get(k) != v}
         if lost:
             shown = ", ".join(f"{k}={v!r} (link: {linked.get(k)!r})" for k, v in sorted(lost.items()))
-            raise AssertionError(f"`{key}` does not keep the request's parameters: {shown} (spec §1.6, §7.4)")
+            raise AssertionError(f"`{key}` does not keep the request's parameters: {shown} (contract §1.6, §7.4)")
 
 
 @schemathesis.check
@@ -212,26 +212,26 @@ def dashboards_page_is_consistent(ctx: Any, response: Any, case: schemathesis.Ca
     if len(results) != expected:
         raise AssertionError(
             f"The page holds {len(results)} items; with count {count}, limit {limit} and offset "
-            f"{offset} it must hold {expected} (spec §1.6)"
+            f"{offset} it must hold {expected} (contract §1.6)"
         )
     more = offset + limit < count
     if (body.get("next") is not None) != more:
         state = "links a next page" if body.get("next") is not None else "has no `next`"
         raise AssertionError(
             f"The page {state} although offset {offset} + limit {limit} "
-            f"{'<' if more else '>='} count {count} (spec §1.6)"
+            f"{'<' if more else '>='} count {count} (contract §1.6)"
         )
     if more:
         linked = last_values(parse_qsl(urlsplit(body["next"]).query))
         if as_int(linked.get("offset")) != offset + limit or as_int(linked.get("limit")) != limit:
             raise AssertionError(
                 f"`next` must ask for limit={limit}&offset={offset + limit}; it asks for "
-                f"limit={linked.get('limit')}&offset={linked.get('offset')} (spec §1.6)"
+                f"limit={linked.get('limit')}&offset={linked.get('offset')} (contract §1.6)"
             )
     if (body.get("previous") is not None) != (offset > 0):
         raise AssertionError(
             f"`previous` is {'set' if body.get('previous') else 'null'} at offset {offset}; "
-            "it is null exactly on the first page (spec §1.6)"
+            "it is null exactly on the first page (contract §1.6)"
         )
 
 
@@ -245,7 +245,7 @@ def dashboard_list_items_have_no_tiles(ctx: Any, response: Any, case: schemathes
     for item in results or []:
         if isinstance(item, dict) and "tiles" in item:
             raise AssertionError(
-                f"Dashboard {item.get('id')} in the list carries `tiles`; list items must not (spec §2.1)"
+                f"Dashboard {item.get('id')} in the list carries `tiles`; list items must not (contract §2.1)"
             )
 
 
@@ -258,7 +258,7 @@ def dashboards_list_pinned_first(ctx: Any, response: Any, case: schemathesis.Cas
     results = body.get("results") if isinstance(body, dict) else None
     pins = [item.get("pinned") for item in results or [] if isinstance(item, dict)]
     if True in pins and False in pins and pins.index(False) < len(pins) - 1 - pins[::-1].index(True):
-        raise AssertionError("An unpinned dashboard is listed before a pinned one; pinned come first (spec §2.2)")
+        raise AssertionError("An unpinned dashboard is listed before a pinned one; pinned come first (contract §2.2)")
 
 
 def _events_limit(query: Mapping[str, str]) -> int | None:
@@ -303,11 +303,11 @@ def events_page_respects_limit(ctx: Any, response: Any, case: schemathesis.Case)
         asked = query.get("limit", "(default 100)")
         raise AssertionError(
             f"{len(results)} events returned for limit={asked}; at most {bound} may come back "
-            f"(limit, capped at {EVENTS_LIMIT_CAP}) (spec §7.1, §11)"
+            f"(limit, capped at {EVENTS_LIMIT_CAP}) (contract §7.1, §11)"
         )
     if next_link is not None and len(results) < cap:
         raise AssertionError(
-            f"`next` is set although only {len(results)} < {cap} events came back: nothing more matched (spec §7.4)"
+            f"`next` is set although only {len(results)} < {cap} events came back: nothing more matched (contract §7.4)"
         )
 
 
@@ -331,7 +331,7 @@ def events_next_continues_after_last_event(ctx: Any, response: Any, case: schema
     if last is not None and bound != last:
         raise AssertionError(
             f"`next` has {key}={linked.get(key)!r}; it must be the last returned event's timestamp "
-            f"{results[-1].get('timestamp')!r} (spec §7.4)"
+            f"{results[-1].get('timestamp')!r} (contract §7.4)"
         )
 
 
@@ -348,7 +348,7 @@ def events_match_exact_filters(ctx: Any, response: Any, case: schemathesis.Case)
             continue
         wrong = [e.get(name) for e in results if isinstance(e, dict) and e.get(name) != wanted]
         if wrong:
-            raise AssertionError(f"{len(wrong)} events do not match {name}={wanted!r} (e.g. {wrong[0]!r}) (spec §7.1)")
+            raise AssertionError(f"{len(wrong)} events do not match {name}={wanted!r} (e.g. {wrong[0]!r}; §7.1)")
 
 
 @schemathesis.check
@@ -367,7 +367,7 @@ def events_are_ordered_by_timestamp(ctx: Any, response: Any, case: schemathesis.
             order = "oldest first" if ascending else "newest first"
             raise AssertionError(
                 f"Events are not {order}: {earlier.isoformat()} precedes {later.isoformat()} "  # type: ignore[union-attr]
-                "(spec §7.3)"
+                "(contract §7.3)"
             )
 
 
@@ -385,11 +385,11 @@ def events_stay_within_after_and_before(ctx: Any, response: Any, case: schemathe
             continue
         if after is not None and stamp <= after:
             raise AssertionError(
-                f"Event at {event['timestamp']} is not after after={query['after']!r} (exclusive, spec §7.1)"
+                f"Event at {event['timestamp']} is not after after={query['after']!r} (exclusive, contract §7.1)"
             )
         if before is not None and stamp >= before:
             raise AssertionError(
-                f"Event at {event['timestamp']} is not before before={query['before']!r} (exclusive, spec §7.1)"
+                f"Event at {event['timestamp']} is not before before={query['before']!r} (exclusive, contract §7.1)"
             )
 
 
@@ -406,7 +406,7 @@ def events_person_only_when_requested(ctx: Any, response: Any, case: schemathesi
     events = body.get("results") if op_id == "events_list" and isinstance(body, dict) else [body]
     for event in events or []:
         if isinstance(event, dict) and event.get("person") is not None:
-            raise AssertionError("An event carries `person` although include_person was not requested (spec §7.3)")
+            raise AssertionError("An event carries `person` although include_person was not requested (contract §7.3)")
 
 
 @schemathesis.check
@@ -419,7 +419,7 @@ def events_format_decides_content_type(ctx: Any, response: Any, case: schemathes
     expected = {"csv": "text/csv", "json": "application/json"}.get(wanted)
     if expected is not None and media != expected:
         raise AssertionError(
-            f"format={wanted} answered Content-Type {media or '(none)'}; expected {expected} (spec §7.3)"
+            f"format={wanted} answered Content-Type {media or '(none)'}; expected {expected} (contract §7.3)"
         )
 
 
@@ -434,7 +434,7 @@ def events_csv_has_the_event_columns(ctx: Any, response: Any, case: schemathesis
     columns = {c.strip().strip('"') for c in header[0].split(",")} if header else set()
     missing = {"id", "event", "distinct_id", "timestamp"} - columns
     if missing:
-        raise AssertionError(f"The CSV header lacks {', '.join(sorted(missing))} (spec §7.3); header: {header[:1]}")
+        raise AssertionError(f"The CSV header lacks {', '.join(sorted(missing))} (contract §7.3); header: {header[:1]}")
 
 
 def _normal_uuid(value: Any) -> str | None:
@@ -464,10 +464,10 @@ def retrieved_object_is_the_one_asked_for(ctx: Any, response: Any, case: schemat
     asked = (case.path_parameters or {}).get("id")
     if op_id == "events_retrieve":
         if _normal_uuid(asked) and _normal_uuid(body["id"]) != _normal_uuid(asked):
-            raise AssertionError(f"GET events/{asked}/ answered event {body['id']!r} (spec §8)")
+            raise AssertionError(f"GET events/{asked}/ answered event {body['id']!r} (contract §8)")
     elif as_int(asked) is not None and body["id"] != as_int(asked):
         raise AssertionError(
-            f"{case.method.upper()} on dashboard {asked} answered dashboard {body['id']!r} (spec §2.4, §5)"
+            f"{case.method.upper()} on dashboard {asked} answered dashboard {body['id']!r} (contract §2.4, §5)"
         )
 
 
@@ -491,5 +491,5 @@ def patch_returns_the_written_values(ctx: Any, response: Any, case: schemathesis
         )
         if name in case.body and valid and name in body and body[name] != sent:
             raise AssertionError(
-                f"PATCH sent {name}={sent!r} and answered 200 showing {name}={body[name]!r} (spec §2.5, §3)"
+                f"PATCH sent {name}={sent!r} and answered 200 showing {name}={body[name]!r} (contract §2.5, §3)"
             )

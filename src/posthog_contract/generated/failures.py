@@ -169,7 +169,7 @@ def _move_tile_key_not_read(op_id: str, failure: Failure, case: schemathesis.Cas
     other = " / ".join(key for key in _DESTINATION_KEYS if key != attr)
     LOG.warn(
         f"move_tile refused a body without `{attr}` (400 required): this release does not read {other}"
-        " (spec §5, §11)"
+        " (contract §5, §11)"
     )
     return True
 
@@ -199,7 +199,7 @@ def _filter_failure(
         ):
             LOG.warn(
                 f"{case.method.upper()} {case.formatted_path} answered 200 with an empty body, as PostHog "
-                f"documents ('No response body'); the suite expects the Dashboard (spec §5, §6)"
+                f"documents ('No response body'); the suite expects the Dashboard (contract §5, §6)"
             )
             return False
         return True

@@ -1,4 +1,4 @@
-"""Personal API keys, scopes, project access and rate limits (spec §1.3-§1.5, §1.8).
+"""Personal API keys, scopes, project access and rate limits (contract §1.3-§1.5, §1.8).
 
 ``authorize`` applies PostHog's order: 401 -> 429 -> project 404 / key restriction 403 -> scope 403
 -> membership 403. Handlers receive a :class:`Ctx` with everything they may need.

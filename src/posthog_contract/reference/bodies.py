@@ -1,4 +1,4 @@
-"""Request bodies as DRF parses them: JSON, form-urlencoded or multipart (spec §1.1)."""
+"""Request bodies as DRF parses them: JSON, form-urlencoded or multipart (contract §1.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Event capture (spec §9): ``POST /batch/``, ``/capture/``, ``/e/``, ``/i/v0/e/``.
+"""Event capture (contract §9): ``POST /batch/``, ``/capture/``, ``/e/``, ``/i/v0/e/``.
 
 Bodies are JSON whatever the ``Content-Type`` (posthog-python posts ``application/json`` to
 ``/batch/``, optionally gzipped with ``Content-Encoding: gzip``); ``?compression=gzip``/``gzip-js``

@@ -1,4 +1,4 @@
-"""Dashboard collaborators (spec §4): explicit edit privileges on restricted dashboards.
+"""Dashboard collaborators (contract §4): explicit edit privileges on restricted dashboards.
 
 PostHog source: ``ee/api/dashboard_collaborator.py`` (``DashboardCollaboratorViewSet``). The list
 is a plain array; POST applies §4.1's rules in their order; DELETE looks the collaborator up by

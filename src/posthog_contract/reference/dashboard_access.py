@@ -2,7 +2,7 @@
 
 - lookup: a dashboard of the request's project, live unless asked otherwise, else 404 with the
   detail the endpoint uses ("Not found." or "Dashboard not found.");
-- levels (spec §2.7, PostHog's ``UserDashboardPermissions``): effective restriction, effective
+- levels (contract §2.7, PostHog's ``UserDashboardPermissions``): effective restriction, effective
   privilege, ``can_edit``, ``can_restrict`` and the reference's ``user_access_level``;
 - the ``Dashboard`` / ``DashboardBasic`` bodies (§2.1) and ``Tile`` (§2.1);
 - DRF's field rules, so that a 400 carries DRF's code, detail and ``attr`` (§1.2).

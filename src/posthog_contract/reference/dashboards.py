@@ -1,4 +1,4 @@
-"""Dashboards (spec §2), ``move_tile`` (§5) and ``create_from_template_json`` (§6).
+"""Dashboards (contract §2), ``move_tile`` (§5) and ``create_from_template_json`` (§6).
 
 PostHog source: ``products/dashboards/backend/api/dashboard.py`` (``DashboardSerializer``,
 ``DashboardsViewSet``). The order of checks follows §1.5: auth and scope, then the body's parse

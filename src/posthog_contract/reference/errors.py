@@ -1,6 +1,6 @@
 """PostHog's REST error envelope (drf-exceptions-hog) and the few bodies that break it.
 
-Every REST error is ``{"type", "code", "detail", "attr"}`` (spec §1.2). Handlers raise
+Every REST error is ``{"type", "code", "detail", "attr"}`` (contract §1.2). Handlers raise
 :class:`ApiError`; the app turns it into a response. :class:`RawResponse` carries the envelope
 exceptions (the empty DELETE 405, the event-retrieve "Invalid UUID" body, capture errors).
 """

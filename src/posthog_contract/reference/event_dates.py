@@ -1,4 +1,4 @@
-"""Dates as the events API and capture read them (spec §7.1, §9).
+"""Dates as the events API and capture read them (contract §7.1, §9).
 
 ISO 8601 with ``Z``, ``+00:00`` or ``+0000`` (Airbyte sends the latter), 0-6 fraction digits (more
 are truncated), naive = the project timezone (UTC here), date-only = midnight; a space before the

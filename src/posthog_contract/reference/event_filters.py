@@ -1,4 +1,4 @@
-"""The events list's ``properties`` filters (spec §7.2), compiled to one SQL boolean expression.
+"""The events list's ``properties`` filters (contract §7.2), compiled to one SQL boolean expression.
 
 Input: a JSON array of filters (ANDed) or a nestable group ``{"type": "AND"|"OR", "values": [...]}``.
 A filter is ``{"key", "value", "operator"="exact", "type"="event"}``; an array ``value`` means OR.

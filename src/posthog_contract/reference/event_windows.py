@@ -1,4 +1,4 @@
-"""PostHog's progressive time windows on newest-first events lists (spec §7.4).
+"""PostHog's progressive time windows on newest-first events lists (contract §7.4).
 
 PostHog source: ``posthog/api/event.py`` (``EVENT_LIST_TIME_WINDOWS``, ``_get_event_list_cache_key``)
 and, in the newest releases, ``LegacyEventsListQuery.run`` / ``run_page``. A newest-first request

@@ -1,4 +1,4 @@
-"""Events list and retrieve (spec §7, §8): PostHog's ``EventViewSet`` on SQLite.
+"""Events list and retrieve (contract §7, §8): PostHog's ``EventViewSet`` on SQLite.
 
 Keyset pagination on the timestamp exactly as PostHog builds it (§7.4): ``limit + 1`` rows are read,
 ``next`` is the request URL with every parameter kept in order and ``before`` (or ``after``) set to

@@ -1,4 +1,4 @@
-"""Dashboard sharing (spec §3): one configuration object per dashboard, never an array.
+"""Dashboard sharing (contract §3): one configuration object per dashboard, never an array.
 
 PostHog source: ``posthog/api/sharing.py`` (``SharingConfigurationViewSet``). Nothing is stored
 until the first PATCH (or refresh): a GET of a never-configured dashboard shows an unsaved

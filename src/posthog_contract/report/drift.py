@@ -41,17 +41,17 @@ _MAX_DEPTH = 6
 
 #: (component, top-level field) -> why the difference is known and only informational
 KNOWN: dict[tuple[str, str], str] = {
-    ("SharingConfiguration", "(body)"): "spec §10: PostHog's OpenAPI lists sharing GET as an array; it is one object",
-    ("SharingConfiguration", "share_passwords"): "spec §10: documented as a string, returned as an array",
-    ("SharingConfiguration", "created_at"): "spec §10: documented non-null, null while unsaved",
-    ("Dashboard", "created_by"): "spec §10: documented as a non-nullable UserBasic, may be null",
-    ("DashboardBasic", "created_by"): "spec §10: documented as a non-nullable UserBasic, may be null",
-    ("Dashboard", "tiles"): "spec §10: tiles are documented as free-form objects",
-    ("ClickhouseEvent", "properties"): "spec §10: documented as a string, returned as an object",
-    ("ClickhouseEvent", "person"): "spec §10: documented as a string, returned as an object or null",
-    ("ClickhouseEvent", "elements"): "spec §10: documented as a string, returned as an array",
-    ("ClickhouseEvent", "elements_chain"): "spec §10: documented as a string",
-    ("DashboardCollaborator", "user_uuid"): "spec §10: write-only input, never returned",
+    ("SharingConfiguration", "(body)"): "contract §10: PostHog's OpenAPI has sharing GET as an array; it is one object",
+    ("SharingConfiguration", "share_passwords"): "contract §10: documented as a string, returned as an array",
+    ("SharingConfiguration", "created_at"): "contract §10: documented non-null, null while unsaved",
+    ("Dashboard", "created_by"): "contract §10: documented as a non-nullable UserBasic, may be null",
+    ("DashboardBasic", "created_by"): "contract §10: documented as a non-nullable UserBasic, may be null",
+    ("Dashboard", "tiles"): "contract §10: tiles are documented as free-form objects",
+    ("ClickhouseEvent", "properties"): "contract §10: documented as a string, returned as an object",
+    ("ClickhouseEvent", "person"): "contract §10: documented as a string, returned as an object or null",
+    ("ClickhouseEvent", "elements"): "contract §10: documented as a string, returned as an array",
+    ("ClickhouseEvent", "elements_chain"): "contract §10: documented as a string",
+    ("DashboardCollaborator", "user_uuid"): "contract §10: write-only input, never returned",
 }
 
 
