@@ -328,3 +328,37 @@ def test_a_clash_on_an_option_name_is_reported_once_at_start(tmp_path: Path) -> 
     reported = [i for i, line in enumerate(lines) if "--base-url belongs to another plugin" in line]
     assert len(reported) == 1 and reported[0] == 0, lines[:3]
     assert "--posthog-base-url" in lines[0]
+
+
+def test_contract_operation_takes_ids_and_method_path_labels() -> None:
+    settings = settings_from(
+        lambda name: None,
+        {"POSTHOG_CONTRACT_OPERATION": "dashboards_partial_update, GET /api/projects/{project_id}/events/"},
+    )
+    assert settings.operations == ("dashboards_partial_update", "GET /api/projects/{project_id}/events/")
+
+
+def test_an_unknown_contract_operation_is_one_sentence() -> None:
+    with pytest.raises(ConfigError) as refused:
+        settings_from(lambda name: None, {"POSTHOG_CONTRACT_OPERATION": "dashboards_explode"})
+    message = str(refused.value)
+    assert "dashboards_explode" in message and "POSTHOG_CONTRACT_OPERATION" in message and "\n" not in message
+
+
+def test_selected_operations_are_the_only_ones_generated() -> None:
+    from posthog_contract import contract
+
+    document = contract.openapi_document()
+    wanted = ["dashboards_partial_update", "GET /api/projects/{project_id}/events/"]
+    chosen = contract.select_operations(document, wanted)
+    kept = {
+        (method.upper(), path)
+        for path, item in chosen["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "operationId" in operation
+    }
+    assert kept == {
+        ("PATCH", "/api/projects/{project_id}/dashboards/{id}/"),
+        ("GET", "/api/projects/{project_id}/events/"),
+    }
+    assert contract.select_operations(document, []) is document

@@ -171,6 +171,15 @@ OPTIONS: list[Option] = [
         "posthog_baseline",
         "judge the host as the PostHog release of this month (YYYY-MM, e.g. 2024-01): fields added later"
         " are type-checked when present, their absence is a version finding (default: the current release)",
+        "YYYY-MM",
+    ),
+    Option(
+        "--contract-operation",
+        "POSTHOG_CONTRACT_OPERATION",
+        "posthog_operation",
+        "generated checks for these operations only (comma-separated operation ids such as"
+        " dashboards_partial_update, or 'METHOD /path' as a failure names it), to rerun a failing case",
+        "OPERATION",
     ),
 ]
 
@@ -212,6 +221,7 @@ class Settings:
     seed: int | None = None
     profile: str = "default"
     baseline: str | None = None  # --posthog-baseline: an older release (YYYY-MM); None = current
+    operations: tuple[str, ...] = ()  # --contract-operation: generated operations to run (empty: all)
     run_id: str = field(default_factory=new_run_id)
     embedded: bool = False  # True once with_embedded() pointed the settings at the reference server
 
@@ -400,7 +410,26 @@ def settings_from(get_option: Callable[[str], Any], environ: Mapping[str, str]) 
         seed=_seed(raw["seed"][0], name("seed"), secrets),
         profile=_profile(raw["profile"][0], name("profile"), secrets),
         baseline=_baseline(raw["baseline"][0], name("baseline")),
+        operations=_operations(raw["operation"][0], name("operation")),
     )
+
+
+def _operations(value: Any, source: str) -> tuple[str, ...]:
+    """Operation ids or ``METHOD /path`` labels of the assembled OpenAPI, checked against it."""
+    if value is None or not str(value).strip():
+        return ()
+    from .contract import operation_labels
+
+    known = operation_labels()
+    wanted = tuple(part.strip() for part in str(value).split(",") if part.strip())
+    unknown = [part for part in wanted if part not in known]
+    if unknown:
+        raise ConfigError(
+            f"{source} names no operation of the contract: {', '.join(unknown)} (use an operation id such as"
+            " dashboards_partial_update or 'PATCH /api/projects/{project_id}/dashboards/{id}/').",
+            option=source,
+        )
+    return wanted
 
 
 def _baseline(value: Any, source: str) -> str | None:

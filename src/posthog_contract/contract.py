@@ -30,6 +30,8 @@ from posthog_contract import locations
 from posthog_contract import operations as ops
 
 __all__ = [
+    "operation_labels",
+    "select_operations",
     "FORMAT_CHECKER",
     "SCHEMAS_DIR",
     "SCHEMA_BASE_URI",
@@ -533,3 +535,32 @@ def openapi_document(*, prefixes: Iterable[str] = ("projects", "environments")) 
 def write_openapi(path: str | os.PathLike[str]) -> None:
     """Write `openapi_document()` as JSON (for the schemathesis CLI or for review)."""
     Path(path).write_text(json.dumps(openapi_document(), indent=2) + "\n", encoding="utf-8")
+
+
+def operation_labels() -> frozenset[str]:
+    """Every operation of the assembled OpenAPI by its id and by its ``METHOD /path`` label."""
+    labels = set()
+    for path, item in openapi_document()["paths"].items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "operationId" in operation:
+                labels.update({operation["operationId"], f"{method.upper()} {path}"})
+    return frozenset(labels)
+
+
+def select_operations(document: dict[str, Any], wanted: Iterable[str]) -> dict[str, Any]:
+    """``document`` with only the operations ``wanted`` names (ids or ``METHOD /path``); all when empty."""
+    wanted = set(wanted)
+    if not wanted:
+        return document
+    paths = {}
+    for path, item in document["paths"].items():
+        kept = {
+            method: operation
+            for method, operation in item.items()
+            if not isinstance(operation, dict)
+            or "operationId" not in operation
+            or {operation["operationId"], f"{method.upper()} {path}"} & wanted
+        }
+        if any(isinstance(op, dict) and "operationId" in op for op in kept.values()):
+            paths[path] = kept
+    return {**document, "paths": paths}

@@ -159,6 +159,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _deselect_unchosen_generated(config, items)
     read_only = settings_module.is_read_only(config.getoption, os.environ)
     if not read_only:
         return
@@ -166,6 +167,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("writes"):
             item.add_marker(skip)
+
+
+#: generated test function -> does it run for the chosen operations (their methods, their ids)?
+_GENERATED_FUNCTIONS: dict[str, Callable[[set[str], set[str]], bool]] = {
+    "test_read_operations_conform": lambda methods, ids: "GET" in methods,
+    "test_write_operations_conform": lambda methods, ids: bool(methods - {"GET"}),
+    "test_events_csv_export_conforms": lambda methods, ids: bool(ids & {"events_list", "events_list_env"}),
+}
+
+
+def _deselect_unchosen_generated(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--contract-operation``: the generated tests none of the chosen operations reach are deselected
+    (the settings check the names later and end the run on an unknown one)."""
+    value = config.getoption("posthog_operation", default=None) or os.environ.get("POSTHOG_CONTRACT_OPERATION")
+    wanted = {part.strip() for part in str(value or "").split(",") if part.strip()}
+    if not wanted:
+        return
+    from . import contract
+
+    methods, ids = set(), set()
+    for item in contract.select_operations(contract.openapi_document(), wanted)["paths"].values():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "operationId" in operation:
+                methods.add(method.upper())
+                ids.add(operation["operationId"])
+    keep, drop = [], []
+    for item in items:
+        runs = _GENERATED_FUNCTIONS.get(getattr(item, "originalname", item.name))
+        (drop if runs is not None and not runs(methods, ids) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 class _Misconfigured(Exception):
