@@ -2,7 +2,7 @@
 each given the same time on each mutant of the reference server.
 
 * Project: ``python -m pytest tests`` exactly as ``python -m posthog_contract.mutation`` runs it
-  (``mutation.run_suite``): it starts its own server with ``--mutant NAME``; killed = exit 1 or 4.
+  (``mutation.run_suite``): it starts its own server with ``--mutant NAME``; killed = exit 1 (violations found).
   Its time on the mutant, T, is that mutant's budget.
 * ``st run``: ``st run openapi.json --url BASE --header "Authorization: Bearer KEY" --max-time ⌈T⌉
   --seed 1`` (plus ``--report json`` to read its failures) against a server started the same way
@@ -228,7 +228,7 @@ def report(result: dict[str, Any]) -> tuple[str, list[tuple[str, bool, str]]]:
     false_alarms = [c for c in controls if c.kills(baseline)]
     lines = [
         f"{n} mutants{result['which']}, two at a time. Project: "
-        "`python -m pytest tests` via `mutation.run_suite` (killed = exit 1 or 4). Its time T on each mutant is the "
+        "`python -m pytest tests` via `mutation.run_suite` (killed = exit 1). Its time T on each mutant is the "
         "budget `st run` gets on that mutant (`--max-time ⌈T⌉ --seed 1`). Seconds include starting the server. "
         f"st's clean-server baseline: {len(baseline)} (failure code, operation) pairs from "
         f"{len(result['baseline_runs'])} clean runs of {2 * result['budget']} s (seeds "

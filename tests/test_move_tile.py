@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from posthog_contract.assertions import expect_error, expect_shape, expect_that
+from posthog_contract.wire import refuses_personal_keys
 
 pytestmark = pytest.mark.writes
-
-REFUSES_PERSONAL_KEYS = "does not support personal api key access"
 
 
 def tile_texts(dashboard: dict) -> list[str]:
@@ -58,7 +57,7 @@ def move(client, paths, source_id, body, method="PATCH", outcomes=None):
             outcomes.warn(f"move_tile reads only `{wanted}` on this release (400 required otherwise, §5, §11)")
         body = {**{k: v for k, v in body.items() if k not in DESTINATION_KEYS}, wanted: destination}
         response = client.request(method, paths.move_tile(source_id), json=body)
-    if outcomes is not None and response.status_code == 403 and REFUSES_PERSONAL_KEYS in response.text.lower():
+    if outcomes is not None and refuses_personal_keys(response.status_code, response.text):
         outcomes.unavailable("move_tile refuses personal API keys on this release (§5)")
     return response
 
@@ -102,7 +101,7 @@ def test_move_tile_accepts_post_and_legacy_key(client, paths, outcomes, two_dash
     source, destination, tile, text = two_dashboards_with_tile
     body = {"tile": {"id": tile["id"]}, "toDashboard": destination["id"]}
     response = client.request("POST", paths.move_tile(source["id"]), json=body)
-    if response.status_code == 403 and REFUSES_PERSONAL_KEYS in response.text.lower():
+    if refuses_personal_keys(response.status_code, response.text):
         outcomes.unavailable("move_tile refuses personal API keys on this release (§5)")
     if refused_key(response) == "to_dashboard":
         outcomes.warn("move_tile does not read the legacy `toDashboard` on this release (400 required on"
