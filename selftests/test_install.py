@@ -99,3 +99,22 @@ def test_the_wheel_installed_outside_the_checkout_runs_the_suite_to_a_pass(tmp_p
     final = output.strip().splitlines()[-1]
     assert re.search(r"\b\d+ passed\b", final) and "failed" not in final and "error" not in final, final
     assert (workdir / ".pytest_cache").is_dir(), "pytest's cache (for --lf/--sw) belongs in the working directory"
+
+
+def test_last_failed_reruns_only_what_failed(tmp_path):
+    """`--lf` works on the contract suite: the cache provider is on (issue 12, point 5)."""
+    cache = ["-o", f"cache_dir={tmp_path / 'cache'}"]
+    module = str(ROOT / "tests" / "test_dashboards.py")
+    first = subprocess.run(
+        [sys.executable, "-m", "pytest", module, "-q", *cache, "--reference-arg=--mutant=trailing_slash_required"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert first.returncode == 1, first.stdout[-2000:]
+    failed = re.findall(r"^FAILED (\S+)", first.stdout, re.MULTILINE)
+    assert failed, first.stdout[-2000:]
+    again = subprocess.run(
+        [sys.executable, "-m", "pytest", module, "-q", *cache, "--lf"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert again.returncode == 0, again.stdout[-2000:]
+    assert f"{len(failed)} passed" in again.stdout and "deselected" in again.stdout, again.stdout[-2000:]
