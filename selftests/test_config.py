@@ -345,20 +345,9 @@ def test_an_unknown_contract_operation_is_one_sentence() -> None:
     assert "dashboards_explode" in message and "POSTHOG_CONTRACT_OPERATION" in message and "\n" not in message
 
 
-def test_selected_operations_are_the_only_ones_generated() -> None:
+def test_contract_operation_names_resolve_to_operation_ids() -> None:
     from posthog_contract import contract
 
-    document = contract.openapi_document()
-    wanted = ["dashboards_partial_update", "GET /api/projects/{project_id}/events/"]
-    chosen = contract.select_operations(document, wanted)
-    kept = {
-        (method.upper(), path)
-        for path, item in chosen["paths"].items()
-        for method, operation in item.items()
-        if isinstance(operation, dict) and "operationId" in operation
-    }
-    assert kept == {
-        ("PATCH", "/api/projects/{project_id}/dashboards/{id}/"),
-        ("GET", "/api/projects/{project_id}/events/"),
-    }
-    assert contract.select_operations(document, []) is document
+    wanted = ["dashboards_partial_update", "GET /api/environments/{project_id}/events/"]
+    assert contract.operation_ids(wanted) == {"dashboards_partial_update", "events_list_env"}
+    assert contract.operation_ids([]) == frozenset()

@@ -31,7 +31,7 @@ from posthog_contract import operations as ops
 
 __all__ = [
     "operation_labels",
-    "select_operations",
+    "operation_ids",
     "FORMAT_CHECKER",
     "SCHEMAS_DIR",
     "SCHEMA_BASE_URI",
@@ -547,20 +547,13 @@ def operation_labels() -> frozenset[str]:
     return frozenset(labels)
 
 
-def select_operations(document: dict[str, Any], wanted: Iterable[str]) -> dict[str, Any]:
-    """``document`` with only the operations ``wanted`` names (ids or ``METHOD /path``); all when empty."""
+def operation_ids(wanted: Iterable[str]) -> frozenset[str]:
+    """The operation ids that ``wanted`` names (operation ids or ``METHOD /path`` labels)."""
     wanted = set(wanted)
-    if not wanted:
-        return document
-    paths = {}
-    for path, item in document["paths"].items():
-        kept = {
-            method: operation
-            for method, operation in item.items()
-            if not isinstance(operation, dict)
-            or "operationId" not in operation
-            or {operation["operationId"], f"{method.upper()} {path}"} & wanted
-        }
-        if any(isinstance(op, dict) and "operationId" in op for op in kept.values()):
-            paths[path] = kept
-    return {**document, "paths": paths}
+    ids = set()
+    for path, item in openapi_document()["paths"].items():
+        for method, operation in item.items():
+            operation_id = operation.get("operationId") if isinstance(operation, dict) else None
+            if operation_id and {operation_id, f"{method.upper()} {path}"} & wanted:
+                ids.add(operation_id)
+    return frozenset(ids)

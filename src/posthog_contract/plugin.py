@@ -186,12 +186,13 @@ def _deselect_unchosen_generated(config: pytest.Config, items: list[pytest.Item]
         return
     from . import contract
 
-    methods, ids = set(), set()
-    for item in contract.select_operations(contract.openapi_document(), wanted)["paths"].values():
-        for method, operation in item.items():
-            if isinstance(operation, dict) and "operationId" in operation:
-                methods.add(method.upper())
-                ids.add(operation["operationId"])
+    ids = set(contract.operation_ids(wanted))
+    methods = {
+        method.upper()
+        for item in contract.openapi_document()["paths"].values()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and operation.get("operationId") in ids
+    }
     keep, drop = [], []
     for item in items:
         runs = _GENERATED_FUNCTIONS.get(getattr(item, "originalname", item.name))

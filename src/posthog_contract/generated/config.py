@@ -137,9 +137,11 @@ def load_schema(settings: Settings, run: GeneratedRun | None = None, **state: An
     # Capture is authenticated by the project key in the body and its events cannot be deleted:
     # generated capture traffic would pollute the host for good. tests/test_capture.py covers it.
     document["paths"] = {path: item for path, item in document["paths"].items() if not _is_capture(item)}
-    document = contract.select_operations(document, settings.operations)  # --contract-operation
     config = schemathesis.Config.from_dict(build_config(run))
     schema = use_policy_transport(schemathesis.openapi.from_dict(document, config=config))
+    if settings.operations:  # --contract-operation; the document stays whole, so each route's
+        # undeclared-method probes are the same as in a full run
+        schema = schema.include(operation_id=sorted(contract.operation_ids(settings.operations)))
     if run.session is None:
         run.session = http_session(settings, redactor=run.redactor)
     run.schema = schema
