@@ -58,7 +58,8 @@ def test_forgets_the_writes_marker(client, paths, resources):
 
 
 def test_an_unmarked_writing_check_is_refused_not_sent(servers, tmp_path):
-    """The client is the last line of defence: a write that escaped the marker fails loudly, unsent."""
+    """The client is the last line of defence: a write that escaped the marker fails loudly, unsent,
+    as a tool error (exit 3): the suite broke its own rule, the host did nothing wrong."""
     log = tmp_path / "requests.log"
     server = servers("--request-log", str(log))
     (tmp_path / "test_unmarked.py").write_text(UNMARKED_WRITER)
@@ -67,7 +68,7 @@ def test_an_unmarked_writing_check_is_refused_not_sent(servers, tmp_path):
         "-p", "posthog_contract.plugin", "test_unmarked.py", *LEAN, "--read-only", "-q",
         env=server.suite_env(), cwd=tmp_path, timeout=120,
     )
-    assert run.returncode == 1, run.output[-3000:]
+    assert run.returncode == 3, run.output[-3000:]
     assert "ReadOnlyViolation" in run.output and "refused to send POST" in run.output, run.output[-3000:]
     assert set(logged_methods(log)) <= SAFE_METHODS
 
