@@ -20,3 +20,11 @@ def mutant_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
     assert run.exit_code == 1, run.output[-4000:]
     return run
 
+
+@pytest.fixture(scope="session")
+def whole_mutant_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
+    """The mutant against the whole suite (generated part included), so that operations the mutant
+    leaves alone have every applicable cell checked and the "problems only" filter has rows to hide."""
+    run = run_suite(tmp_path_factory.mktemp("whole-mutant"), "--mutant=dashboard_missing_team_id", whole=True)
+    assert run.exit_code == 1, run.output[-4000:]
+    return run

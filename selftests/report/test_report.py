@@ -244,7 +244,7 @@ def dump_dom(browser: str, page: Path, profile: Path, fragment: str = "") -> str
     return done.stdout
 
 
-def test_chromium_renders_the_matrix(clean_run: SuiteRun, mutant_run: SuiteRun, tmp_path: Path) -> None:
+def test_chromium_renders_the_matrix(clean_run: SuiteRun, whole_mutant_run: SuiteRun, tmp_path: Path) -> None:
     browser = chromium()
     rendered = matrix_of(dump_dom(browser, clean_run.report_html, tmp_path / "profile"))
     total = len(ops.OPERATIONS)
@@ -252,7 +252,7 @@ def test_chromium_renders_the_matrix(clean_run: SuiteRun, mutant_run: SuiteRun, 
     assert rendered.ready, "the page's script did not run"
     assert rendered.count_text == f"{total} of {total} operations shown"
 
-    filtered = matrix_of(dump_dom(browser, mutant_run.report_html, tmp_path / "profile", "#problems"))
+    filtered = matrix_of(dump_dom(browser, whole_mutant_run.report_html, tmp_path / "profile", "#problems"))
     problems = [row for row in filtered.rows if row.get("data-problem") == "true"]
     shown = [row for row in filtered.rows if "hidden" not in row]
     assert 0 < len(problems) < total and shown == problems
