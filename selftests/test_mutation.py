@@ -74,6 +74,29 @@ def test_a_kill_counts_only_for_a_declared_test_asserting_about_the_host():
     assert not run.killed, "exit 4 (preflight refused the host) is not a kill"
 
 
+def test_a_host_assertion_raised_while_setting_up_is_a_kill():
+    """Seeding events judges the host in a fixture: JUnit reports a setup error, yet it is an
+    assertion about the host (capture dropped events); a plain fixture crash is not."""
+    failure = mutation.TestFailure
+    run = mutation.SuiteRun("m", "rule", 1, 1.0, expected=("tests/test_events.py",))
+    run.failures = [failure("tests/test_events.py::test_x", "error", 'failed on setup with "KeyError: id"')]
+    assert not run.killed
+    run.failures.append(
+        failure("tests/test_events.py::test_y", "error",
+                'failed on setup with "posthog_contract.events.EventsNotListable: only 12 of 24 ..."')
+    )
+    assert run.killed and run.killing_tests == ["tests/test_events.py::test_y"]
+
+
+def test_the_declared_killers_modules_run_first():
+    targets = ["tests/test_auth.py", "tests/test_dashboards.py", "tests/test_events.py", "tests/test_generated.py"]
+    expected = ("tests/test_events.py::test_a", "tests/test_generated.py", "tests/test_events.py::test_b")
+    assert mutation.killers_first(targets, expected) == [
+        "tests/test_events.py", "tests/test_generated.py", "tests/test_auth.py", "tests/test_dashboards.py",
+    ]
+    assert mutation.killers_first(targets, ()) == targets
+
+
 def test_no_score_is_printed_when_the_clean_run_fails(tmp_path):
     run = mutation.SuiteRun("m", "rule", 1, 1.0, expected=("tests/test_a.py",))
     run.failures = [mutation.TestFailure("tests/test_a.py::t", "failure", "AssertionError")]
