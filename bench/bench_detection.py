@@ -93,16 +93,28 @@ def fmt_keys(keys: set[Key]) -> str:
 
 
 def run_st(
-    label: str, workdir: Path, document: Path, budget: int, *, mutant: str | None = None, seed: int = ST_SEED
+    label: str,
+    workdir: Path,
+    document: Path,
+    budget: int,
+    *,
+    mutant: str | None = None,
+    seed: int = ST_SEED,
+    limit: list[str] | None = None,
+    server_args: list[str] | None = None,
 ) -> StRun:
-    """One ``st run`` in a fresh directory, against a fresh server (its start counts in the seconds)."""
+    """One ``st run`` in a fresh directory, against a fresh server (its start counts in the seconds).
+
+    ``limit`` replaces ``--max-time budget`` (e.g. ``--phases fuzzing --max-examples 3``: a request
+    count instead of a time); ``budget`` then only bounds the wall time.
+    """
     cwd = workdir / f"st-{label}"
     cwd.mkdir(parents=True, exist_ok=True)
     report = cwd / "report.json"
     st = shutil.which("st") or str(Path(sys.executable).with_name("st"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCHEMATHESIS_")}
     started = time.monotonic()
-    server = embedded.start(["--mutant", mutant] if mutant else [])
+    server = embedded.start([*(["--mutant", mutant] if mutant else []), *(server_args or [])])
     try:
         command = [
             st,
@@ -112,8 +124,7 @@ def run_st(
             server.base_url,
             "--header",
             f"Authorization: Bearer {server.credentials['personal_api_key']}",
-            "--max-time",
-            str(budget),
+            *(limit if limit is not None else ["--max-time", str(budget)]),
             "--seed",
             str(seed),
             "--no-color",

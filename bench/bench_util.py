@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from posthog_contract.policy import EVENTS_PATH
+
 ROOT = Path(__file__).resolve().parents[1]
 #: the reference server's PostHog-like throttle (480/min, events 240/min) is not what these measure
 NO_THROTTLE = ["--rate-limit", "1000000000/min"]
@@ -101,10 +103,11 @@ class RequestLog:
     requests: int
     server_seconds: float
     statuses: dict[str, int]
+    events: int = 0  # requests to the events list and retrieve (PostHog's events throttle class)
 
     @classmethod
     def read(cls, path: Path) -> RequestLog:
-        count, total, statuses = 0, 0.0, {}
+        count, total, statuses, events = 0, 0.0, {}, 0
         if path.exists():
             for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
                 parts = line.rsplit(" ", 2)  # the path may hold spaces; status and duration never do
@@ -116,4 +119,5 @@ class RequestLog:
                     continue
                 count += 1
                 statuses[parts[1]] = statuses.get(parts[1], 0) + 1
-        return cls(count, total / 1000, statuses)
+                events += bool(EVENTS_PATH.match(parts[0].partition(" ")[2].split("?", 1)[0]))
+        return cls(count, total / 1000, statuses, events)

@@ -1,12 +1,13 @@
 """Benchmarks of the suite and the reference server: ``python bench/run.py [--quick]``.
 
 Prints the tables and writes ``bench/RESULTS.md`` (machine, every figure of this run, each target
-met or explained in ``bench/NOTES.md``). Parts: ``suite`` (the default contract run), ``server``
-(events list latency at 10k/100k/1M events, dashboard retrieve, batched capture), ``detection``
-(mutants killed per second, the project's run vs plain ``st run``). ``--quick`` runs fewer
-repetitions, stops the server part at 100k events and compares on a subset of mutants (about 12
-minutes instead of about 35 on 2 cores). ``--render run.json`` rebuilds RESULTS.md from a kept run
-(e.g. after editing NOTES.md) without measuring again.
+met or explained in ``bench/NOTES.md``). Parts: ``suite`` (the default contract run), ``budget``
+(requests: the default run against a host throttled at PostHog's burst limits; requests and seconds
+per kill for the default and thorough profiles and plain ``st run``), ``server`` (events list
+latency at 10k/100k/1M events, dashboard retrieve, batched capture), ``detection`` (mutants killed
+per second, the project's run vs plain ``st run``). ``--quick`` runs fewer repetitions, stops the
+server part at 100k events and compares on a subset of mutants. ``--render run.json`` rebuilds
+RESULTS.md from a kept run (e.g. after editing NOTES.md) without measuring again.
 """
 
 from __future__ import annotations
@@ -19,15 +20,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import bench_budget
 import bench_detection
 import bench_server
 import bench_suite
 from bench_util import log, machine, table, verdict
 
-PARTS = ("suite", "server", "detection")
+PARTS = ("suite", "budget", "server", "detection")
 HERE = Path(__file__).resolve().parent
 TITLES = {
     "suite": "The default contract run",
+    "budget": "Requests: the rate-limit budget and the cost per kill",
     "server": "The reference server",
     "detection": "Detection per second: the project's run vs plain `st run`",
 }
@@ -46,6 +49,9 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         passing = [r.wall_s for r in result["runs"] if r.exit_code == 0]
         clean_seconds = min(passing) if passing else None
         sections["suite"] = bench_suite.report(result)
+    if "budget" in parts:
+        log("== requests: paced host, cost per kill ==")
+        sections["budget"] = bench_budget.report(bench_budget.run(args.quick, workdir / "budget", jobs=args.jobs))
     if "server" in parts:
         log("== the reference server ==")
         sections["server"] = bench_server.report(bench_server.run(args.quick, workdir / "server"))

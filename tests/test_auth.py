@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from posthog_contract.assertions import expect_error, expect_shape, fail
+from posthog_contract.assertions import expect_error, expect_shape, expect_that, fail
+from posthog_contract.wire import refuses_personal_keys
 
 NOT_PROVIDED = "Authentication credentials were not provided."
 
@@ -89,6 +90,32 @@ def test_every_documented_operation_needs_a_key(anonymous_client, paths, resourc
         401,
         code="not_authenticated",
         rule=f"{operation} without credentials is 401 not_authenticated, whatever the body (§1.3)",
+    )
+
+
+#: a method each route declares no action for (contract §1.4 "Methods without an action"); the scope
+#: check runs before any lookup (§1.5), so the ids need not exist
+WITHOUT_AN_ACTION = {
+    "POST dashboard": ("POST", lambda p: p.dashboard(_ABSENT)),
+    "PUT sharing": ("PUT", lambda p: p.sharing(_ABSENT)),
+    "PUT events list": ("PUT", lambda p: p.events()),
+    "POST event": ("POST", lambda p: p.event(_NO_EVENT)),
+}
+
+
+@pytest.mark.parametrize("route", sorted(WITHOUT_AN_ACTION))
+def test_a_method_without_an_action_is_refused(client, paths, route):
+    method, path = WITHOUT_AN_ACTION[route]
+    response = client.request(method, path(paths), json={})
+    if response.status_code == 405:  # a legacy (unscoped) key reaches DRF's 405 (§1.4)
+        expect_error(response, 405, code="method_not_allowed", rule=f"{route}: a 405 carries the envelope (§1.2)")
+        expect_that("allow" in response.headers, f"{route}: a 405 names the allowed methods in Allow", response)
+        return
+    expect_error(response, 403, code="permission_denied", rule=f"{route} has no action: 403 or 405 (§1.4)")
+    expect_that(
+        refuses_personal_keys(response.status_code, response.text),
+        f"{route}: the 403 says the action does not support personal API key access (§1.4)",
+        response,
     )
 
 

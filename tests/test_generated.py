@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 
+pytestmark = pytest.mark.generated
 generated = schemathesis.pytest.from_fixture("generated_schema")
 
 

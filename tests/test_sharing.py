@@ -97,6 +97,47 @@ def test_enabled_must_be_a_boolean(client, paths, new_dashboard):
     )
 
 
+def test_password_required_must_be_a_boolean(client, paths, new_dashboard, outcomes):
+    created = new_dashboard("sharing-bad-password-flag")
+    response = client.patch(paths.sharing(created["id"]), json={"password_required": "sometimes"})
+    if response.status_code == 403 and _is_password_feature_refusal(response):
+        outcomes.unavailable(
+            "the organisation lacks the sharing-password feature, and the host refuses password_required before"
+            " validating it (§3): run against an organisation with the feature to judge this check",
+            client.describe(response),
+        )
+    expect_error(
+        response,
+        400,
+        attr="password_required",
+        rule="a non-boolean password_required is a 400 on it (§3; DRF BooleanField)",
+    )
+
+
+def test_settings_are_accepted_or_refused_with_the_envelope(client, paths, shared):
+    created, _ = shared
+    response = client.patch(paths.sharing(created["id"]), json={"settings": {"showInspector": True}})
+    if response.status_code == 403:
+        expect_error(
+            response,
+            403,
+            code="permission_denied",
+            rule="a refused sharing PATCH carries the error envelope; only password_required's refusal is"
+            " {error} (§1.2, §3)",
+        )
+        return
+    expect_shape(response, 200, "sharing-configuration", rule="PATCH sharing with a settings object answers 200 (§3)")
+
+
+def _is_password_feature_refusal(response) -> bool:
+    """§1.2, §3: the one refusal outside the envelope, ``{"error": "...password..."}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "password" in str(body.get("error", "")).lower()
+
+
 def test_sharing_of_an_unknown_dashboard_is_404(client, paths):
     expect_error(
         client.get(paths.sharing(2_000_000_001)),

@@ -301,6 +301,7 @@ def test_dashboard_lifecycle_chain(machine):
         flow.teardown()
 
 
+@pytest.mark.generated
 def test_dashboard_lifecycle_state_machine(machine, generated_run):
     """Random interleavings of the lifecycle steps, checked against the model at every step."""
     profile = generated_run.profile

@@ -16,7 +16,16 @@ from typing import Any, Final
 
 import httpx
 
-from .policy import SAFE_METHODS, ReadOnlyViolation, RetryBudget, refuse_unsafe, retry_after_seconds, wait_note
+from .outcomes import LOG
+from .policy import (
+    LEDGER,
+    SAFE_METHODS,
+    ReadOnlyViolation,
+    RetryBudget,
+    refuse_unsafe,
+    retry_after_seconds,
+    wait_note,
+)
 from .redaction import Redactor
 
 __all__ = [
@@ -282,6 +291,8 @@ class ContractClient:
         :class:`ReadOnlyViolation` and nothing is sent.
         """
         refuse_unsafe(self._shared.read_only, method, self.redactor.url(url))
+        if not LEDGER.allows():
+            LOG.unavailable(LEDGER.spent_reason())  # the budget is spent: this check is not judged
         key = self.api_key if isinstance(api_key, _Default) else api_key
         if key:
             self.redactor.add(key)
@@ -312,12 +323,14 @@ class ContractClient:
                 response = self._shared.http.send(req, follow_redirects=False)
             except httpx.HTTPError as exc:
                 elapsed = (time.perf_counter() - start) * 1000
+                LEDGER.record(req.method, req.url.path, None)
                 redacted = self.redactor.text(str(exc))
                 self._record(req, None, elapsed, note=f"{type(exc).__name__}: {redacted}".rstrip(": "))
                 if redacted != str(exc) and isinstance(exc, httpx.TransportError):
                     raise type(exc)(redacted, request=req) from None  # the original text held a secret
                 raise
             elapsed = (time.perf_counter() - start) * 1000
+            LEDGER.record(req.method, req.url.path, response.status_code)
             if response.status_code != 429:
                 self._record(req, response, elapsed)
                 return response
@@ -343,6 +356,7 @@ class ContractClient:
             self._shared.warnings.append(note)
             self._shared.retries_on_429 += 1
             self._shared.slept_on_429 += pause
+            LEDGER.record_wait(pause)
             self.sleep(pause)
             waited += pause
 

@@ -174,6 +174,14 @@ OPTIONS: list[Option] = [
         "YYYY-MM",
     ),
     Option(
+        "--request-budget",
+        "POSTHOG_REQUEST_BUDGET",
+        "posthog_request_budget",
+        "most requests the run may send, cleanup included (default: the profile's, 600 for default,"
+        " 4000 for thorough; 0: no cap); checks past it are unavailable, generated cases first",
+        "N",
+    ),
+    Option(
         "--contract-operation",
         "POSTHOG_CONTRACT_OPERATION",
         "posthog_operation",
@@ -222,6 +230,7 @@ class Settings:
     profile: str = "default"
     baseline: str | None = None  # --posthog-baseline: an older release (YYYY-MM); None = current
     operations: tuple[str, ...] = ()  # --contract-operation: generated operations to run (empty: all)
+    request_budget: int | None = None  # --request-budget: None = the profile's; 0 = no cap
     run_id: str = field(default_factory=new_run_id)
     embedded: bool = False  # True once with_embedded() pointed the settings at the reference server
 
@@ -411,6 +420,7 @@ def settings_from(get_option: Callable[[str], Any], environ: Mapping[str, str]) 
         profile=_profile(raw["profile"][0], name("profile"), secrets),
         baseline=_baseline(raw["baseline"][0], name("baseline")),
         operations=_operations(raw["operation"][0], name("operation")),
+        request_budget=_count(raw["request_budget"][0], name("request_budget"), secrets),
     )
 
 
@@ -579,6 +589,17 @@ def _seed(value: Any, name: str, secrets: Iterable[str]) -> int | None:
         return int(str(value).strip())
     except ValueError:
         raise ConfigError(f"{name} must be an integer, not {_shown(value, secrets)}.", option=name) from None
+
+
+def _count(value: Any, name: str, secrets: Iterable[str]) -> int | None:
+    if _blank(value):
+        return None
+    text = str(value).strip()
+    if not text.isdigit():
+        raise ConfigError(
+            f"{name} must be a whole number of requests (0: no cap), not {_shown(value, secrets)}.", option=name
+        )
+    return int(text)
 
 
 def _profile(value: Any, name: str, secrets: Iterable[str]) -> str:

@@ -250,7 +250,8 @@ def _start_server(mutant: str) -> tuple[subprocess.Popen[bytes], dict[str, Any]]
     return process, json.loads(line[0])
 
 
-def _external_environment(credentials: dict[str, Any]) -> dict[str, str]:
+def external_environment(credentials: dict[str, Any]) -> dict[str, str]:
+    """The suite's environment pointed at a reference server as an external host (every key it announced)."""
     env = suite_environment()
     env.update(
         POSTHOG_HOST=str(credentials["base_url"]),
@@ -276,7 +277,7 @@ def recheck_externally(run: SuiteRun, workdir: Path, timeout: float = 300) -> st
         _run(
             _pytest(tests, junit, []),
             workdir / f"{run.mutant}.external.log",
-            _external_environment(credentials),
+            external_environment(credentials),
             timeout,
         )
     finally:

@@ -32,6 +32,7 @@ from . import contract as contract_schemas
 from .client import ContractClient
 from .outcomes import EXIT_MISCONFIGURED, LOG, TOOL_ERROR, UNAVAILABLE_PREFIX, VIOLATION, verdict_of
 from .paths import ApiPaths
+from .policy import LEDGER
 from .preflight import HostFacts, preflight
 from .redaction import Redactor
 from .resources import RunResources
@@ -110,6 +111,8 @@ MARKERS = (
     "slow: takes more than a few seconds",
     "needs_collaborator: needs a second organisation member to add as a dashboard collaborator",
     "reference_only: checks a value only the reference server pins (e.g. exact limits)",
+    "generated: property-based (schemathesis, Hypothesis): runs after the hand-written checks, so the"
+    " request budget cuts it first",
 )
 
 
@@ -160,6 +163,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     _deselect_unchosen_generated(config, items)
+    # hand-written checks keep priority on the request budget: the property-based part runs last
+    items[:] = sorted(items, key=lambda item: item.get_closest_marker("generated") is not None)
     read_only = settings_module.is_read_only(config.getoption, os.environ)
     if not read_only:
         return
@@ -211,6 +216,7 @@ def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) ->
         settings = settings_module.settings_from(lambda name: pytestconfig.getoption(name, default=None), os.environ)
     except settings_module.ConfigError as exc:
         raise _Misconfigured(str(exc)) from None
+    LEDGER.reset(request_budget(settings))
     server = None
     credentials: dict[str, Any] = {}
     if settings.base_url is None:
@@ -246,7 +252,8 @@ def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) ->
         read_only=settings.read_only,
     )
     try:
-        facts = preflight(client, settings, needs_events=needs_events)
+        with LEDGER.unmetered():
+            facts = preflight(client, settings, needs_events=needs_events)
     except settings_module.ConfigError as exc:
         client.close()
         if server is not None:
@@ -254,6 +261,7 @@ def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) ->
         raise _Misconfigured(str(exc)) from None
     paths = ApiPaths(facts.project_id)
     resources = RunResources(client, paths, settings.run_id)
+    LEDGER.reserve = resources.cleanup_cost
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         where = "the embedded reference server" if server else "an external host"
@@ -264,6 +272,16 @@ def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) ->
     return ContractSession(settings, facts, redactor, client, paths, resources, server, credentials)
 
 
+def request_budget(settings: settings_module.Settings) -> int | None:
+    """The run's request cap: ``--request-budget`` if given, else the profile's; None for no cap (0)."""
+    budget = settings.request_budget
+    if budget is None:
+        from .generated.profiles import PROFILES  # schemathesis loads only when the suite runs
+
+        budget = PROFILES[settings.profile].request_budget
+    return budget or None
+
+
 def _close_session() -> None:
     """Undo what the run created (tracked resources, then any run-tagged dashboard left), stop the server."""
     global _SESSION
@@ -271,7 +289,7 @@ def _close_session() -> None:
     if session is None:
         return
     try:
-        with _signals_deferred(session.settings.run_id):
+        with _signals_deferred(session.settings.run_id), LEDGER.unmetered():
             problems = session.resources.cleanup(sweep=not session.settings.read_only)
         for problem in problems:
             LOG.warn(f"cleanup: {problem}")
@@ -344,7 +362,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(autouse=True)
 def _name_current_test(request: pytest.FixtureRequest) -> None:
-    LOG.current_test = request.node.nodeid
+    LOG.current_test = LEDGER.label = request.node.nodeid
 
 
 @pytest.fixture(scope="session")
@@ -425,6 +443,9 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     for note in _RUN_NOTES:
         terminalreporter.write_line(f"posthog-contract: {note}")
+    if LEDGER.sent:
+        for line in LEDGER.cost_lines():
+            terminalreporter.write_line(f"posthog-contract: {line}")
     if not LOG.entries:
         return
     terminalreporter.section("posthog-contract warnings and unavailable checks")

@@ -23,6 +23,10 @@ NAME_PREFIX = "posthog-contract"
 RUN_TAG = re.compile(rf"^{NAME_PREFIX} (pcr[a-z0-9]{{10}}) ")
 
 
+#: list pages the final sweep is expected to read (200 dashboards a page), kept back from the budget
+_SWEEP_PAGES = 3
+
+
 def dashboard_name(run_id: str, label: str) -> str:
     """Every dashboard the suite creates is named ``posthog-contract <run id> <label>``."""
     return f"{NAME_PREFIX} {run_id} {label}"
@@ -70,6 +74,13 @@ class RunResources:
         with self._lock:
             if (dashboard_id, user_uuid) in self.collaborators:
                 self.collaborators.remove((dashboard_id, user_uuid))
+
+    def cleanup_cost(self) -> int:
+        """Requests :meth:`cleanup` will send (the sweep's list walk counted as a few pages)."""
+        if self._cleaned:
+            return 0
+        with self._lock:
+            return len(self.collaborators) + len(self.shared) + len(self.dashboards) + _SWEEP_PAGES
 
     def cleanup(self, *, sweep: bool = False) -> list[str]:
         """Undo everything registered; returns problems (never raises: it runs during teardown).

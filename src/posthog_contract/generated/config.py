@@ -14,7 +14,7 @@ from ..config import Settings
 from ..redaction import Redactor
 from ..resources import RunResources
 from .cases import ENV_SUFFIX
-from .profiles import COVERAGE_SKIPPED, PROFILES
+from .profiles import PROFILES
 from .run import GeneratedRun, activate
 from .session import http_session, use_policy_transport
 
@@ -34,12 +34,21 @@ def build_config(run: GeneratedRun) -> dict[str, Any]:
     settings, profile = run.settings, run.profile
     checks_off = {"enabled": False}
     operations: list[dict[str, Any]] = [
-        # Environments twins reach the same handlers (§1.1): sampled less.
+        # Environments twins reach the same handlers (§1.1): sampled less, or not at all (the
+        # hand-written prefix checks compare the two).
         {
             "include-operation-id-regex": f"{ENV_SUFFIX}$",
-            "generation": {"max-examples": profile.twin_max_examples},
-            "phases": {"coverage": {"enabled": profile.coverage_everywhere}},
+            **(
+                {"generation": {"max-examples": profile.twin_max_examples}}
+                if profile.twin_max_examples
+                else {"enabled": False}
+            ),
         },
+        # the operations the profile samples more (parameter-rich; see profiles.Profile.focus)
+        *(
+            _operation_entry([op_id], generation={"max-examples": examples})
+            for op_id, examples in sorted(profile.focus.items())
+        ),
         # §2.8: DELETE is 405 for every id, nothing is ever deleted; checks that assume a successful
         # DELETE removed something (use_after_free) or that a resource is reachable after it
         # (ensure_resource_availability) contradict PostHog's ForbidDestroyModel.
@@ -72,8 +81,6 @@ def build_config(run: GeneratedRun) -> dict[str, Any]:
             checks={"negative_data_rejection": checks_off},
         ),
     ]
-    if not profile.coverage_everywhere:
-        operations.append(_operation_entry(COVERAGE_SKIPPED, phases={"coverage": {"enabled": False}}))
     if settings.read_only:
         operations.append({"include-method-regex": "^(?!GET$)", "enabled": False})
     config: dict[str, Any] = {
@@ -99,7 +106,7 @@ def build_config(run: GeneratedRun) -> dict[str, Any]:
         },
         "phases": {
             "examples": {"enabled": True},
-            "coverage": {"enabled": True},
+            "coverage": {"enabled": profile.coverage},
             "fuzzing": {"enabled": True},
             "stateful": {"enabled": False},  # the state machine lives in tests/test_stateful.py
         },

@@ -16,10 +16,14 @@ from schemathesis.core.failures import Failure, FailureGroup
 
 from .. import operations as ops
 from ..config import Settings
+from ..outcomes import LOG
+from ..policy import LEDGER
 from ..redaction import Redactor
 from ..resources import RunResources
 from .profiles import Profile
 
+#: Requests one generated case may send: the case and schemathesis' auth probes of its operation.
+CASE_COST = 3
 #: The line printed once per session; a failing run is reproduced with ``--contract-seed N``.
 SEED_MESSAGE = "posthog-contract: schemathesis seed {seed} (reproduce with --contract-seed {seed})"
 
@@ -87,7 +91,14 @@ class GeneratedRun:
     # -- calls ----------------------------------------------------------------------------------
 
     def call_and_validate(self, case: schemathesis.Case, **kwargs: Any) -> schemathesis.Response:
-        """``case.call_and_validate`` through the run's 429-aware session, failures redacted."""
+        """``case.call_and_validate`` through the run's 429-aware session, failures redacted.
+
+        A case is not sent once the run's request budget is spent (the auth probes a case may add
+        are kept back too): the rest of the test is then *unavailable*.
+        """
+        if not LEDGER.allows(CASE_COST):
+            LOG.unavailable("generated cases stopped: " + LEDGER.spent_reason())
+        LEDGER.label = f"{LOG.current_test}[{case.operation.label}]"  # the cost per generated operation
         with self.redacted_failures():
             return case.call_and_validate(session=self.session, **kwargs)
 

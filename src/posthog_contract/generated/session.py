@@ -21,7 +21,7 @@ from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTranspor
 
 from ..config import Settings
 from ..outcomes import LOG
-from ..policy import RetryBudget, refuse_unsafe, wait_note
+from ..policy import LEDGER, RetryBudget, refuse_unsafe, wait_note
 from ..redaction import Redactor
 from .run import active_run
 
@@ -55,6 +55,7 @@ class RetryAfterAdapter(HTTPAdapter):
         while True:
             attempt += 1
             response = super().send(request, **kwargs)
+            LEDGER.record(str(request.method), shown, response.status_code)
             if response.status_code != 429:
                 return response
             header = response.headers.get("Retry-After")
@@ -65,6 +66,7 @@ class RetryAfterAdapter(HTTPAdapter):
             waited += pause
             self.slept += pause
             self.retries += 1
+            LEDGER.record_wait(pause)
             if self.on_wait is not None:
                 self.on_wait(wait_note(str(request.method), shown, header, pause, attempt))
             self.sleep(pause)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from . import mutants
@@ -16,6 +17,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--db", help="SQLite file kept across restarts (default: a fresh temporary file)")
     parser.add_argument("--credentials", help="also write the credentials JSON line to this file")
     parser.add_argument("--rate-limit", type=Rate.parse, help="answer 429 past N/s, N/min or N/hour per key")
+    parser.add_argument(
+        "--events-rate-limit", type=Rate.parse,
+        help="the events list and retrieve's own limit (default: --rate-limit if given, else PostHog's"
+        " 240/min and 1200/h)",
+    )
     parser.add_argument(
         "--throttle-every", type=int, default=0, metavar="N",
         help="answer every Nth request (any request, like a WAF in front of PostHog) 429 with Retry-After",
@@ -67,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         "throttle_retry_after": max(0, args.throttle_retry_after),
     }
     options = ServerOptions.with_rate(args.rate_limit, **extra) if args.rate_limit else ServerOptions(**extra)
+    if args.events_rate_limit:
+        options = dataclasses.replace(options, events_rate_limits=(args.events_rate_limit,))
     from . import app as _app  # noqa: F401
     from .server import serve
 

@@ -225,7 +225,11 @@ async def authorize(request: Request, scope: str | None, *, klass: str = "defaul
 NO_ACTION_GENERIC_403 = mutants.declare(
     "no_action_403_generic_detail",
     "a personal key on a method without an action is refused with 'does not support personal API key access' (§1.4)",
-    killed_by=("tests/test_generated.py", "tests/test_collaborators.py::test_patch_a_collaborator_is_refused"),
+    killed_by=(
+        "tests/test_auth.py::test_a_method_without_an_action_is_refused",
+        "tests/test_generated.py",
+        "tests/test_collaborators.py::test_patch_a_collaborator_is_refused",
+    ),
 )
 
 

@@ -154,7 +154,11 @@ PATCH_DELETED_SERVED = mutants.declare(
 )
 PINNED_LAST = mutants.declare(
     "pinned_dashboards_listed_last", "the dashboards list shows pinned dashboards first (§2.2)",
-    killed_by=("tests/test_generated.py", "tests/test_stateful.py"),
+    killed_by=(
+        "tests/test_pagination.py::test_dashboards_list_orders_pinned_first",
+        "tests/test_generated.py",
+        "tests/test_stateful.py",
+    ),
 )
 MOVE_POST_REFUSED = mutants.declare(
     "move_tile_post_refused", "move_tile accepts POST as well as PATCH (§5)",

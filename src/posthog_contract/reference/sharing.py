@@ -49,7 +49,10 @@ DELETED_SERVED = mutants.declare(
 SETTINGS_403_ERROR = mutants.declare(
     "sharing_settings_403_error_body",
     "only password_required without the feature answers 403 {error}; other refusals carry the envelope (§1.2, §3)",
-    killed_by=("tests/test_generated.py::test_write_operations_conform",),
+    killed_by=(
+        "tests/test_sharing.py::test_settings_are_accepted_or_refused_with_the_envelope",
+        "tests/test_generated.py::test_write_operations_conform",
+    ),
 )
 ENABLED_COERCED = mutants.declare(
     "sharing_enabled_non_boolean_accepted", "a non-boolean `enabled` is a 400 on `enabled` (§3)",
@@ -61,7 +64,10 @@ UNKNOWN_DASHBOARD_SERVED = mutants.declare(
 )
 PASSWORD_REQUIRED_COERCED = mutants.declare(
     "sharing_password_required_coerced", "a non-boolean password_required is a 400 (§3; DRF BooleanField)",
-    killed_by=("tests/test_generated.py::test_write_operations_conform",),
+    killed_by=(
+        "tests/test_sharing.py::test_password_required_must_be_a_boolean",
+        "tests/test_generated.py::test_write_operations_conform",
+    ),
 )
 
 REFRESH_GRACE = timedelta(minutes=5)

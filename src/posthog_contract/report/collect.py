@@ -36,6 +36,7 @@ import pytest
 from .. import operations as ops
 from .. import outcomes as outcome_module
 from ..outcomes import LOG, UNAVAILABLE_PREFIX
+from ..policy import LEDGER
 from ..redaction import Redactor
 from . import drift as drift_module
 from . import har as har_module
@@ -669,6 +670,7 @@ class ReportCollector:
                 run.options[name] = self.scrub(value)
             elif value is None or isinstance(value, bool | int | float):
                 run.options[name] = value
+        run.cost = LEDGER.as_dict()
         waited = getattr(session.client, "slept_on_429", 0.0)
         if waited:
             retries = session.client.retries_on_429

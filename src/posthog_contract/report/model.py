@@ -143,6 +143,7 @@ class RunInfo:
     notes: list[str] = field(default_factory=list)
     waivers: dict[str, Any] | None = None  # waivers.WaiverFile.to_dict(): file, digest, entries and their status
     provenance: dict[str, Any] = field(default_factory=dict)
+    cost: dict[str, Any] = field(default_factory=dict)  # policy.RequestLedger.as_dict(): what the run sent
 
 
 def cell_key(operation_id: str, check: str) -> str:
@@ -208,6 +209,7 @@ def build(
             "duration_s": round(run.duration_s, 3),
             "exit_status": run.exit_status,
             "arguments": list(run.arguments),
+            "cost": dict(run.cost),
         },
         "host": {
             "url": run.host_url,

@@ -112,8 +112,21 @@ def _facts(run: Mapping[str, Any], host: Mapping[str, Any]) -> str:
         ("Started", _e(run.get("started_at"))),
         ("Finished", f"{_e(run.get('finished_at'))} ({run.get('duration_s', 0):.1f} s)"),
         ("Exit status", _e(run.get("exit_status"))),
+        ("Requests", _e(_cost(run.get("cost") or {}))),
     ]
     return "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in facts)
+
+
+def _cost(cost: Mapping[str, Any]) -> str:
+    if not cost:
+        return "none sent"
+    budget = "no cap" if cost.get("budget") is None else f"budget {cost['budget']}"
+    return (
+        f"{cost['requests']} ({cost['events_requests']} events, {cost['write_requests']} writes; {budget}); "
+        f"{cost['throttled']} answered 429, {cost['seconds_waited']:g} s waited; "
+        f"{100 * cost['share_of_hourly_limit']:.0f} % of PostHog Cloud's hourly limit, "
+        f"{100 * cost['share_of_events_hourly_limit']:.0f} % of its events limit"
+    )
 
 
 def _tiles(summary: Mapping[str, Any]) -> str:
