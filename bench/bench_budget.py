@@ -16,6 +16,7 @@ the default run takes against a host throttled at PostHog's burst limits.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -32,7 +33,7 @@ from posthog_contract import contract, embedded, mutation
 
 PACE = ("--rate-limit", "8/s", "--events-rate-limit", "4/s")
 REQUESTS_TARGET, EVENTS_TARGET, PACED_WALL_TARGET_S = 600, 150, 120.0
-ST_EXAMPLES = (1, 2, 3, 4, 6, 8)
+ST_EXAMPLES = (2, 4, 8, 12, 16, 20)
 ST_PHASES = ("--phases", "examples,fuzzing")
 
 
@@ -69,14 +70,14 @@ def paced_run(workdir: Path) -> Measured:
     return Measured(code, seconds, logged.requests, logged.events, logged.statuses.get("429", 0))
 
 
-def project_run(name: str | None, workdir: Path, profile: str) -> Measured:
+def project_run(name: str | None, workdir: Path, profile: str, extra: tuple[str, ...] = ()) -> Measured:
     request_log = workdir / f"{profile}-{name or 'clean'}.requests.log"
     request_log.unlink(missing_ok=True)
     run = mutation.run_suite(
         name,
         mutation.catalogue().get(name or "", "clean"),
         workdir / profile,
-        [f"--contract-profile={profile}"],
+        [f"--contract-profile={profile}", *extra],
         server_args=[f"--request-log={request_log}"],
         timeout=1800,
         expected=mutation.killers().get(name or "", ()),
@@ -106,7 +107,12 @@ def run(quick: bool, workdir: Path, jobs: int = 2) -> dict[str, Any]:
     names = [m for m in QUICK_MUTANTS if m in everything]
     if quick:
         names = names[:5]
-    clean = {profile: project_run(None, workdir, profile) for profile in ("default", "thorough")}
+    report_dir = workdir / "default-clean-report"
+    clean = {
+        "default": project_run(None, workdir, "default", (f"--report={report_dir}",)),
+        "thorough": project_run(None, workdir, "thorough"),
+    }
+    spending = spending_per_module(report_dir / "report.json", ROOT / "artifacts" / "mutation" / "kill-table.json")
     log(f"  clean: default {clean['default'].requests} requests, thorough {clean['thorough'].requests}")
     document = workdir / "openapi.json"
     contract.write_openapi(document)
@@ -128,7 +134,25 @@ def run(quick: bool, workdir: Path, jobs: int = 2) -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         rows = list(pool.map(one, names))
     return {"paced": paced, "clean": clean, "rows": rows, "st_examples": examples, "calibration": calibration,
-            "baseline": len(baseline)}
+            "baseline": len(baseline), "spending": spending}
+
+
+def spending_per_module(report: Path, kill_table: Path) -> list[tuple[str, int, str]]:
+    """(module, requests in the clean default run, mutants only that module killed in the committed
+    full-set kill table): where the requests go against what they alone find."""
+    by_test = json.loads(report.read_text())["run"]["cost"]["by_test"] if report.exists() else {}
+    sent: dict[str, int] = {}
+    for test, count in by_test.items():
+        module = test.split("::", 1)[0] if "::" in test else "(preflight, session setup)"
+        sent[module] = sent.get(module, 0) + count
+    sole: dict[str, list[str]] = {}
+    if kill_table.exists():
+        for row in json.loads(kill_table.read_text()):
+            modules = {t.split("::", 1)[0] for t in row.get("killing_tests", [])}
+            if row.get("killed") and len(modules) == 1:
+                sole.setdefault(modules.pop(), []).append(row["mutant"])
+    return [(module, count, str(len(sole.get(module, []))) if kill_table.exists() else "?")
+            for module, count in sorted(sent.items(), key=lambda kv: -kv[1])]
 
 
 def report(result: dict[str, Any]) -> tuple[str, list[tuple[str, bool, str]]]:
@@ -175,6 +199,16 @@ def report(result: dict[str, Any]) -> tuple[str, list[tuple[str, bool, str]]]:
                                      for k in ("default", "thorough", "st")))
             for row in rows
         ]),
+    ]
+    lines += [
+        "",
+        "### Where the default run's requests go",
+        "",
+        "Requests per test module in the clean default run (the report's `run.cost.by_test`; session fixtures "
+        "count for the first test that needs them) against the mutants only that module killed in the "
+        "committed full-set kill table (`artifacts/mutation/kill-table.json`, `python -m pytest selftests`).",
+        "",
+        table(["module", "requests", "mutants only it killed"], result.get("spending", [])),
     ]
     targets = [
         (f"default run <= {REQUESTS_TARGET} requests, <= {EVENTS_TARGET} on events (paced host)",

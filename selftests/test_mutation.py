@@ -107,6 +107,22 @@ def test_no_score_is_printed_when_the_clean_run_fails(tmp_path):
     assert mutation.write_table([run], tmp_path, clean) == "mutation score: 1/1"
 
 
+def test_the_table_names_what_only_one_module_killed(tmp_path):
+    def run(name: str, *tests: str) -> mutation.SuiteRun:
+        result = mutation.SuiteRun(name, "rule", 1, 1.0, expected=("tests/test_a.py", "tests/test_b.py"))
+        result.failures = [mutation.TestFailure(t, "failure", "AssertionError") for t in tests]
+        return result
+
+    runs = [
+        run("only_a", "tests/test_a.py::t1", "tests/test_a.py::t2"),
+        run("both", "tests/test_a.py::t1", "tests/test_b.py::t"),
+        run("only_b", "tests/test_b.py::t", "tests/test_c.py::undeclared"),
+    ]
+    assert mutation.sole_killers(runs) == {"tests/test_a.py": ["only_a"], "tests/test_b.py": ["only_b"]}
+    mutation.write_table(runs, tmp_path)
+    assert "| tests/test_a.py | 1: `only_a` |" in (tmp_path / "kill-table.md").read_text()
+
+
 def test_the_suite_passes_against_the_clean_server(workdir):
     run = mutation.run_suite(None, "clean", workdir, [])
     assert run.exit_code == 0, f"clean run failed (exit {run.exit_code}): {run.failed_tests[:10]}"

@@ -24,6 +24,15 @@ def test_it_counts_events_writes_and_429s_per_label(ledger):
     assert (ledger.sent, ledger.events, ledger.writes, ledger.throttled) == (5, 2, 2, 1)
     assert ledger.by_label == {"tests/test_a.py::t": 3, "tests/test_b.py::t": 2}
     assert ledger.as_dict()["seconds_waited"] == 1.5
+    assert ledger.charged == 4, "a 429 is counted but not charged: PostHog's throttle records only what it lets through"
+
+
+def test_throttled_requests_do_not_use_up_the_budget(ledger):
+    ledger.reset(3)
+    for status in (200, 429, 429, 200):
+        ledger.record("GET", "/api/projects/1/events/", status)
+    assert (ledger.sent, ledger.charged, ledger.remaining()) == (4, 2, 1)
+    assert ledger.as_dict()["share_of_events_hourly_limit"] == round(2 / 1200, 4)
 
 
 def test_routes_that_merely_mention_events_are_not_the_events_class(ledger):
@@ -69,6 +78,6 @@ def test_the_cost_lines_give_the_share_of_posthog_clouds_hourly_limits(ledger):
     for _ in range(120):
         ledger.record("GET", "/api/projects/1/events/", 200)
     lines = ledger.cost_lines()
-    assert lines[0] == "requests sent: 600 (120 to the events endpoints, 0 writes; budget 600)"
+    assert lines[0] == "requests sent: 600 (120 to the events endpoints, 0 writes; 600 of a budget of 600)"
     assert "12 % of 4,800 requests, 10 % of 1,200 on events" in lines[2]
     assert "--request-budget" in ledger.spent_reason() and "POSTHOG_REQUEST_BUDGET" in ledger.spent_reason()

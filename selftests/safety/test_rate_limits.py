@@ -105,5 +105,5 @@ def test_the_whole_suite_passes_behind_a_limiter_refusing_every_7th_request(tmp_
     )
     assert run.returncode == 0, run.output[-4000:]
     seen = statuses(log)
-    assert seen["429"] >= 100, f"the limiter hardly bit, so this proves little: {dict(seen)}"
+    assert seen["429"] >= sum(seen.values()) // 8, f"the limiter hardly bit, so this proves little: {dict(seen)}"
     assert "Too Many Requests" not in run.output, run.output[-3000:]

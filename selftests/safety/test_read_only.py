@@ -30,7 +30,7 @@ def test_read_only_run_sends_only_safe_methods_and_skips_writes_with_the_reason(
     )
     assert run.returncode == 0, run.output[-4000:]
     methods = logged_methods(log)
-    assert methods.count("GET") >= 100, f"the read-only run should still read a lot; it sent {len(methods)} requests"
+    assert methods.count("GET") >= 50, f"the read-only run should still read a lot; it sent {len(methods)} requests"
     unsafe = sorted({m for m in methods if m not in SAFE_METHODS})
     assert not unsafe, f"read-only run sent {unsafe} ({len([m for m in methods if m in unsafe])} requests)"
     assert READ_ONLY_REASON in run.output, run.output[-3000:]

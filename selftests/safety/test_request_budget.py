@@ -50,7 +50,8 @@ def test_a_budget_caps_the_run_and_cuts_the_generated_part_first(tmp_path):
     events = sum(" /api/projects/" in line and "/events/" in line for line in sent)
     writes = sum(not line.startswith(("GET ", "HEAD ", "OPTIONS ")) for line in sent)
     assert (cost["events_requests"], cost["write_requests"]) == (events, writes)
-    assert f"requests sent: {len(sent)} ({events} to the events endpoints, {writes} writes; budget " in run.output
+    assert f"requests sent: {len(sent)} ({events} to the events endpoints, {writes} writes; {len(sent)} of a budget" \
+        in run.output
 
 
 def test_a_budget_smaller_than_the_checks_leaves_them_unavailable_and_still_cleans_up(tmp_path):
@@ -88,3 +89,15 @@ def test_a_malformed_budget_is_one_sentence_and_exit_4():
     )
     assert run.returncode == 4, run.output[-2000:]
     assert "--request-budget must be a whole number of requests (0: no cap), not 'lots'." in run.output
+
+
+def test_the_reference_throttles_the_events_endpoints_on_their_own_limit(servers):
+    """``--events-rate-limit`` (the bench's host paced like PostHog Cloud: 8/s, events 4/s)."""
+    server = servers("--rate-limit", "100/min", "--events-rate-limit", "2/min", throttle=True)
+    client = server.client()
+    events = [client.get(f"{server.project_path}/events/").status_code for _ in range(3)]
+    dashboards = [client.get(f"{server.project_path}/dashboards/").status_code for _ in range(3)]
+    assert events == [200, 200, 429], events
+    assert dashboards == [200, 200, 200], dashboards
+    throttled = client.get(f"{server.project_path}/events/")
+    assert int(throttled.headers["Retry-After"]) >= 1

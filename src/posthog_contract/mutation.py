@@ -349,11 +349,38 @@ def write_table(results: list[SuiteRun], out: Path, clean: SuiteRun | None = Non
         tests = "<br>".join(r.killing_tests[:4]) or "<br>".join(r.failed_tests[:3]) or "—"
         declared = "<br>".join(r.expected) or "—"
         lines.append(f"| `{r.mutant}` | {r.rule} | {r.verdict} | {tests} | {r.needs_embedded or '—'} | {declared} |")
+    lines += _sole_killer_lines(results)
     out.mkdir(parents=True, exist_ok=True)
     (out / "kill-table.md").write_text("\n".join(lines) + "\n")
     rows = [asdict(r) | {"killed": r.killed, "killing_tests": r.killing_tests, "verdict": r.verdict} for r in results]
     (out / "kill-table.json").write_text(json.dumps(rows, indent=2))
     return score
+
+
+def sole_killers(results: list[SuiteRun]) -> dict[str, list[str]]:
+    """Test module -> the mutants only that module's tests killed (what would go unseen without it)."""
+    sole: dict[str, list[str]] = {}
+    for run in results:
+        modules = {test.split("::", 1)[0] for test in run.killing_tests}
+        if run.killed and len(modules) == 1 and run.mutant:
+            sole.setdefault(modules.pop(), []).append(run.mutant)
+    return dict(sorted(sole.items()))
+
+
+def _sole_killer_lines(results: list[SuiteRun]) -> list[str]:
+    sole = sole_killers(results)
+    lines = [
+        "",
+        "## Kills only one module made",
+        "",
+        "What each module finds that no other module of the run did (with `--maxfail`, a module that did not get"
+        " to run kills nothing): the measure of what cutting it would lose.",
+        "",
+        "| module | mutants only it killed |",
+        "|---|---|",
+    ]
+    lines += [f"| {module} | {len(names)}: {', '.join(f'`{n}`' for n in names)} |" for module, names in sole.items()]
+    return lines
 
 
 def rebuild(out: Path) -> tuple[list[SuiteRun], SuiteRun | None]:

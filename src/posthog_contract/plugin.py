@@ -67,6 +67,7 @@ _KEY_VARIABLES = ("POSTHOG_PERSONAL_API_KEY", "POSTHOG_READONLY_API_KEY", "POSTH
 _CONFIG: pytest.Config | None = None
 #: option names another plugin already owned (config.add_options); printed once at session start
 _OPTION_CLASHES: list[str] = []
+_RUN_STARTED = False  # preflight passed: the run's cost is worth printing
 _RUN_NOTES: list[str] = []  # run-wide facts for the terminal summary (429 waits), kept past the session
 #: fixtures whose tests list events, so they need the key's query:read scope (preflight probes it)
 _EVENT_FIXTURES = frozenset({"seeded_events", "generated_run"})
@@ -121,7 +122,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", marker)
     LOG.entries.clear()
     _RUN_NOTES.clear()
-    global _CONFIG
+    global _CONFIG, _RUN_STARTED
+    _RUN_STARTED = False
     _CONFIG = config
     _REDACTOR.add(*(os.environ.get(name, "").strip() for name in _KEY_VARIABLES))
     # SIGTERM takes the same path as Ctrl-C: pytest finishes the session, fixtures clean up
@@ -269,6 +271,8 @@ def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) ->
             f"posthog-contract: testing {redactor.url(settings.base_url)} ({where}), project {facts.project_id},"
             f" run id {settings.run_id}"
         )
+    global _RUN_STARTED
+    _RUN_STARTED = True
     return ContractSession(settings, facts, redactor, client, paths, resources, server, credentials)
 
 
@@ -443,7 +447,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     for note in _RUN_NOTES:
         terminalreporter.write_line(f"posthog-contract: {note}")
-    if LEDGER.sent:
+    if _RUN_STARTED:  # a run refused at preflight ends with its one sentence, nothing more
         for line in LEDGER.cost_lines():
             terminalreporter.write_line(f"posthog-contract: {line}")
     if not LOG.entries:

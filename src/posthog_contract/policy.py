@@ -117,7 +117,9 @@ EVENTS_HOURLY_LIMIT: Final = 1200
 class RequestLedger:
     """Every request the run sends, whoever sends it, and the run's request budget.
 
-    ``budget`` None means no cap. ``reserve`` answers how many requests cleanup still needs: those
+    ``budget`` None means no cap. A 429 answer is counted but not charged to the budget: PostHog's
+    throttles (``posthog/rate_limit.py``, DRF's ``SimpleRateThrottle``) record only the requests they
+    let through, so a refused one does not use up the key's hourly allowance. ``reserve`` answers how many requests cleanup still needs: those
     are kept back from the checks, so a run that spends its budget can still undo what it created.
     ``label`` names what is sending now (the current test); counts per label show where the
     requests go.
@@ -129,6 +131,7 @@ class RequestLedger:
     events: int = 0
     writes: int = 0
     throttled: int = 0
+    events_throttled: int = 0
     waited: float = 0.0
     label: str = ""
     by_label: Counter[str] = field(default_factory=Counter)
@@ -140,7 +143,7 @@ class RequestLedger:
         with self._lock:
             self.budget = budget
             self.reserve = reserve or (lambda: 0)
-            self.sent = self.events = self.writes = self.throttled = 0
+            self.sent = self.events = self.writes = self.throttled = self.events_throttled = 0
             self.waited = 0.0
             self.label = ""
             self.by_label = Counter()
@@ -151,22 +154,28 @@ class RequestLedger:
         with self._lock:
             self.sent += 1
             self.by_label[self.label or "(session)"] += 1
-            if EVENTS_PATH.match(path):
-                self.events += 1
+            events = bool(EVENTS_PATH.match(path))
+            self.events += events
             if method.upper() not in SAFE_METHODS:
                 self.writes += 1
             if status == 429:
                 self.throttled += 1
+                self.events_throttled += events
 
     def record_wait(self, seconds: float) -> None:
         with self._lock:
             self.waited += seconds
 
+    @property
+    def charged(self) -> int:
+        """Requests charged to the budget: every one sent except those the host answered 429."""
+        return self.sent - self.throttled
+
     def remaining(self) -> int | None:
         """Requests the checks may still send (the cleanup reserve kept back), or None without a cap."""
         if self.budget is None:
             return None
-        return self.budget - self.sent - max(0, self.reserve())
+        return self.budget - self.charged - max(0, self.reserve())
 
     def allows(self, requests: int = 1) -> bool:
         """Whether a check may send ``requests`` more (always inside :meth:`unmetered`)."""
@@ -194,13 +203,14 @@ class RequestLedger:
 
     def cost_lines(self) -> list[str]:
         """The run's cost, for the terminal summary and the report."""
-        budget = "no cap" if self.budget is None else f"budget {self.budget}"
+        budget = "no cap" if self.budget is None else f"{self.charged} of a budget of {self.budget}"
         return [
             f"requests sent: {self.sent} ({self.events} to the events endpoints, {self.writes} writes; {budget})",
             f"429 answers: {self.throttled}, seconds waited on them: {self.waited:.1f}",
             f"share of PostHog Cloud's hourly limits per key (contract §1.8): "
-            f"{100 * self.sent / HOURLY_LIMIT:.0f} % of {HOURLY_LIMIT:,} requests, "
-            f"{100 * self.events / EVENTS_HOURLY_LIMIT:.0f} % of {EVENTS_HOURLY_LIMIT:,} on events",
+            f"{100 * self.charged / HOURLY_LIMIT:.0f} % of {HOURLY_LIMIT:,} requests, "
+            f"{100 * (self.events - self.events_throttled) / EVENTS_HOURLY_LIMIT:.0f} % of {EVENTS_HOURLY_LIMIT:,}"
+            " on events",
         ]
 
     def as_dict(self) -> dict[str, object]:
@@ -211,8 +221,9 @@ class RequestLedger:
             "throttled": self.throttled,
             "seconds_waited": round(self.waited, 1),
             "budget": self.budget,
-            "share_of_hourly_limit": round(self.sent / HOURLY_LIMIT, 4),
-            "share_of_events_hourly_limit": round(self.events / EVENTS_HOURLY_LIMIT, 4),
+            "charged_requests": self.charged,
+            "share_of_hourly_limit": round(self.charged / HOURLY_LIMIT, 4),
+            "share_of_events_hourly_limit": round((self.events - self.events_throttled) / EVENTS_HOURLY_LIMIT, 4),
             "by_test": dict(self.by_label.most_common()),
         }
 
