@@ -119,8 +119,9 @@ class RequestLedger:
 
     ``budget`` None means no cap. A 429 answer is counted but not charged to the budget: PostHog's
     throttles (``posthog/rate_limit.py``, DRF's ``SimpleRateThrottle``) record only the requests they
-    let through, so a refused one does not use up the key's hourly allowance. ``reserve`` answers how many requests cleanup still needs: those
-    are kept back from the checks, so a run that spends its budget can still undo what it created.
+    let through, so a refused one does not use up the key's hourly allowance. ``reserve`` answers
+    how many requests cleanup still needs: those are kept back from the checks, so a run that spends
+    its budget can still undo what it created.
     ``label`` names what is sending now (the current test); counts per label show where the
     requests go.
     """
