@@ -131,6 +131,18 @@ def test_name_over_400_characters_is_400_max_length(client, paths, new_dashboard
     )
 
 
+def test_non_boolean_pinned_is_400(client, paths, new_dashboard):
+    created = new_dashboard("garbage-pinned")
+    response = client.patch(paths.dashboard(created["id"]), json={"pinned": "sometimes"})
+    expect_error(
+        response,
+        400,
+        code="invalid_input",
+        attr="pinned",
+        rule="a pinned DRF's BooleanField cannot read is a 400 invalid_input on `pinned` (§2.3)",
+    )
+
+
 @pytest.mark.check("status", "shape", "persistence")
 def test_delete_is_405_with_empty_body_and_keeps_the_dashboard(client, paths, new_dashboard):
     created = new_dashboard("delete-405")

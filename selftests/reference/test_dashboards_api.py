@@ -409,6 +409,15 @@ def test_empty_use_template_counts_as_absent(api, base):
         ({"use_dashboard": [1]}, "invalid_input", "use_dashboard"),
         ({"_create_in_folder": []}, "invalid_input", "_create_in_folder"),
         ({"tiles": "x"}, "not_a_list", "tiles"),
+        ({"tiles": None}, "null", "tiles"),
+        ({"duplicate_tiles": None}, "null", "duplicate_tiles"),
+        ({"duplicate_tiles": 5}, "not_a_list", "duplicate_tiles"),
+        ({"duplicate_tiles": {"id": 1}}, "not_a_list", "duplicate_tiles"),
+        ({"duplicate_tiles": [None, None]}, "invalid_input", "duplicate_tiles"),
+        ({"duplicate_tiles": [{"layouts": {}}]}, "required", "duplicate_tiles__id"),
+        ({"duplicate_tiles": [{"id": "abc"}]}, "invalid_input", "duplicate_tiles__id"),
+        ({"duplicate_tiles": [{"id": 987654321}]}, "invalid_input", "duplicate_tiles__id"),
+        ({"last_refresh": ""}, "invalid_input", "last_refresh"),
         ({"tiles": {"id": 1}}, "not_a_list", "tiles"),
         ({"tiles": [1]}, "invalid_input", "tiles"),
         ({"tiles": [{"id": "abc", "color": "red"}]}, "invalid_input", "tiles__id"),
@@ -622,6 +631,46 @@ def test_duplicate_copies_settings_and_live_tiles(api, base, make_dashboard, add
     assert deep["filters"] == {"date_from": "-1d"}
     assert [t["text"]["body"] for t in deep["tiles"]] == ["kept"]
     assert deep["tiles"][0]["text"]["id"] != kept["text"]["id"]
+
+
+@pytest.mark.parametrize("empty", [[], {}, "", True, False])
+def test_patch_with_empty_tiles_or_duplicate_tiles_changes_no_tile(api, base, make_dashboard, add_text_tile, empty):
+    """PostHog walks both with ``for ... in``: an empty iterable is no work; a boolean duplicate_tiles
+    (the create input) is ignored by the reference (§2.5, §2.6)."""
+    made = make_dashboard(name=unique("empty-tiles"))
+    tile = add_text_tile(made["id"], "only")
+    path = f"{base}/dashboards/{made['id']}/"
+    body = {"duplicate_tiles": empty} if isinstance(empty, bool) else {"tiles": empty, "duplicate_tiles": empty}
+    response = api.patch(path, json=body)
+    assert response.status_code == 200, response.text
+    assert [t["id"] for t in response.json()["tiles"]] == [tile["id"]]
+
+
+def test_patch_duplicate_tiles_deep_copies_the_named_tiles(api, base, make_dashboard, add_text_tile):
+    """``DashboardSerializer.update``: each item names a live tile of this dashboard, copied deep with the
+    item's ``layouts`` (default {}) (§2.5)."""
+    made = make_dashboard(name=unique("dup-patch"))
+    tile = add_text_tile(made["id"], "twin")
+    path = f"{base}/dashboards/{made['id']}/"
+    layouts = {"sm": {"x": 0, "y": 9, "w": 6, "h": 2}}
+    response = api.patch(path, json={"duplicate_tiles": [{"id": tile["id"], "layouts": layouts}, {"id": tile["id"]}]})
+    assert response.status_code == 200, response.text
+    tiles = response.json()["tiles"]
+    assert len(tiles) == 3 and [t["text"]["body"] for t in tiles] == ["twin"] * 3
+    copies = [t for t in tiles if t["id"] != tile["id"]]
+    assert {t["text"]["id"] for t in copies}.isdisjoint({tile["text"]["id"]})  # deep: new texts
+    assert sorted(json.dumps(t["layouts"], sort_keys=True) for t in copies) == sorted(
+        json.dumps(x, sort_keys=True) for x in (layouts, {}))
+
+
+def test_blank_datetime_is_null_only_in_a_form(api, base, make_dashboard, expect_error):
+    """DRF's ``Field.get_value`` reads a blank form field as null; in JSON ``""`` is a malformed datetime."""
+    made = make_dashboard(name=unique("blank-datetime"))
+    path = f"{base}/dashboards/{made['id']}/"
+    assert api.patch(path, json={"last_refresh": "2024-01-02T03:04:05Z"}).json()["last_refresh"] is not None
+    expect_error(api.patch(path, json={"last_refresh": ""}), 400, "invalid_input", attr="last_refresh")
+    response = api.patch(path, data={"last_refresh": ""})
+    assert response.status_code == 200 and response.json()["last_refresh"] is None
 
 
 def test_use_template_default_app(api, base):

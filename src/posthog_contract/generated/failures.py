@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -111,21 +113,112 @@ def _drf_integer(value: object) -> bool:
     return True
 
 
+#: django.utils.dateparse.datetime_re, the fallback of ``parse_datetime`` after ``fromisoformat``
+_DJANGO_DATETIME = re.compile(
+    r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})[T ](?P<hour>\d{1,2}):(?P<minute>\d{1,2})"
+    r"(?::(?P<second>\d{1,2})(?:[.,](?P<microsecond>\d{1,6})\d{0,6})?)?"
+    r"\s*(?P<tzinfo>Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+
+
+@_DRF_FORMATS.checks("drf-datetime")
+def _drf_datetime(value: object) -> bool:
+    """DRF's DateTimeField on JSON input: Django's ``parse_datetime`` (``datetime.fromisoformat``, then
+    ``datetime_re``), then the move to UTC (an overflow is refused). Non-strings are left to ``type``."""
+    if not isinstance(value, str):
+        return True
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        match = _DJANGO_DATETIME.match(value)
+        if match is None:
+            return False
+        parts = match.groupdict()
+        zone = parts.pop("tzinfo")
+        if parts["microsecond"]:
+            parts["microsecond"] = parts["microsecond"].ljust(6, "0")
+        tzinfo = None
+        if zone == "Z":
+            tzinfo = dt.UTC
+        elif zone is not None:
+            minutes = 60 * int(zone[1:3]) + (int(zone[-2:]) if len(zone) > 3 else 0)
+            tzinfo = dt.timezone(dt.timedelta(minutes=-minutes if zone[0] == "-" else minutes))
+        try:
+            moment = dt.datetime(**{k: int(v) for k, v in parts.items() if v is not None}, tzinfo=tzinfo)
+        except ValueError:
+            return False
+    try:
+        (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+@_DRF_FORMATS.checks("drf-uuid")
+def _drf_uuid(value: object) -> bool:
+    """A ``ListField(child=CharField())`` item that ``uuid.UUID(...)`` then reads (quick_filter_ids)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return False
+    try:
+        uuid.UUID(str(value).strip())
+    except ValueError:
+        return False
+    return True
+
+
+#: JSON schema format -> the DRF field's own reading of it
+_DRF_FORMAT_OF = {"date-time": "drf-datetime", "uuid": "drf-uuid"}
+
+
+def _drf_types(node: dict[str, Any]) -> dict[str, Any]:
+    """One schema node's ``type`` as DRF's fields read it (rest_framework/fields.py):
+
+    - ``boolean``: BooleanField's string and number spellings (``format: drf-boolean``);
+    - ``integer`` (no ``enum``): IntegerField's ``"12"`` / ``12.0`` (``format: drf-integer``);
+    - ``string`` (no ``format``/``enum``): CharField.to_internal_value takes ``str | int | float`` and
+      ``str()``s it (never a bool), so a number is a valid string (``type`` gains ``number``).
+    """
+    kinds = node.get("type")
+    if not isinstance(kinds, str | list):
+        return node
+    plain: list[str] = []
+    readings: list[dict[str, Any]] = []
+    for kind in [kinds] if isinstance(kinds, str) else kinds:
+        if kind == "boolean":
+            readings.append({"format": "drf-boolean"})
+        elif kind == "integer" and "enum" not in node:
+            readings.append({"format": "drf-integer"})
+        elif kind == "string" and "format" not in node and "enum" not in node:
+            plain += ["string", "number"]
+        else:
+            plain.append(kind)
+    out = dict(node)
+    if not readings:
+        out["type"] = plain[0] if len(plain) == 1 else plain
+        return out
+    del out["type"]
+    if plain:
+        readings.append({"type": plain})
+    alternatives = readings[0] if len(readings) == 1 else {"anyOf": readings}
+    if "anyOf" in out or len(readings) == 1 and "format" in out:
+        out.setdefault("allOf", []).append(alternatives)
+    else:
+        out.update(alternatives)
+    return out
+
+
 def _as_drf_reads(node: Any) -> Any:
-    """A body schema widened to what DRF's fields accept: booleans and integers in their string and
-    number spellings (§1.1: DRF coerces scalars). Everything else keeps the contract's rule."""
+    """A body schema widened to what DRF's fields accept (§1.1: DRF coerces scalars): booleans and
+    integers in their string and number spellings, numbers for CharFields, dates and UUIDs as DRF
+    parses them. Everything else keeps the contract's rule."""
     if isinstance(node, list):
         return [_as_drf_reads(item) for item in node]
     if not isinstance(node, dict):
         return node
     out = {key: _as_drf_reads(value) for key, value in node.items()}
-    if out.get("type") == "boolean":
-        out.pop("type")
-        out["format"] = "drf-boolean"
-    elif out.get("type") == "integer" and "enum" not in out:
-        out.pop("type")
-        out["format"] = "drf-integer"
-    return out
+    if out.get("format") in _DRF_FORMAT_OF:
+        out["format"] = _DRF_FORMAT_OF[out["format"]]
+    return _drf_types(out)
 
 
 def _drf_body(name: str) -> Callable[[], dict[str, Any]]:
@@ -137,12 +230,74 @@ def _drf_body(name: str) -> Callable[[], dict[str, Any]]:
     return relaxed
 
 
+#: Python's falsy JSON values: a key PostHog reads with ``if value:`` ignores these whatever their type
+_FALSY = {"enum": [None, False, 0, "", [], {}]}
+#: ``for item in value``: the empty iterables PostHog walks through without reading an item
+_EMPTY_ITERABLE = {"enum": ["", [], {}]}
+
+
+def _dashboard_body(*, update: bool) -> Callable[[], dict[str, Any]]:
+    """The dashboard write body as PostHog reads it (§2.3, §2.5, §2.6; PostHog source:
+    products/dashboards/backend/api/dashboard.py, ``DashboardSerializer``, its ``create``/``update``/
+    ``_update_tiles``; posthog/api/tagged_item.py, ``TaggedItemSerializerMixin``).
+
+    Serializer fields are DRF-coerced (:func:`_as_drf_reads`). ``filters``, ``variables``, ``tiles`` and
+    ``duplicate_tiles`` are no serializer input: PostHog reads them from the raw body, and ``create``
+    reads only ``filters`` and the truthiness of ``duplicate_tiles``.
+    """
+
+    def relaxed() -> dict[str, Any]:
+        schema = contract.load_schema("dashboard-write-body")
+        schema.pop("$id", None)
+        fields = schema["properties"]
+        fields["restriction_level"] = {"enum": [21, 37, "21", "37"]}  # ChoiceField: str(value) in the choices
+        fields["quick_filter_ids"]["type"] = ["array", "null"]  # ListField(allow_null=True)
+        fields["use_dashboard"]["type"] = ["integer", "null"]  # IntegerField(allow_null=True)
+        fields["tags"] = {"type": "array"}  # ListField() without a child: items unvalidated
+        # `if request_filters: if not isinstance(request_filters, dict): raise ...`: falsy values ignored
+        fields["filters"] = {"anyOf": [{"type": "object"}, _FALSY]}
+        if update:
+            fields["variables"] = {"anyOf": [{"type": "object"}, _FALSY]}
+            # `for tile_data in initial_data.pop("tiles", [])`, each item read by _update_tiles: an item
+            # with neither a truthy text/button_tile/widget nor an id of this dashboard's tile is skipped
+            text = {
+                "type": "object",
+                "properties": {"body": {"type": ["string", "null"], "maxLength": 4000}},  # TextSerializer
+            }
+            item = {"type": "object", "properties": {"text": {"anyOf": [_FALSY, text]}}}
+            fields["tiles"] = {"anyOf": [{"type": "array", "items": item}, _EMPTY_ITERABLE]}
+            # `for tile_data in initial_data.pop("duplicate_tiles", [])`: tile objects by id; the
+            # contract's create-time boolean is kept (PostHog 500s iterating it, the reference ignores it)
+            copy_of = {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}}
+            fields["duplicate_tiles"] = {
+                "anyOf": [{"type": "array", "items": copy_of}, _EMPTY_ITERABLE, {"type": "boolean"}]
+            }
+        else:  # create() never reads variables or tiles; duplicate_tiles only as `if duplicate_tiles`
+            fields["variables"] = {}
+            fields["tiles"] = {}
+            fields["duplicate_tiles"] = {}
+        # DashboardSerializer.validate: `if data.get("use_dashboard") and data.get("use_template")`
+        schema["not"] = {
+            "required": ["use_template", "use_dashboard"],
+            "properties": {
+                "use_template": {"anyOf": [{"type": "number"}, {"type": "string", "pattern": "\\S"}]},
+                "use_dashboard": {"not": {"enum": [None, 0, "0"]}},
+            },
+        }
+        return _as_drf_reads(schema)
+
+    return relaxed
+
+
 #: Request bodies as the host validates them, where that is looser than the contract's schema.
 _LENIENT_BODY: Mapping[str, Callable[[], dict[str, Any]]] = {
     "dashboards_create_from_template_json_create": _relaxed_template_body,
     "dashboards_sharing_partial_update": _drf_body("sharing-write-body"),
     "dashboards_move_tile_partial_update": _drf_body("move-tile-body"),
     "dashboards_move_tile_create": _drf_body("move-tile-body"),
+    "dashboards_create": _dashboard_body(update=False),
+    "dashboards_partial_update": _dashboard_body(update=True),
+    "dashboards_update": _dashboard_body(update=True),
 }
 
 

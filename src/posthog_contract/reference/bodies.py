@@ -75,6 +75,12 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError("Out of range float values are not JSON compliant")
 
 
+def is_form(request: Request) -> bool:
+    """Whether the body is a form (DRF's ``html.is_html_input``): its blank fields read as null or absent."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media in ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 async def form_values(request: Request, key: str) -> list[str] | None:
     """Every value of a repeated form field (DRF's ``getlist``); None when the body is not a form."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -468,9 +468,13 @@ def choice_field(value: Any, attr: str, choices: tuple[int, ...], *, allow_null:
     raise invalid(f'"{value}" is not a valid choice.', attr, "invalid_choice")
 
 
-def datetime_field(value: Any, attr: str, *, allow_null: bool = True) -> str | None:
-    """DRF's DateTimeField on ISO 8601 input; stored and shown in DRF's ``...Z`` format."""
-    if value is None or (value == "" and allow_null):
+def datetime_field(value: Any, attr: str, *, allow_null: bool = True, form: bool = False) -> str | None:
+    """DRF's DateTimeField on ISO 8601 input; stored and shown in DRF's ``...Z`` format.
+
+    A blank value is null only in a form body (``Field.get_value`` on HTML input); in JSON ``""`` is
+    just a malformed datetime (``DateTimeField.to_internal_value``: 400 ``invalid``).
+    """
+    if value is None or (value == "" and allow_null and form):
         if allow_null:
             return None
         raise null_error(attr)

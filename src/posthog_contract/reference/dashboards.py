@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from . import errors, mutants
 from .auth import DASHBOARD_READ, DASHBOARD_WRITE, Ctx, authorize
-from .bodies import form_values, read_data
+from .bodies import form_values, is_form, read_data
 from .dashboard_access import (
     EVERYONE_CAN_EDIT,
     RESTRICTION_LEVELS,
@@ -176,6 +176,11 @@ RESTRICTION_PATCH_IGNORED = mutants.declare(
     "restriction_level_patch_ignored", "a valid restriction_level PATCH is stored (§2.5, §2.7, §4.2)",
     killed_by=("tests/test_collaborators.py::test_restriction_level_patch_is_stored",),
 )
+PINNED_GARBAGE_ACCEPTED = mutants.declare(
+    "pinned_garbage_accepted",
+    "a pinned DRF's BooleanField cannot read (e.g. \"sometimes\") is a 400 invalid_input on `pinned` (§2.3)",
+    killed_by=("tests/test_dashboards.py::test_non_boolean_pinned_is_400", "tests/test_generated.py"),
+)
 
 NAME_MAX_LENGTH = 400
 TAG_MAX_LENGTH = 255
@@ -254,8 +259,9 @@ def tagify(tags: list[Any]) -> list[str]:
     return out
 
 
-def validate_fields(data: dict[str, Any], form_tags: list[str] | None) -> dict[str, Any]:
-    """The writable fields present in ``data``, converted as DRF would; the first error raises."""
+def validate_fields(data: dict[str, Any], form_tags: list[str] | None, *, form: bool = False) -> dict[str, Any]:
+    """The writable fields present in ``data``, converted as DRF would; the first error raises.
+    ``form``: the body was a form (blank datetimes read as null)."""
     out: dict[str, Any] = {}
     for key in FIELD_ORDER:
         if key not in data:
@@ -266,10 +272,12 @@ def validate_fields(data: dict[str, Any], form_tags: list[str] | None) -> dict[s
             out[key] = char_field(value, key, max_length=bound, allow_null=True)
         elif key in ("description", "use_template", "_create_in_folder"):
             out[key] = char_field(value, key)
+        elif key == "pinned" and mutants.active(PINNED_GARBAGE_ACCEPTED):
+            out[key] = str_to_bool(value)  # any value, read as posthog.utils.str_to_bool would
         elif key in ("pinned", "deleted", "delete_insights"):
             out[key] = boolean_field(value, key)
         elif key in ("last_accessed_at", "last_refresh"):
-            out[key] = datetime_field(value, key)
+            out[key] = datetime_field(value, key, form=form)
         elif key == "breakdown_colors":
             if value is None:
                 raise null_error(key)
@@ -489,31 +497,38 @@ def apply_template(ctx: Ctx, conn: sqlite3.Connection, dashboard_id: int, templa
         # other tile types: PostHog logs and skips them
 
 
+def copy_tile(ctx: Ctx, conn: sqlite3.Connection, tile: sqlite3.Row, target_id: int, *, deep: bool,
+              layouts: str | None = None) -> None:
+    """One tile onto ``target_id``; a shallow copy shares the insight or text, a deep one copies it and
+    appends " (Copy)" to the insight's name (PostHog: ``DashboardSerializer._deep_duplicate_tiles``)."""
+    stamp = iso_z(now())
+    insight_id, text_id = tile["insight_id"], tile["text_id"]
+    if deep and insight_id is not None:
+        insight = conn.execute("SELECT * FROM insights WHERE id = ?", (insight_id,)).fetchone()
+        insight_id = conn.execute(
+            "INSERT INTO insights (project_id, name, description, filters, query, created_at) VALUES (?,?,?,?,?,?)",
+            (ctx.project_id, f"{insight['name']} (Copy)" if insight["name"] else None, insight["description"],
+             insight["filters"], insight["query"], stamp),
+        ).lastrowid
+    elif deep and text_id is not None:
+        text = conn.execute("SELECT * FROM texts WHERE id = ?", (text_id,)).fetchone()
+        text_id = conn.execute(
+            "INSERT INTO texts (project_id, body, created_at, created_by) VALUES (?,?,?,?)",
+            (ctx.project_id, text["body"], stamp, ctx.user["id"]),
+        ).lastrowid
+    conn.execute(
+        "INSERT INTO tiles (dashboard_id, insight_id, text_id, layouts, color, show_description,"
+        " transparent_background) VALUES (?,?,?,?,?,?,?)",
+        (target_id, insight_id, text_id, tile["layouts"] if layouts is None else layouts, tile["color"],
+         tile["show_description"], tile["transparent_background"]),
+    )
+
+
 def duplicate_tiles(ctx: Ctx, conn: sqlite3.Connection, source_id: int, target_id: int, *, deep: bool) -> None:
     """Copy the source's non-deleted tiles; shallow copies share insights and texts (§2.3)."""
-    stamp = iso_z(now())
     tiles = conn.execute("SELECT * FROM tiles WHERE dashboard_id = ? AND deleted = 0 ORDER BY id", (source_id,))
     for tile in tiles.fetchall():
-        insight_id, text_id = tile["insight_id"], tile["text_id"]
-        if deep and insight_id is not None:
-            insight = conn.execute("SELECT * FROM insights WHERE id = ?", (insight_id,)).fetchone()
-            insight_id = conn.execute(
-                "INSERT INTO insights (project_id, name, description, filters, query, created_at) VALUES (?,?,?,?,?,?)",
-                (ctx.project_id, f"{insight['name']} (Copy)" if insight["name"] else None, insight["description"],
-                 insight["filters"], insight["query"], stamp),
-            ).lastrowid
-        elif deep and text_id is not None:
-            text = conn.execute("SELECT * FROM texts WHERE id = ?", (text_id,)).fetchone()
-            text_id = conn.execute(
-                "INSERT INTO texts (project_id, body, created_at, created_by) VALUES (?,?,?,?)",
-                (ctx.project_id, text["body"], stamp, ctx.user["id"]),
-            ).lastrowid
-        conn.execute(
-            "INSERT INTO tiles (dashboard_id, insight_id, text_id, layouts, color, show_description,"
-            " transparent_background) VALUES (?,?,?,?,?,?,?)",
-            (target_id, insight_id, text_id, tile["layouts"], tile["color"], tile["show_description"],
-             tile["transparent_background"]),
-        )
+        copy_tile(ctx, conn, tile, target_id, deep=deep)
 
 
 # --- list, create, retrieve ------------------------------------------------------------------------------
@@ -559,7 +574,7 @@ async def list_dashboards(request: Request) -> Response:
 async def create_dashboard(request: Request) -> Response:
     ctx = await authorize(request, DASHBOARD_WRITE)
     data, form_tags = await body_and_tags(request)
-    values = validate_fields(data, form_tags)
+    values = validate_fields(data, form_tags, form=is_form(request))
     use_template = values.pop("use_template", None)
     use_dashboard = values.pop("use_dashboard", None)
     source = None
@@ -657,9 +672,16 @@ def _tile_display(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def plan_tiles(ctx: Ctx, dashboard_id: int, raw: Any) -> list[tuple[str, dict[str, Any]]]:
-    """Validate every tile payload before any write; returns the operations to apply."""
-    if raw is None or raw == "":
+    """Validate every tile payload before any write; returns the operations to apply.
+
+    PostHog walks ``for tile_data in initial_data.pop("tiles", [])`` (``DashboardSerializer.update``): an
+    empty iterable (``[]``, ``{}``, ``""``) is no tiles; null or any other non-list makes it raise (a
+    500 there, a 400 here, §1.7).
+    """
+    if isinstance(raw, str | dict) and not raw:
         return []
+    if raw is None:
+        raise null_error("tiles")
     items = list_field(raw, "tiles")
     assert items is not None
     plan: list[tuple[str, dict[str, Any]]] = []
@@ -693,6 +715,37 @@ def plan_tiles(ctx: Ctx, dashboard_id: int, raw: Any) -> list[tuple[str, dict[st
         elif existing is not None and display:
             plan.append(("display", {"tile": existing, "display": display}))
         # display-only payloads for unknown ids (or without id) are skipped
+    return plan
+
+
+def plan_duplicates(ctx: Ctx, dashboard_id: int, raw: Any) -> list[tuple[sqlite3.Row, str | None]]:
+    """PATCH ``duplicate_tiles`` as PostHog's ``DashboardSerializer.update`` reads it (§2.5):
+    ``for tile_data in initial_data.pop("duplicate_tiles", [])``, each item a tile of this dashboard by
+    ``tile_data["id"]``, deep-copied with ``tile_data.get("layouts", {})`` as its layouts. An empty
+    iterable (``[]``, ``{}``, ``""``) copies nothing. Anything else makes PostHog raise (a TypeError, or
+    ``DashboardTile.DoesNotExist`` for a tile not live on this dashboard): a 500 there, a 400 here
+    (§1.7). A boolean, the create input (§2.3), is ignored."""
+    if raw is True or raw is False or (isinstance(raw, str | list | dict) and not raw):
+        return []
+    if raw is None:
+        raise null_error("duplicate_tiles")
+    items = list_field(raw, "duplicate_tiles")
+    assert items is not None
+    plan: list[tuple[sqlite3.Row, str | None]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise invalid(f"Invalid data. Expected a dictionary, but got {type(item).__name__}.", "duplicate_tiles")
+        if "id" not in item:
+            raise invalid("This field is required.", "duplicate_tiles__id", "required")
+        tile_id = object_id(integer_field(item["id"], "duplicate_tiles__id"))
+        tile = None
+        if tile_id is not None:
+            tile = ctx.db.one("SELECT * FROM tiles WHERE id = ? AND dashboard_id = ? AND deleted = 0",
+                              (tile_id, dashboard_id))
+        if tile is None:
+            raise invalid("Tile not found.", "duplicate_tiles__id")
+        layouts = item.get("layouts")
+        plan.append((tile, json_text({} if layouts is None else layouts)))
     return plan
 
 
@@ -760,7 +813,7 @@ async def update_dashboard(request: Request) -> Response:
         include_deleted = True
     row = _lookup(ctx, request.path_params["id"], include_deleted=include_deleted)
     levels = require_edit(ctx, row)
-    values = validate_fields(data, form_tags)
+    values = validate_fields(data, form_tags, form=is_form(request))
     if "restriction_level" in values and not levels.can_restrict:
         raise errors.permission_denied(
             "Only the dashboard owner and project admins have the restriction rights required to change the"
@@ -768,7 +821,8 @@ async def update_dashboard(request: Request) -> Response:
         )
     filters = json_object_input(data, "filters")
     variables = json_object_input(data, "variables")
-    plan = plan_tiles(ctx, row["id"], data.get("tiles"))
+    plan = plan_tiles(ctx, row["id"], data.get("tiles", []))
+    duplicates = plan_duplicates(ctx, row["id"], data.get("duplicate_tiles", []))
 
     changes: dict[str, Any] = {k: v for k, v in values.items() if k in COLUMNS}
     for key in ("pinned", "deleted"):
@@ -804,6 +858,8 @@ async def update_dashboard(request: Request) -> Response:
             assignments = ", ".join(f"{column} = ?" for column in changes)
             conn.execute(f"UPDATE dashboards SET {assignments} WHERE id = ?", (*changes.values(), row["id"]))
         apply_tiles(ctx, conn, row["id"], plan)
+        for tile, layouts in duplicates:
+            copy_tile(ctx, conn, tile, row["id"], deep=True, layouts=layouts)
 
     fresh = ctx.db.one("SELECT * FROM dashboards WHERE id = ?", (row["id"],))
     body = dashboard_json(ctx, fresh, detail=True)
