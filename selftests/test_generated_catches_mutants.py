@@ -350,3 +350,24 @@ def test_failures_are_redacted_and_carry_the_seed(offline_run):
     text = str(raised.value) + "".join(f.message for f in raised.value.exceptions)
     assert key not in text
     assert f"posthog-contract: schemathesis seed {run.seed}" in text
+
+
+@pytest.mark.parametrize(
+    "chosen, label",
+    [
+        ("dashboards_partial_update", "PATCH /api/projects/{project_id}/dashboards/{id}/"),
+        ("GET /api/environments/{project_id}/events/", "GET /api/environments/{project_id}/events/"),
+    ],
+)
+def test_contract_operation_runs_the_chosen_operation_only(chosen, label):
+    """``--contract-operation`` narrows the generated cases themselves, twins included (schemathesis'
+    pytest integration drops a schema's own include() filters, so the choice lives in the config)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/test_generated.py", "-v", "-p", "no:cacheprovider",
+         f"--contract-operation={chosen}", f"--contract-seed={SEED}"],
+        cwd=ROOT, env=mutation.suite_environment(), capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        timeout=TIMEOUT_S,
+    )
+    ran = re.findall(r"^tests/test_generated\.py::\w+\[(.+?)\] SUB", done.stdout, flags=re.MULTILINE)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert ran == [label], ran

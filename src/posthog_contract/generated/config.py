@@ -33,17 +33,14 @@ def build_config(run: GeneratedRun) -> dict[str, Any]:
     """
     settings, profile = run.settings, run.profile
     checks_off = {"enabled": False}
+    chosen = "|".join(map(re.escape, sorted(contract.operation_ids(settings.operations))))
     operations: list[dict[str, Any]] = [
         # Environments twins reach the same handlers (§1.1): sampled less, or not at all (the
-        # hand-written prefix checks compare the two).
-        {
-            "include-operation-id-regex": f"{ENV_SUFFIX}$",
-            **(
-                {"generation": {"max-examples": profile.twin_max_examples}}
-                if profile.twin_max_examples
-                else {"enabled": False}
-            ),
-        },
+        # hand-written prefix checks compare the two) unless --contract-operation names one.
+        {"include-operation-id-regex": f"{ENV_SUFFIX}$", "generation": {"max-examples": profile.twin_max_examples}}
+        if profile.twin_max_examples
+        else {"include-operation-id-regex": f"^(?!({chosen})$).*{ENV_SUFFIX}$" if chosen else f"{ENV_SUFFIX}$",
+              "enabled": False},
         # the operations the profile samples more (parameter-rich; see profiles.Profile.focus)
         *(
             _operation_entry([op_id], generation={"max-examples": examples})
@@ -83,6 +80,12 @@ def build_config(run: GeneratedRun) -> dict[str, Any]:
     ]
     if settings.read_only:
         operations.append({"include-method-regex": "^(?!GET$)", "enabled": False})
+    if chosen:
+        # --contract-operation: every other operation is switched off in the configuration, the one
+        # filter schemathesis' pytest integration keeps (it replaces a schema's include() filters
+        # with the test's own); the document stays whole, so the undeclared-method probes of each
+        # route are the same as in a full run
+        operations.append({"include-operation-id-regex": f"^(?!({chosen})$)", "enabled": False})
     config: dict[str, Any] = {
         "seed": run.seed,
         "suppress-health-check": ["too_slow", "filter_too_much", "data_too_large", "large_base_example"],
@@ -146,9 +149,6 @@ def load_schema(settings: Settings, run: GeneratedRun | None = None, **state: An
     document["paths"] = {path: item for path, item in document["paths"].items() if not _is_capture(item)}
     config = schemathesis.Config.from_dict(build_config(run))
     schema = use_policy_transport(schemathesis.openapi.from_dict(document, config=config))
-    if settings.operations:  # --contract-operation; the document stays whole, so each route's
-        # undeclared-method probes are the same as in a full run
-        schema = schema.include(operation_id=sorted(contract.operation_ids(settings.operations)))
     if run.session is None:
         run.session = http_session(settings, redactor=run.redactor)
     run.schema = schema
