@@ -140,7 +140,7 @@ def test_limit_is_capped_at_1000(client, paths, settings, contract, run_id):
     waits until they list, so the check never passes on a host that simply holds fewer events."""
     key = settings.project_api_key or contract.facts.project_api_key
     if not key:
-        pytest.skip("POSTHOG_PROJECT_API_KEY is not configured and the host did not reveal one")
+        LOG.unavailable("no project API key to capture the filler events: set POSTHOG_PROJECT_API_KEY (phc_...)")
     start = datetime.now(UTC) - timedelta(seconds=5)
     capture_url = (settings.capture_url or settings.base_url).rstrip("/")
     filler = events.filler_body(run_id, key, FILLER_COUNT)
@@ -151,8 +151,8 @@ def test_limit_is_capped_at_1000(client, paths, settings, contract, run_id):
     expect_that(len(results) >= 1000, f"the {FILLER_COUNT} captured events become listable (§9)", response,
                 f"only {len(results)} listed within {settings.events_timeout:.0f} s; raise POSTHOG_EVENTS_TIMEOUT")
     expect_that(len(results) <= 5000, "a page never exceeds `limit` (§7.1)", response, f"got {len(results)}")
-    if len(results) > 1000 and not contract.embedded:
-        # older releases capped higher (up to 10 000, §11); the exact cap is pinned on the reference only
+    if len(results) > 1000 and settings.baseline is not None:
+        # older releases capped higher (up to 10 000, §11): a warning only for a host judged as one
         LOG.warn(f"this host serves {len(results)} events for limit=5000: an older release's cap, not 1000 (§11)")
         return
     expect_that(len(results) == 1000 and response.json()["next"] is not None,
