@@ -17,7 +17,7 @@ import pytest
 
 from posthog_contract import mutation
 
-SCENARIOS_ONLY = ["--ignore=tests/test_generated.py", "--ignore=tests/test_stateful.py", "--maxfail=5"]
+SCENARIOS_ONLY = ["--ignore=tests/test_property_based.py", "--ignore=tests/test_stateful.py", "--maxfail=5"]
 
 #: mutant -> the scenario module that must catch it (one per area of the issue's scenario list)
 REPRESENTATIVES = {
@@ -89,10 +89,10 @@ def test_a_host_assertion_raised_while_setting_up_is_a_kill():
 
 
 def test_the_declared_killers_modules_run_first():
-    targets = ["tests/test_auth.py", "tests/test_dashboards.py", "tests/test_events.py", "tests/test_generated.py"]
-    expected = ("tests/test_events.py::test_a", "tests/test_generated.py", "tests/test_events.py::test_b")
+    targets = ["tests/test_auth.py", "tests/test_dashboards.py", "tests/test_events.py", "tests/test_property_based.py"]
+    expected = ("tests/test_events.py::test_a", "tests/test_property_based.py", "tests/test_events.py::test_b")
     assert mutation.killers_first(targets, expected) == [
-        "tests/test_events.py", "tests/test_generated.py", "tests/test_auth.py", "tests/test_dashboards.py",
+        "tests/test_events.py", "tests/test_property_based.py", "tests/test_auth.py", "tests/test_dashboards.py",
     ]
     assert mutation.killers_first(targets, ()) == targets
 

@@ -88,38 +88,38 @@ def seeded_events(settings, contract, client, paths, run_id, outcomes) -> events
     return seeded
 
 
-# --- property-based part (schemathesis): tests/test_generated.py, tests/test_stateful.py -------------
+# --- property-based part (schemathesis): tests/test_property_based.py, tests/test_stateful.py -------------
 
 
 @pytest.fixture(scope="session")
-def generated_run(request, contract, settings, client, paths, resources):
+def property_run(request, contract, settings, client, paths, resources):
     """The run's schemathesis state: its dashboards, event ids, seed and the 429-aware session.
 
     Seeded events are used when they exist; read-only runs (or a host that seeds nothing) point
     event ids at the host's own recent events instead.
     """
-    from posthog_contract import generated
+    from posthog_contract import property_based
 
     seeded = None if capture_unavailable(settings, contract) else request.getfixturevalue("seeded_events")
-    state = generated.prepare_data(client, paths, resources, settings, seeded=seeded)
+    state = property_based.prepare_data(client, paths, resources, settings, seeded=seeded)
     # the member the hand-written tests add is the one generated collaborator adds aim at (§4.3)
     state["collaborator_uuid"] = settings.collaborator_uuid or discovered_collaborator(client)
-    run = generated.new_run(settings, base_url=settings.base_url, project_id=paths.project_id,
+    run = property_based.new_run(settings, base_url=settings.base_url, project_id=paths.project_id,
                             resources=resources, redactor=contract.redactor, **state)
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     if reporter is not None:
         with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
-            reporter.write_line(generated.SEED_MESSAGE.format(seed=run.seed))
+            reporter.write_line(property_based.SEED_MESSAGE.format(seed=run.seed))
     yield run
-    generated.activate(None)
+    property_based.activate(None)
     if run.session is not None:
         run.session.close()
 
 
 @pytest.fixture(scope="session")
-def generated_schema(settings, generated_run):
-    """The contract's OpenAPI document as a configured schemathesis schema (see generated.load_schema)."""
-    from posthog_contract import generated
+def property_schema(settings, property_run):
+    """The contract's OpenAPI document as a configured schemathesis schema (see property_based.load_schema)."""
+    from posthog_contract import property_based
 
-    return generated.load_schema(settings, generated_run)
+    return property_based.load_schema(settings, property_run)

@@ -4,7 +4,7 @@ refresh the share, soft delete, undelete, hard delete refused, list.
 A Hypothesis RuleBasedStateMachine drives the project's client and keeps a model of every
 dashboard it created; each answer is judged twice: against the model (the status and the
 values the spec predicts for that state) and by schemathesis' checks (status, content type,
-schema, headers and the suite's own checks, via generated_run.validate_exchange). Every
+schema, headers and the suite's own checks, via property_run.validate_exchange). Every
 dashboard is registered for cleanup the moment the host acknowledges it; sharing too.
 """
 
@@ -43,7 +43,7 @@ class Model:
     token: str | None = None  # the stored sharing token, once a PATCH stored the configuration
 
 
-def lifecycle_machine(client, paths, resources, generated_run, outcomes) -> type[RuleBasedStateMachine]:
+def lifecycle_machine(client, paths, resources, property_run, outcomes) -> type[RuleBasedStateMachine]:
     """A state machine class bound to this session's client, paths, resources and checks."""
 
     class DashboardLifecycle(RuleBasedStateMachine):
@@ -57,8 +57,8 @@ def lifecycle_machine(client, paths, resources, generated_run, outcomes) -> type
 
         def checked(self, op_id: str, response: Any, prefix: str, *, body: Any = None, **path: Any) -> Any:
             """Record what the host created or shared, then run schemathesis' checks on the answer."""
-            generated_run.record_response(op_id, path, body, response)
-            generated_run.validate_exchange(op_id, response, prefix=prefix, path_parameters=path, body=body)
+            property_run.record_response(op_id, path, body, response)
+            property_run.validate_exchange(op_id, response, prefix=prefix, path_parameters=path, body=body)
             return response
 
         # -- rules -----------------------------------------------------------------------------
@@ -273,9 +273,9 @@ def lifecycle_machine(client, paths, resources, generated_run, outcomes) -> type
 
 
 @pytest.fixture
-def machine(client, paths, resources, generated_run, generated_schema, outcomes):
-    # generated_schema activates the run (load_schema): validate_exchange needs its operations
-    return lifecycle_machine(client, paths, resources, generated_run, outcomes)
+def machine(client, paths, resources, property_run, property_schema, outcomes):
+    # property_schema activates the run (load_schema): validate_exchange needs its operations
+    return lifecycle_machine(client, paths, resources, property_run, outcomes)
 
 
 def test_dashboard_lifecycle_chain(machine):
@@ -301,14 +301,14 @@ def test_dashboard_lifecycle_chain(machine):
         flow.teardown()
 
 
-@pytest.mark.generated
-def test_dashboard_lifecycle_state_machine(machine, generated_run):
+@pytest.mark.property_based
+def test_dashboard_lifecycle_state_machine(machine, property_run):
     """Random interleavings of the lifecycle steps, checked against the model at every step."""
-    profile = generated_run.profile
+    profile = property_run.profile
     phases = list(hypothesis.Phase)
     if not profile.shrink:
         phases.remove(hypothesis.Phase.shrink)  # every step is a round trip: shrinking takes minutes
-    hypothesis.seed(generated_run.seed)(machine)
+    hypothesis.seed(property_run.seed)(machine)
     run_state_machine_as_test(
         machine,
         settings=hypothesis.settings(

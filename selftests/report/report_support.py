@@ -2,7 +2,7 @@
 
 A suite run writes ``--report``, ``--junitxml`` and the reference server's credentials (the canary:
 none of those keys may reach any artifact). It leaves out the schemathesis tests
-(tests/test_generated.py, tests/test_stateful.py): they take minutes, and their mapping is covered by
+(tests/test_property_based.py, tests/test_stateful.py): they take minutes, and their mapping is covered by
 test_collect.py on a small stand-in.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 from posthog_contract.mutation import ROOT, suite_environment
 
 SUITE_TIMEOUT_S = 600
-SLOW_SUITE_FILES = ("tests/test_generated.py", "tests/test_stateful.py")
+SLOW_SUITE_FILES = ("tests/test_property_based.py", "tests/test_stateful.py")
 
 
 @dataclass

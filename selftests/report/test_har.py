@@ -53,7 +53,7 @@ HAR_1_2 = {
 def test_the_archive_is_har_1_2_holds_every_exchange_and_no_key(tmp_path: Path) -> None:
     har, credentials = tmp_path / "traffic.har", tmp_path / "credentials.json"
     command = [sys.executable, "-m", "pytest", "tests/test_dashboards.py",
-               "tests/test_generated.py::test_read_operations_conform", "-q", "-p", "no:cacheprovider",
+               "tests/test_property_based.py::test_read_operations_conform", "-q", "-p", "no:cacheprovider",
                "--har", str(har), f"--reference-arg=--credentials={credentials}"]
     done = subprocess.run(command, cwd=ROOT, env=suite_environment(), capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=600)

@@ -51,7 +51,7 @@ def test_hand_written_failures_state_the_rule_and_hide_the_helpers(mutant_run: S
 
 def test_a_generated_failure_reads_in_plain_words(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
-    command = [sys.executable, "-m", "pytest", "tests/test_generated.py::test_read_operations_conform", "-q",
+    command = [sys.executable, "-m", "pytest", "tests/test_property_based.py::test_read_operations_conform", "-q",
                "-p", "no:cacheprovider", "--reference-arg=--mutant=dashboard_missing_team_id", f"--junitxml={junit}"]
     done = subprocess.run(command, cwd=ROOT, env=suite_environment(), capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=600)

@@ -52,7 +52,7 @@ def test_a_crash_inside_a_generated_test_is_a_tool_error(tmp_path: Path) -> None
     env = suite_environment()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
     command = [
-        sys.executable, "-m", "pytest", "tests/test_generated.py::test_read_operations_conform",
+        sys.executable, "-m", "pytest", "tests/test_property_based.py::test_read_operations_conform",
         "-p", "crash_injection", "-p", "no:cacheprovider", "-q", "--report", str(tmp_path),
     ]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,

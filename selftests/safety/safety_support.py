@@ -31,7 +31,7 @@ READY_TIMEOUT_S = 30.0
 RUN_NAME = re.compile(r"^posthog-contract (pcr[a-z0-9]{10}) ")
 #: pytest plugins a run of the scenario files does not need (schemathesis, hypothesis, the dev extras):
 #: without them a subprocess starts in under a second instead of ~3 s. Runs that collect
-#: tests/test_generated.py or tests/test_stateful.py, or that stand for "the user's run", keep them all.
+#: tests/test_property_based.py or tests/test_stateful.py, or that stand for "the user's run", keep them all.
 _UNNEEDED_PLUGINS = ("schemathesis", "hypothesispytest", "benchmark", "anyio", "xdist", "timeout")
 LEAN = tuple(arg for name in _UNNEEDED_PLUGINS for arg in ("-p", f"no:{name}"))
 #: the keys a run may be handed; none of them may appear in anything the run produces

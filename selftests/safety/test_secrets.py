@@ -92,7 +92,7 @@ def test_no_key_in_schemathesis_failures_and_reproduction_lines(servers, tmp_pat
     out = tmp_path / "artifacts"
     out.mkdir()
     run = run_suite(
-        "tests/test_generated.py", "tests/test_stateful.py", "-rA", "--showlocals", "--tb=long",
+        "tests/test_property_based.py", "tests/test_stateful.py", "-rA", "--showlocals", "--tb=long",
         "--junitxml", str(out / "junit.xml"), "-o", "junit_logging=all", *report_args(out),
         env=server.suite_env(POSTHOG_CONTRACT_SEED="1"), timeout=900,
     )

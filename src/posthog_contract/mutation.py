@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERATED_MODULES = ("tests/test_generated.py", "tests/test_stateful.py")
+GENERATED_MODULES = ("tests/test_property_based.py", "tests/test_stateful.py")
 #: phase one: the hand-written scenarios only (seconds per mutant); the generated part runs in phase
 #: two, for the mutants phase one leaves alive whose declared killers include it
 SCENARIOS_ONLY = [f"--ignore={module}" for module in GENERATED_MODULES]
@@ -162,7 +162,7 @@ def suite_targets() -> list[str]:
     """``tests/`` with the generated (schemathesis) modules last: with ``--maxfail`` a mutant that a
     scenario kills stops before the slower property-based part."""
     modules = sorted(p.name for p in (ROOT / "tests").glob("test_*.py"))
-    slow = [m for m in modules if m in ("test_generated.py", "test_stateful.py")]
+    slow = [m for m in modules if m in ("test_property_based.py", "test_stateful.py")]
     return [f"tests/{m}" for m in [m for m in modules if m not in slow] + slow]
 
 

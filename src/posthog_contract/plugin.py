@@ -70,7 +70,7 @@ _OPTION_CLASHES: list[str] = []
 _RUN_STARTED = False  # preflight passed: the run's cost is worth printing
 _RUN_NOTES: list[str] = []  # run-wide facts for the terminal summary (429 waits), kept past the session
 #: fixtures whose tests list events, so they need the key's query:read scope (preflight probes it)
-_EVENT_FIXTURES = frozenset({"seeded_events", "generated_run"})
+_EVENT_FIXTURES = frozenset({"seeded_events", "property_run"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -112,7 +112,8 @@ MARKERS = (
     "slow: takes more than a few seconds",
     "needs_collaborator: needs a second organisation member to add as a dashboard collaborator",
     "reference_only: checks a value only the reference server pins (e.g. exact limits)",
-    "generated: property-based (schemathesis, Hypothesis): runs after the hand-written checks, so the"
+    "operations(*operation_ids): the catalogue operations (posthog_contract.operations) the test judges",
+    "property_based: property-based (schemathesis, Hypothesis): runs after the hand-written checks, so the"
     " request budget cuts it first",
 )
 
@@ -164,9 +165,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    _deselect_unchosen_generated(config, items)
+    _deselect_unchosen_property_based(config, items)
     # hand-written checks keep priority on the request budget: the property-based part runs last
-    items[:] = sorted(items, key=lambda item: item.get_closest_marker("generated") is not None)
+    items[:] = sorted(items, key=lambda item: item.get_closest_marker("property_based") is not None)
     read_only = settings_module.is_read_only(config.getoption, os.environ)
     if not read_only:
         return
@@ -176,7 +177,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-#: generated test function -> does it run for the chosen operations (their methods, their ids)?
+#: property-based test function -> does it run for the chosen operations (their methods, their ids)?
 _GENERATED_FUNCTIONS: dict[str, Callable[[set[str], set[str]], bool]] = {
     "test_read_operations_conform": lambda methods, ids: "GET" in methods,
     "test_write_operations_conform": lambda methods, ids: bool(methods - {"GET"}),
@@ -184,8 +185,8 @@ _GENERATED_FUNCTIONS: dict[str, Callable[[set[str], set[str]], bool]] = {
 }
 
 
-def _deselect_unchosen_generated(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``--contract-operation``: the generated tests none of the chosen operations reach are deselected
+def _deselect_unchosen_property_based(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--contract-operation``: the property-based tests none of the chosen operations reach are deselected
     (the settings check the names later and end the run on an unknown one)."""
     value = config.getoption("posthog_operation", default=None) or os.environ.get("POSTHOG_CONTRACT_OPERATION")
     wanted = {part.strip() for part in str(value or "").split(",") if part.strip()}
@@ -280,7 +281,7 @@ def request_budget(settings: settings_module.Settings) -> int | None:
     """The run's request cap: ``--request-budget`` if given, else the profile's; None for no cap (0)."""
     budget = settings.request_budget
     if budget is None:
-        from .generated.profiles import PROFILES  # schemathesis loads only when the suite runs
+        from .property_based.profiles import PROFILES  # schemathesis loads only when the suite runs
 
         budget = PROFILES[settings.profile].request_budget
     return budget or None

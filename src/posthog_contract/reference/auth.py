@@ -227,7 +227,7 @@ NO_ACTION_GENERIC_403 = mutants.declare(
     "a personal key on a method without an action is refused with 'does not support personal API key access' (§1.4)",
     killed_by=(
         "tests/test_auth.py::test_a_method_without_an_action_is_refused",
-        "tests/test_generated.py",
+        "tests/test_property_based.py",
         "tests/test_collaborators.py::test_patch_a_collaborator_is_refused",
     ),
 )

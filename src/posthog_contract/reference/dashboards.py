@@ -124,7 +124,7 @@ ANONYMOUS_EMPTY_200 = mutants.declare(
     "move_tile and create_from_template_json without credentials are 401, not an empty 200 (§1.3)",
     killed_by=(
         "tests/test_auth.py::test_every_documented_operation_needs_a_key",
-        "tests/test_generated.py::test_write_operations_conform",
+        "tests/test_property_based.py::test_write_operations_conform",
     ),
 )
 CREATED_PINNED = mutants.declare(
@@ -133,7 +133,7 @@ CREATED_PINNED = mutants.declare(
 )
 NAME_UNBOUNDED = mutants.declare(
     "name_max_length_unchecked", "a name over 400 characters is 400 max_length (§2.3)",
-    killed_by=("tests/test_dashboards.py::test_name_over_400_characters_is_400_max_length", "tests/test_generated.py"),
+    killed_by=("tests/test_dashboards.py::test_name_over_400_characters_is_400_max_length", "tests/test_property_based.py"),
 )
 FORM_IGNORED = mutants.declare(
     "form_data_ignored", "PATCH accepts form-urlencoded bodies (§1.1)",
@@ -156,13 +156,13 @@ PINNED_LAST = mutants.declare(
     "pinned_dashboards_listed_last", "the dashboards list shows pinned dashboards first (§2.2)",
     killed_by=(
         "tests/test_pagination.py::test_dashboards_list_orders_pinned_first",
-        "tests/test_generated.py",
+        "tests/test_property_based.py",
         "tests/test_stateful.py",
     ),
 )
 MOVE_POST_REFUSED = mutants.declare(
     "move_tile_post_refused", "move_tile accepts POST as well as PATCH (§5)",
-    killed_by=("tests/test_move_tile.py::test_move_tile_accepts_post_and_legacy_key", "tests/test_generated.py"),
+    killed_by=("tests/test_move_tile.py::test_move_tile_accepts_post_and_legacy_key", "tests/test_property_based.py"),
 )
 MOVE_UNKNOWN_DESTINATION_200 = mutants.declare(
     "move_tile_unknown_destination_200", "move_tile to an unknown dashboard is 404 (§5)",
@@ -170,7 +170,7 @@ MOVE_UNKNOWN_DESTINATION_200 = mutants.declare(
 )
 MOVE_MISSING_TILE_500 = mutants.declare(
     "move_tile_missing_tile_500", "move_tile without `tile` is 400 required, never a 5xx (§1.7, §5)",
-    killed_by=("tests/test_move_tile.py::test_move_tile_without_a_required_key_is_400", "tests/test_generated.py"),
+    killed_by=("tests/test_move_tile.py::test_move_tile_without_a_required_key_is_400", "tests/test_property_based.py"),
 )
 RESTRICTION_PATCH_IGNORED = mutants.declare(
     "restriction_level_patch_ignored", "a valid restriction_level PATCH is stored (§2.5, §2.7, §4.2)",
@@ -179,7 +179,7 @@ RESTRICTION_PATCH_IGNORED = mutants.declare(
 PINNED_GARBAGE_ACCEPTED = mutants.declare(
     "pinned_garbage_accepted",
     "a pinned DRF's BooleanField cannot read (e.g. \"sometimes\") is a 400 invalid_input on `pinned` (§2.3)",
-    killed_by=("tests/test_dashboards.py::test_non_boolean_pinned_is_400", "tests/test_generated.py"),
+    killed_by=("tests/test_dashboards.py::test_non_boolean_pinned_is_400", "tests/test_property_based.py"),
 )
 
 NAME_MAX_LENGTH = 400

@@ -82,7 +82,7 @@ CONTENT_TYPE_TEXT = mutants.declare("events_content_type_text", "events endpoint
 ORDER_BY_IGNORED = mutants.declare(
     "events_order_by_ignored", 'events orderBy ["timestamp"] lists oldest first (§7.3)',
     killed_by=("tests/test_events.py::test_order_by_timestamp_lists_oldest_first", "tests/test_pagination.py",
-               "tests/test_generated.py"),
+               "tests/test_property_based.py"),
 )
 PLUS_0000_REJECTED = mutants.declare(
     "events_plus_0000_rejected", "events before/after accept a +0000 offset (§7.1)",
@@ -90,11 +90,11 @@ PLUS_0000_REJECTED = mutants.declare(
 )
 PERSON_UNASKED = mutants.declare(
     "event_person_without_include_person", "`person` is null unless include_person is requested (§7.3, §8)",
-    killed_by=("tests/test_events.py::test_person_is_null_without_include_person", "tests/test_generated.py"),
+    killed_by=("tests/test_events.py::test_person_is_null_without_include_person", "tests/test_property_based.py"),
 )
 CSV_WITHOUT_DISTINCT_ID = mutants.declare(
     "events_csv_without_distinct_id", "the CSV export carries the id, event, distinct_id and timestamp columns (§7.3)",
-    killed_by=("tests/test_events.py::test_csv_format_lists_the_events", "tests/test_generated.py"),
+    killed_by=("tests/test_events.py::test_csv_format_lists_the_events", "tests/test_property_based.py"),
 )
 
 DEFAULT_LIMIT = 100

@@ -2,7 +2,7 @@
 
 Kept apart so that the resource modules declaring them need no edit; a mutant declared with
 ``killed_by`` does not appear here. Entries are test modules or node ids (prefixes match). The
-generated part (``tests/test_generated.py``, ``tests/test_stateful.py``) is named where one of its
+generated part (``tests/test_property_based.py``, ``tests/test_stateful.py``) is named where one of its
 checks (status, schema, content type, the suite's own checks) judges the broken rule.
 """
 
@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-_GENERATED = ("tests/test_generated.py", "tests/test_stateful.py")
+_GENERATED = ("tests/test_property_based.py", "tests/test_stateful.py")
 _SHAPES = ("tests/test_dashboards.py", *_GENERATED)
-_EVENTS = ("tests/test_events.py", "tests/test_pagination.py", "tests/test_generated.py")
+_EVENTS = ("tests/test_events.py", "tests/test_pagination.py", "tests/test_property_based.py")
 _LISTS = ("tests/test_pagination.py", "tests/test_dashboard_lifecycle.py", *_GENERATED)
 
 EXPECTED_KILLERS: Mapping[str, tuple[str, ...]] = {
     # auth (§1.3-§1.5)
-    "missing_key_accepted": ("tests/test_auth.py", "tests/test_generated.py"),
+    "missing_key_accepted": ("tests/test_auth.py", "tests/test_property_based.py"),
     "readonly_key_may_write": ("tests/test_auth.py::test_readonly_key_cannot_write",),
     "other_project_served": ("tests/test_auth.py::test_another_organisations_project_is_refused",),
     "current_project_alias_unsupported": ("tests/test_auth.py::test_current_project_alias_serves_the_project",),
-    "non_integer_project_500": ("tests/test_auth.py::test_unknown_project_is_404", "tests/test_generated.py"),
+    "non_integer_project_500": ("tests/test_auth.py::test_unknown_project_is_404", "tests/test_property_based.py"),
     "invalid_key_is_403": ("tests/test_auth.py::test_unknown_key_is_401_authentication_failed",),
     # capture (§9)
     "capture_drops_events": ("tests/test_events.py", "tests/test_pagination.py"),
@@ -29,21 +29,21 @@ EXPECTED_KILLERS: Mapping[str, tuple[str, ...]] = {
     "capture_unknown_token_200": ("tests/test_capture.py::test_capture_with_an_unknown_token_is_refused",),
     "capture_status_wrong": ("tests/test_capture.py",),
     # collaborators (§4)
-    "collaborator_list_paginated": ("tests/test_collaborators.py", "tests/test_generated.py"),
+    "collaborator_list_paginated": ("tests/test_collaborators.py", "tests/test_property_based.py"),
     "collaborator_delete_returns_200_body": (
         "tests/test_collaborators.py::test_remove_collaborator_is_204_and_unlisted",
-        "tests/test_generated.py",
+        "tests/test_property_based.py",
     ),
     "collaborator_level21_accepted": ("tests/test_collaborators.py::test_add_collaborator_at_level_21_is_400",),
     "collaborator_duplicate_accepted": ("tests/test_collaborators.py::test_add_twice_is_400",),
     "collaborator_owner_accepted": ("tests/test_collaborators.py::test_add_the_owner_is_400",),
-    "collaborator_patch_allowed": ("tests/test_collaborators.py::test_patch_a_collaborator", "tests/test_generated.py"),
+    "collaborator_patch_allowed": ("tests/test_collaborators.py::test_patch_a_collaborator", "tests/test_property_based.py"),
     # dashboard bodies (§2.1)
     "is_shared_not_updated": ("tests/test_sharing.py", "tests/test_stateful.py"),
     "dashboard_missing_team_id": _SHAPES,
     "dashboard_created_by_string": _SHAPES,
     "dashboard_restriction_level_string": _SHAPES,
-    "list_includes_tiles": ("tests/test_dashboards.py::test_list_items_carry_no_tiles", "tests/test_generated.py"),
+    "list_includes_tiles": ("tests/test_dashboards.py::test_list_items_carry_no_tiles", "tests/test_property_based.py"),
     "dashboard_wrong_content_type": _SHAPES,
     "error_envelope_missing_attr": _SHAPES,
     # dashboards (§2.2-§2.8)
@@ -56,7 +56,7 @@ EXPECTED_KILLERS: Mapping[str, tuple[str, ...]] = {
     "unknown_dashboard_500": ("tests/test_dashboards.py::test_unknown_dashboard_is_404_envelope", *_GENERATED),
     "invalid_restriction_level_accepted": (
         "tests/test_dashboards.py::test_invalid_restriction_level_is_400_with_attr",
-        "tests/test_generated.py",
+        "tests/test_property_based.py",
     ),
     "creation_mode_writable": ("tests/test_dashboards.py::test_patch_ignores_read_only_fields",),
     "tags_not_stored": ("tests/test_dashboards.py::test_patch_is_returned_and_stored",),
@@ -65,9 +65,9 @@ EXPECTED_KILLERS: Mapping[str, tuple[str, ...]] = {
     "move_tile_unknown_tile_200": ("tests/test_move_tile.py::test_move_tile_of_an_unknown_tile_is_404",),
     "move_tile_missing_field_500": (
         "tests/test_move_tile.py::test_move_tile_without_a_required_key_is_400",
-        "tests/test_generated.py",
+        "tests/test_property_based.py",
     ),
-    "template_returns_201": ("tests/test_template.py", "tests/test_generated.py"),
+    "template_returns_201": ("tests/test_template.py", "tests/test_property_based.py"),
     "template_missing_name_accepted": ("tests/test_template.py::test_template_without_a_name_is_400_naming_the_key",),
     "template_empty_tiles_accepted": ("tests/test_template.py::test_template_with_no_tiles_is_400",),
     # events (§7, §8)

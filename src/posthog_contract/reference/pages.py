@@ -20,7 +20,7 @@ COUNT_DRIFTS = mutants.declare(
     killed_by=(
         "tests/test_pagination.py::test_dashboards_walk_covers_the_whole_list",
         "tests/test_dashboard_lifecycle.py",
-        "tests/test_generated.py",
+        "tests/test_property_based.py",
         "tests/test_stateful.py",
     ),
 )

@@ -51,7 +51,7 @@ SETTINGS_403_ERROR = mutants.declare(
     "only password_required without the feature answers 403 {error}; other refusals carry the envelope (§1.2, §3)",
     killed_by=(
         "tests/test_sharing.py::test_settings_are_accepted_or_refused_with_the_envelope",
-        "tests/test_generated.py::test_write_operations_conform",
+        "tests/test_property_based.py::test_write_operations_conform",
     ),
 )
 ENABLED_COERCED = mutants.declare(
@@ -66,7 +66,7 @@ PASSWORD_REQUIRED_COERCED = mutants.declare(
     "sharing_password_required_coerced", "a non-boolean password_required is a 400 (§3; DRF BooleanField)",
     killed_by=(
         "tests/test_sharing.py::test_password_required_must_be_a_boolean",
-        "tests/test_generated.py::test_write_operations_conform",
+        "tests/test_property_based.py::test_write_operations_conform",
     ),
 )
 

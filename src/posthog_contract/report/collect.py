@@ -206,7 +206,7 @@ class ReportCollector:
         try:
             if fixturedef.argname == "contract":
                 self._attach(result)
-            elif fixturedef.argname == "generated_schema":
+            elif fixturedef.argname == "property_schema":
                 self._attach_generated(request)
         except Exception as exc:  # noqa: BLE001 - the report must never break a run
             self.notes.append(f"report: could not attach to {fixturedef.argname}: {type(exc).__name__}")
@@ -235,7 +235,7 @@ class ReportCollector:
         client.on_exchange = hook
 
     def _attach_generated(self, request: Any) -> None:
-        run = request.getfixturevalue("generated_run")
+        run = request.getfixturevalue("property_run")
         self.seed = getattr(run, "seed", None)
         session = getattr(run, "session", None)
         hooks = getattr(session, "hooks", None)

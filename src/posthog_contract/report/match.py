@@ -28,7 +28,7 @@ __all__ = [
     "failure_kind",
 ]
 
-#: The matrix columns, in order. "generated" holds the schemathesis items (tests/test_generated.py,
+#: The matrix columns, in order. "generated" holds the schemathesis items (tests/test_property_based.py,
 #: tests/test_stateful.py); "drift" the test that compares the host's /api/schema/ (schema_drift fixture).
 CHECK_KINDS: tuple[str, ...] = (
     "status",
@@ -178,7 +178,7 @@ def check_kinds(nodeid: str, marked: Sequence[str] = ()) -> tuple[str, ...]:
     """The check kinds of a test: its ``check`` marker's arguments, else the rules on its name."""
     if marked:
         return tuple(kind for kind in CHECK_KINDS if kind in marked)
-    if generated_operation(nodeid) is not None or "test_generated" in nodeid or "test_stateful" in nodeid:
+    if generated_operation(nodeid) is not None or "test_property_based" in nodeid or "test_stateful" in nodeid:
         return ("generated",)
     name = nodeid.rsplit("::", 1)[-1].lower()
     kinds = {kind for kind, pattern in CHECK_RULES if pattern.search(name)}

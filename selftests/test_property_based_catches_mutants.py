@@ -1,6 +1,6 @@
 """The property-based part alone catches the defects it exists for, and says so reproducibly.
 
-``tests/test_generated.py`` and ``tests/test_stateful.py`` run in a subprocess, as users run them,
+``tests/test_property_based.py`` and ``tests/test_stateful.py`` run in a subprocess, as users run them,
 against the embedded reference server: once clean (they must pass) and once per mutant below
 (they must fail, naming the defect). A failing run must show a curl line to reproduce it with the
 key filtered out, and the seed to replay it with.
@@ -23,7 +23,7 @@ import pytest
 from posthog_contract import mutation
 
 ROOT = Path(__file__).resolve().parents[1]
-GENERATED = ["tests/test_generated.py", "tests/test_stateful.py"]
+GENERATED = ["tests/test_property_based.py", "tests/test_stateful.py"]
 SEED = 20240611
 TIMEOUT_S = 600
 
@@ -144,7 +144,7 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 @pytest.fixture(scope="module")
 def offline_run():
-    from posthog_contract import generated
+    from posthog_contract import property_based
     from posthog_contract.config import Settings
 
     settings = Settings(
@@ -154,7 +154,7 @@ def offline_run():
         seed=5,
         embedded=True,
     )
-    run = generated.new_run(
+    run = property_based.new_run(
         settings,
         pool=POOL,
         trash=TRASH,
@@ -162,9 +162,9 @@ def offline_run():
         tiles={101: {11, 12}},
         collaborator_uuid="0190b7a1-0000-7000-8000-0000000000a2",
     )
-    schema = generated.load_schema(settings, run)
+    schema = property_based.load_schema(settings, run)
     yield run, schema
-    generated.activate(None)
+    property_based.activate(None)
     run.session.close()
 
 
@@ -193,7 +193,7 @@ def test_generated_writes_only_target_dashboards_the_run_created(offline_run):
     from hypothesis import strategies as st
     from schemathesis import GenerationMode
 
-    from posthog_contract import generated
+    from posthog_contract import property_based
 
     run, schema = offline_run
     operations = _write_operations(schema)
@@ -204,7 +204,7 @@ def test_generated_writes_only_target_dashboards_the_run_created(offline_run):
     def check(data):
         operation = data.draw(st.sampled_from(operations))
         mode = data.draw(st.sampled_from(list(GenerationMode)))
-        case = generated.steer(data.draw(operation.as_strategy(generation_mode=mode)), query=False)
+        case = property_based.steer(data.draw(operation.as_strategy(generation_mode=mode)), query=False)
         for value in _dashboard_ids(case):
             assert not _names_an_id(value) or int(str(value).strip()) in POOL + TRASH, (
                 f"{case.method} {case.formatted_path} body={case.body!r} targets {value!r}"
@@ -216,15 +216,15 @@ def test_generated_writes_only_target_dashboards_the_run_created(offline_run):
 @pytest.mark.parametrize("value", [1, "1", " 42 ", "٤٢", 2_000_000_001, 7.0])
 def test_the_last_word_before_a_call_retargets_any_foreign_id(offline_run, value):
     """before_call's steering (hand-built cases, every phase) rewrites ids the run did not create."""
-    from posthog_contract import generated
+    from posthog_contract import property_based
 
     run, schema = offline_run
     operation = schema["/api/projects/{project_id}/dashboards/{id}/"]["PATCH"]
     case = operation.Case(path_parameters={"project_id": "7", "id": value}, body={"to_dashboard": value})
-    generated.steer(case, query=False)
+    property_based.steer(case, query=False)
     assert case.path_parameters["id"] in POOL + TRASH
     move = schema["/api/projects/{project_id}/dashboards/{id}/move_tile/"]["PATCH"]
-    moved = generated.steer(
+    moved = property_based.steer(
         move.Case(path_parameters={"project_id": "7", "id": 101}, body={"tile": {"id": 11}, "to_dashboard": value}),
         query=False,
     )
@@ -232,7 +232,7 @@ def test_the_last_word_before_a_call_retargets_any_foreign_id(offline_run, value
 
 
 def test_read_only_runs_generate_get_requests_only():
-    from posthog_contract import generated
+    from posthog_contract import property_based
     from posthog_contract.config import Settings
 
     settings = Settings(
@@ -242,16 +242,16 @@ def test_read_only_runs_generate_get_requests_only():
         read_only=True,
         embedded=True,
     )
-    run = generated.new_run(settings, pool=POOL)
-    previous = generated.active_run()
+    run = property_based.new_run(settings, pool=POOL)
+    previous = property_based.active_run()
     try:
-        schema = generated.load_schema(settings, run)
+        schema = property_based.load_schema(settings, run)
         methods = {result.ok().method.upper() for result in schema.get_all_operations()}
         assert methods == {"GET"}
-        unexpected = generated.build_config(run)["phases"]["coverage"]["unexpected-methods"]
+        unexpected = property_based.build_config(run)["phases"]["coverage"]["unexpected-methods"]
         assert set(unexpected) <= {"get", "options", "head"}
     finally:
-        generated.activate(previous)
+        property_based.activate(previous)
         run.session.close()
 
 
@@ -281,35 +281,35 @@ def throttling_server():
 
 
 def test_the_session_waits_retry_after_and_retries_429(throttling_server):
-    from posthog_contract import generated
+    from posthog_contract import property_based
     from posthog_contract.config import Settings
 
     _Throttling.answers = [(429, {"Retry-After": "2"}), (429, {"Retry-After": "1"}), (200, {})]
     slept: list[float] = []
-    session = generated.http_session(Settings(max_retry_wait=30), sleep=slept.append)
+    session = property_based.http_session(Settings(max_retry_wait=30), sleep=slept.append)
     response = session.get(f"http://127.0.0.1:{throttling_server.server_port}/api/projects/1/events/")
     assert response.status_code == 200 and slept == [2.0, 1.0]
 
 
 def test_the_session_gives_up_beyond_its_budget(throttling_server):
-    from posthog_contract import generated
+    from posthog_contract import property_based
     from posthog_contract.config import Settings
 
     _Throttling.answers = [(429, {"Retry-After": "90"})] * 3 + [(200, {})]
     slept: list[float] = []
-    session = generated.http_session(Settings(max_retry_wait=30), sleep=slept.append)
+    session = property_based.http_session(Settings(max_retry_wait=30), sleep=slept.append)
     response = session.get(f"http://127.0.0.1:{throttling_server.server_port}/x")
     # the shared policy (posthog_contract.policy, as the client): waits what is left of the budget, once
     assert response.status_code == 429 and slept == [30.0], "the budget bounds the wait; then the 429 is the answer"
 
 
 def test_the_session_refuses_writes_in_read_only_mode(throttling_server):
-    from posthog_contract import generated
+    from posthog_contract import property_based
     from posthog_contract.config import Settings
     from posthog_contract.policy import ReadOnlyViolation
 
     _Throttling.answers = []
-    session = generated.http_session(Settings(max_retry_wait=30, read_only=True))
+    session = property_based.http_session(Settings(max_retry_wait=30, read_only=True))
     with pytest.raises(ReadOnlyViolation, match="refused to send POST"):
         session.post(f"http://127.0.0.1:{throttling_server.server_port}/api/projects/1/dashboards/")
     assert session.get(f"http://127.0.0.1:{throttling_server.server_port}/x").status_code == 200
@@ -318,16 +318,16 @@ def test_the_session_refuses_writes_in_read_only_mode(throttling_server):
 def test_requests_without_a_session_go_through_the_run_session(throttling_server):
     """schemathesis' ignored_auth probes bring no session: the policy transport lends the run's, so they
     honour 429 like every other request of the run (issue: ST401 on a throttled probe)."""
-    from posthog_contract import generated
+    from posthog_contract import property_based
     from posthog_contract.config import Settings
-    from posthog_contract.generated.session import POLICY_TRANSPORT
+    from posthog_contract.property_based.session import POLICY_TRANSPORT
 
     base = f"http://127.0.0.1:{throttling_server.server_port}"
     settings = Settings(base_url=base, personal_api_key="phx_x", project_id="1", max_retry_wait=5)
-    run = generated.new_run(settings, pool=POOL)
-    previous = generated.active_run()
+    run = property_based.new_run(settings, pool=POOL)
+    previous = property_based.active_run()
     try:
-        schema = generated.load_schema(settings, run)
+        schema = property_based.load_schema(settings, run)
         assert schema.transport is POLICY_TRANSPORT
         _Throttling.answers = [(429, {"Retry-After": "0"}), (200, {})]
         case = schema["/api/projects/{project_id}/dashboards/"]["GET"].Case(path_parameters={"project_id": "1"})
@@ -335,7 +335,7 @@ def test_requests_without_a_session_go_through_the_run_session(throttling_server
         adapter = run.session.get_adapter(base)
         assert response.status_code == 200 and adapter.retries == 1
     finally:
-        generated.activate(previous)
+        property_based.activate(previous)
         if run.session is not None:
             run.session.close()
 
@@ -363,7 +363,7 @@ def test_contract_operation_runs_the_chosen_operation_only(chosen, label):
     """``--contract-operation`` narrows the generated cases themselves, twins included (schemathesis'
     pytest integration drops a schema's own include() filters, so the choice lives in the config)."""
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_generated.py", "-v", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "tests/test_property_based.py", "-v", "-p", "no:cacheprovider",
          f"--contract-operation={chosen}", f"--contract-seed={SEED}"],
         cwd=ROOT, env=mutation.suite_environment(), capture_output=True, text=True, stdin=subprocess.DEVNULL,
         timeout=TIMEOUT_S,
@@ -392,7 +392,7 @@ class ServerError(Exception):  # stands in for schemathesis' failure of that nam
 def test_only_posthogs_own_tile_loop_crash_is_a_warning(body, forgiven):
     from types import SimpleNamespace
 
-    from posthog_contract.generated import failures
+    from posthog_contract.property_based import failures
 
     case = SimpleNamespace(body=body, method="patch", formatted_path="/api/projects/1/dashboards/5/")
     response = SimpleNamespace(status_code=500)
