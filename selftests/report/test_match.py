@@ -43,7 +43,9 @@ def test_a_method_the_catalogue_lacks_matches_only_by_path() -> None:
 
 
 def test_generated_items_name_their_operation_by_template() -> None:
-    nodeid = "tests/test_property_based.py::test_read_operations_conform[GET /api/environments/{project_id}/events/{id}/]"
+    nodeid = (
+        "tests/test_property_based.py::test_read_operations_conform[GET /api/environments/{project_id}/events/{id}/]"
+    )
     assert match.generated_operation(nodeid).operation_id == "events_retrieve"
     assert check_kinds(nodeid) == ("generated",)
     assert match.generated_operation("tests/test_x.py::test_y[5]") is None

@@ -133,7 +133,10 @@ CREATED_PINNED = mutants.declare(
 )
 NAME_UNBOUNDED = mutants.declare(
     "name_max_length_unchecked", "a name over 400 characters is 400 max_length (§2.3)",
-    killed_by=("tests/test_dashboards.py::test_name_over_400_characters_is_400_max_length", "tests/test_property_based.py"),
+    killed_by=(
+        "tests/test_dashboards.py::test_name_over_400_characters_is_400_max_length",
+        "tests/test_property_based.py",
+    ),
 )
 FORM_IGNORED = mutants.declare(
     "form_data_ignored", "PATCH accepts form-urlencoded bodies (§1.1)",

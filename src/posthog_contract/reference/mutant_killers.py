@@ -37,7 +37,10 @@ EXPECTED_KILLERS: Mapping[str, tuple[str, ...]] = {
     "collaborator_level21_accepted": ("tests/test_collaborators.py::test_add_collaborator_at_level_21_is_400",),
     "collaborator_duplicate_accepted": ("tests/test_collaborators.py::test_add_twice_is_400",),
     "collaborator_owner_accepted": ("tests/test_collaborators.py::test_add_the_owner_is_400",),
-    "collaborator_patch_allowed": ("tests/test_collaborators.py::test_patch_a_collaborator", "tests/test_property_based.py"),
+    "collaborator_patch_allowed": (
+        "tests/test_collaborators.py::test_patch_a_collaborator",
+        "tests/test_property_based.py",
+    ),
     # dashboard bodies (§2.1)
     "is_shared_not_updated": ("tests/test_sharing.py", "tests/test_stateful.py"),
     "dashboard_missing_team_id": _SHAPES,
