@@ -271,7 +271,17 @@ def test_action_id_matches_nothing_and_select_where_are_ignored(listing, seed):
     run = run_id()
     seed(series(run, 2, ago(minutes=5)))
     assert listing(distinct_id=run, action_id="1") == {"next": None, "results": []}
+    assert len(listing(distinct_id=run, action_id="")["results"]) == 2  # `if action_id:` an empty one is none
     assert len(listing(distinct_id=run, select='["event"]', where='["1 = 0"]')["results"]) == 2
+
+
+@pytest.mark.parametrize(
+    "sent", [[("action_id", "abc")], [("action_id", "1"), ("action_id", "x1")], [("action_id", "1.0")]]
+)
+def test_non_integer_action_id_is_400_judged_on_the_last_value(api, base, expect_error, sent):
+    """LegacyEventsListQuery.run_page: int(action_id) of the last value raises (PostHog: 500; §1.7)."""
+    expect_error(api.get(f"{base}/events/", params=sent), 400, "invalid_input", attr="action_id")
+    assert api.get(f"{base}/events/", params=[*sent, ("action_id", "5")]).json() == {"next": None, "results": []}
 
 
 # --- dates (§7.1) -------------------------------------------------------------------------------------------
@@ -346,10 +356,36 @@ def test_relative_before(api, base, dated):
     assert names(api, f"{base}/events/?distinct_id={dated['run']}&after=-1d&before=-1h") == ["older"]
 
 
+@pytest.mark.parametrize("value", ["yesterday", "2024-13-01", "-4x", "12:00", "2024-01-01T25:00:00Z", "soon"])
+def test_unparsable_dates_read_as_now_never_400(api, base, dated, value):
+    """posthog/utils.py, relative_date_parse: a value it cannot parse is now (§7.1)."""
+    run = dated["run"]
+    assert names(api, f"{base}/events/?distinct_id={run}&after={value}") == []
+    assert names(api, f"{base}/events/?distinct_id={run}&after=-1d&before={value}") == ["recent", "older"]
+
+
+@pytest.mark.parametrize(
+    ("after", "expected"),
+    [("-45M", ["recent"]), ("-3000s", ["recent"]), ("about 1h ago", ["recent"]), ("-1q", ["recent", "older"])],
+)
+def test_relative_dates_read_as_posthog_reads_them(api, base, dated, after, expected):
+    """Minutes (M), seconds (s), quarters (q), and a relative part found anywhere in the text (§7.1)."""
+    assert names(api, f"{base}/events/?distinct_id={dated['run']}&after={quote_plus(after)}") == expected
+
+
 @pytest.mark.parametrize("name", ["after", "before"])
-@pytest.mark.parametrize("value", ["yesterday", "2024-13-01", "-4x", "12:00", "2024-01-01T25:00:00Z"])
-def test_unparsable_dates_are_400(api, base, expect_error, name, value):
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+09:22", "9999-12-31T23:00:00-05:00", "-99999999999d"])
+def test_dates_beyond_the_representable_range_are_400(api, base, expect_error, name, value):
+    """PostHog answers these 500 (the overflow escapes relative_date_parse); the contract's 400 (§1.7)."""
     expect_error(api.get(f"{base}/events/", params={name: value}), 400, "invalid_input", attr=name)
+
+
+def test_before_whose_default_window_underflows_is_400(api, base, expect_error):
+    """Without `after` PostHog computes before - 24 h, which leaves datetime's range (§1.7, §7.1)."""
+    expect_error(api.get(f"{base}/events/", params={"before": "0001-01-01T03:00:00Z"}), 400, "invalid_input",
+                 attr="before")  # fmt: skip
+    assert api.get(f"{base}/events/", params={"before": "0001-01-01T03:00:00Z", "after": "0001-01-01"}).json() == {
+        "next": None, "results": []}  # fmt: skip
 
 
 # --- properties (§7.2) --------------------------------------------------------------------------------------
@@ -417,7 +453,7 @@ PROPERTY_CASES = [
     ]}, {"e1", "e3"}),
     ({"type": "AND", "values": []}, {"e1", "e2", "e3", "e4"}),
     ([], {"e1", "e2", "e3", "e4"}),
-    ([{"key": "email", "value": "a@example.com", "type": "person"}], {"e1", "e2"}),
+    ([{"key": "email", "value": "a@example.com", "operator": "exact", "type": "person"}], {"e1", "e2"}),
     ([{"key": "plan", "value": "pro", "operator": "is_not", "type": "person"}], {"e3", "e4"}),
     ([{"key": "email", "value": "b@", "operator": "icontains", "type": "person"},
       {"key": "label", "value": "e4"}], {"e4"}),
@@ -478,9 +514,25 @@ def test_limit_is_honoured(listing, many):
     assert len(listing(distinct_id=many["run"], after=many["after"], limit=7)["results"]) == 7
 
 
-@pytest.mark.parametrize("limit", ["abc", "0", "-1", "1.5", ""])
-def test_bad_limit_is_400(api, base, expect_error, limit):
+@pytest.mark.parametrize("limit", ["abc", "1.5", "1e3", "5 rows"])
+def test_non_integer_limit_is_400(api, base, expect_error, limit):
+    """posthog/api/event.py: int(limit) raises (PostHog: 500); the contract's 400 (§1.7, §7.4)."""
     expect_error(api.get(f"{base}/events/", params={"limit": limit}), 400, "invalid_input", attr="limit")
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "-1000", ""])
+def test_limit_of_zero_or_less_or_empty_is_the_default_page(listing, many, limit):
+    """HogQLHasMorePaginator: a limit <= 0 reads as the default 100; an empty one is absent (§7.1)."""
+    body = listing(distinct_id=many["run"], after=many["after"], limit=limit)
+    assert len(body["results"]) == 100 and body["next"] is not None
+    assert dict(parse_qsl(urlsplit(body["next"]).query, keep_blank_values=True))["limit"] == limit
+
+
+@pytest.mark.parametrize("limit", [" 7", "+7", "7_0", "\u0667"])
+def test_limit_is_read_by_python_int(listing, many, limit):
+    """int() takes whitespace, a sign, underscores and other scripts' digits, as PostHog's int(limit) does."""
+    expected = {"7_0": 70}.get(limit, 7)
+    assert len(listing(distinct_id=many["run"], after=many["after"], limit=limit)["results"]) == expected
 
 
 def test_offset_skips_rows_and_is_capped(api, base, listing, many, expect_error):
@@ -490,7 +542,13 @@ def test_offset_skips_rows_and_is_capped(api, base, listing, many, expect_error)
     assert len(listing(distinct_id=many["run"], after=many["after"], limit=1, offset=50000)["results"]) == 0
     body = expect_error(api.get(f"{base}/events/", params={"offset": 50001}), 400, "invalid_input", attr="offset")
     assert body["detail"] == "Offset is deprecated. Max supported offset value is 50000"
-    expect_error(api.get(f"{base}/events/", params={"offset": "x"}), 400, "invalid_input", attr="offset")
+
+
+@pytest.mark.parametrize("offset", ["x", "-3", "1.5", ""])
+def test_unreadable_or_negative_offset_reads_as_zero(listing, many, offset):
+    """posthog/api/event.py: `except ValueError: offset = 0`; the paginator reads offset <= 0 as 0."""
+    first = listing(distinct_id=many["run"], after=many["after"], limit=3)
+    assert ids(listing(distinct_id=many["run"], after=many["after"], limit=3, offset=offset)) == ids(first)
 
 
 def test_order_by_timestamp_ascending_pages_with_after(api, base, reference, seed):

@@ -7,7 +7,7 @@ import dataclasses
 import sys
 
 from . import mutants
-from .options import FEATURES, RELEASES, Rate, ServerOptions
+from .options import FEATURES, MALFORMED_INPUT, RELEASES, Rate, ServerOptions
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,6 +49,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="both",
         help="the destination key move_tile reads: both (default), to_dashboard (newest PostHog) or toDashboard",
     )
+    parser.add_argument(
+        "--malformed-input",
+        choices=MALFORMED_INPUT,
+        default="400",
+        help="the events list's answer to values PostHog cannot read (non-integer limit or action_id, property"
+        " filters its pydantic model refuses, overflowing dates): 400 (default, the contract's 400s), 500"
+        " (current PostHog's own 500s) or drop (the 2022-2025 builds: bad filters dropped, 200)",
+    )
     parser.add_argument("--exit-with-stdin", action="store_true", help="stop when standard input closes")
     return parser.parse_args(argv)
 
@@ -69,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         "features_off": frozenset(args.without_feature),
         "release": args.release,
         "move_tile_key": args.move_tile_key,
+        "malformed_input": args.malformed_input,
         "throttle_every": max(0, args.throttle_every),
         "throttle_retry_after": max(0, args.throttle_retry_after),
     }

@@ -5,6 +5,12 @@ A filter is ``{"key", "value", "operator"="exact", "type"="event"}``; an array `
 Types ``event`` (the event's properties, ``e.properties``) and ``person`` (the person's current
 properties, ``p.properties`` of a LEFT JOIN); other types are 400 ``attr: "properties"``.
 
+Before compiling, every filter is read as PostHog's pydantic models read it (``posthog/schema.py``,
+``EventPropertyFilter`` / ``PersonPropertyFilter``, ``extra="forbid"``): a filter they refuse (an
+unknown key, a missing or non-string ``key``, an object ``value``, an unknown ``operator`` or ``type``,
+a person filter without an operator) is answered as ``--malformed-input`` says (contract §1.7): the
+contract's 400 (default), current PostHog's 500, or the 2022-2025 builds' silent drop of the filter.
+
 Semantics follow HogQL's ``property_to_expr``: values compare as text (``true``/``false`` for
 booleans), negative operators (``is_not``, ``not_icontains``, ``not_regex``) also match events
 without the property, ``gt``/``lt``/... compare numerically and skip non-numeric values.
@@ -49,6 +55,21 @@ MAX_DEPTH = 20
 MAX_FILTERS = 200  # filters, plus values of non-exact operators (each one SQL term)
 MAX_VALUES = 1000  # values of one exact filter (SQL parameters)
 SOURCES = {"event": "e.properties", "person": "p.properties"}
+#: posthog/schema.py, PropertyFilterType: the filter types PostHog's models know (the reference serves two)
+POSTHOG_TYPES = frozenset({
+    "meta", "event", "internal_event", "event_metadata", "person", "element", "feature", "session", "cohort",
+    "recording", "log_entry", "group", "hogql", "data_warehouse", "data_warehouse_person_property",
+    "error_tracking_issue", "revenue_analytics", "flag", "log",
+})  # fmt: skip
+#: posthog/schema.py, PropertyOperator: the operators PostHog's models know (the reference serves OPERATORS)
+POSTHOG_OPERATORS = frozenset({
+    *OPERATORS, "between", "not_between", "min", "max", "in", "not_in", "is_cleaned_path_exact", "flag_evaluates_to",
+})  # fmt: skip
+#: EventPropertyFilter's fields; posthog/api/event.py (_clean_property_node) drops the two render hints first
+LEAF_FIELDS = frozenset({"key", "value", "operator", "type", "label"})
+RENDER_HINTS = frozenset({"property_type", "property_type_format"})
+#: how a filter PostHog's model refuses is answered (``--malformed-input``)
+CONTRACT_400, POSTHOG_500, DROPPED = "400", "500", "drop"
 
 
 def unparsable() -> errors.ApiError:
@@ -57,6 +78,42 @@ def unparsable() -> errors.ApiError:
 
 def invalid(detail: str) -> errors.ApiError:
     return errors.validation_error(detail, attr="properties")
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float)  # bool is an int: Union[str, float, bool]
+
+
+def refusal(item: dict[str, Any]) -> str | None:
+    """Why PostHog's pydantic property filter refuses this filter, or ``None`` when it reads it.
+
+    ``posthog/schema.py``: ``EventPropertyFilter`` (``operator`` optional, default ``exact``) and
+    ``PersonPropertyFilter`` (``operator`` required), both ``extra="forbid"``, ``key: str``,
+    ``value: Optional[Union[list[Union[str, float, bool]], Union[str, float, bool]]]``,
+    ``label: Optional[str]``; ``type`` is one of PropertyFilterType's literals (missing: ``event``).
+    Only the event and person filters' fields are checked: the other types are not served (400).
+    """
+    extra = sorted(set(item) - LEAF_FIELDS - RENDER_HINTS, key=str)
+    if extra:
+        return f"unknown keys {json.dumps(extra)}"
+    if not isinstance(item.get("key"), str):
+        return 'a string "key" is required'
+    kind = item.get("type", "event")
+    if not isinstance(kind, str) or kind not in POSTHOG_TYPES:
+        return f"unknown type {json.dumps(kind)}"
+    if kind not in SUPPORTED_TYPES:
+        return None  # known to PostHog, not served by the reference: answered as unsupported
+    operator = item.get("operator")
+    if operator is None and kind != "event":
+        return f"a {kind} filter needs an operator"
+    if operator is not None and (not isinstance(operator, str) or operator not in POSTHOG_OPERATORS):
+        return f"unknown operator {json.dumps(operator)}"
+    value = item.get("value")
+    if value is not None and not _scalar(value) and not (isinstance(value, list) and all(map(_scalar, value))):
+        return "value must be a string, number, boolean or a list of those"
+    if item.get("label") is not None and not isinstance(item["label"], str):
+        return "label must be a string"
+    return None
 
 
 # --- SQL functions (registered once per database) ------------------------------------------------
@@ -235,41 +292,73 @@ def _any(parts: list[Fragment]) -> Fragment:
 
 
 class _Compiler:
-    def __init__(self, now: datetime) -> None:
+    def __init__(self, now: datetime, malformed: str = CONTRACT_400) -> None:
         self.now = now
+        self.malformed = malformed
         self.needs_person = False
         self.count = 0
 
-    def node(self, node: Any, depth: int) -> Fragment:
+    def refused(self, detail: str) -> None:
+        """A filter PostHog's model refuses: the contract's 400 or PostHog's 500 (``drop`` never gets here)."""
+        if self.malformed == POSTHOG_500:
+            raise errors.server_error()
+        raise invalid(f"PostHog cannot read this property filter: {detail}.")
+
+    def node(self, node: Any, depth: int, *, top: bool = False) -> Fragment | None:
+        """The node's SQL, or ``None`` when it is dropped (``--malformed-input drop``, or a non-object item
+        PostHog's ``_parse_properties_param`` leaves out)."""
         if depth > MAX_DEPTH:
             raise invalid(f"Property groups are nested more than {MAX_DEPTH} levels deep.")
-        if isinstance(node, list):
-            return self.group("AND", node, depth)
+        if isinstance(node, list) and top:
+            return self.group("AND", node, depth, leaves_only=True)
         if not isinstance(node, dict):
-            raise unparsable()
-        kind = node.get("type")
-        if isinstance(kind, str) and kind.upper() in ("AND", "OR") and "key" not in node:
-            values = node.get("values", [])
-            if not isinstance(values, list):
+            if self.malformed == CONTRACT_400:
                 raise unparsable()
-            return self.group(kind.upper(), values, depth)
-        return self.filter(node)
+            return None  # posthog/api/event.py: only dict items are read (`if isinstance(prop, dict)`)
+        if self.malformed == CONTRACT_400:
+            kind = node.get("type")
+            is_group = isinstance(kind, str) and kind.upper() in ("AND", "OR") and "key" not in node
+            if is_group and not isinstance(node.get("values", []), list):
+                raise unparsable()
+            if is_group:
+                return self.group(kind.upper(), node.get("values", []), depth)
+            return self.filter(node)
+        if not isinstance(node.get("values"), list):  # PostHog: a node with a `values` list is a group
+            return self.filter(node)
+        if node.get("type") not in ("AND", "OR"):  # PropertyGroupFilterValue.type: FilterLogicalOperator
+            if self.malformed == DROPPED:
+                return None
+            self.refused(f"group type {json.dumps(node.get('type'))} is not AND or OR")
+        return self.group(str(node["type"]), node["values"], depth)
 
-    def group(self, joiner: str, values: list[Any], depth: int) -> Fragment:
-        if any(isinstance(value, list) for value in values):
+    def group(self, joiner: str, values: list[Any], depth: int, *, leaves_only: bool = False) -> Fragment:
+        if self.malformed == CONTRACT_400 and any(isinstance(value, list) for value in values):
             raise unparsable()  # only the top level may be a bare list; group values are filters or groups
-        parts = [self.node(value, depth + 1) for value in values]
+        parts: list[Fragment] = []
+        for value in values:
+            if leaves_only and isinstance(value, dict) and isinstance(value.get("values"), list):
+                # a top-level list holds filters (EventsQuery.properties), not groups
+                if self.malformed == DROPPED:
+                    continue
+                self.refused("a list of filters cannot hold a group")
+            part = self.node(value, depth + 1)
+            if part is not None:
+                parts.append(part)
         if not parts:
             return "1", []
         sql = "(" + f" {joiner} ".join(sql for sql, _ in parts) + ")"
         return sql, [p for _, params in parts for p in params]
 
-    def filter(self, item: dict[str, Any]) -> Fragment:
+    def filter(self, item: dict[str, Any]) -> Fragment | None:
+        reason = refusal(item)
+        if reason is not None:
+            if self.malformed == DROPPED:
+                return None  # posthog/models/filters/mixins/property.py: `except: continue`
+            self.refused(reason)
         self.count += 1
         if self.count > MAX_FILTERS:
             raise invalid(f"At most {MAX_FILTERS} property filters are supported.")
-        kind = item.get("type")
-        kind = "event" if kind is None else kind
+        kind = item.get("type", "event")
         if kind not in SUPPORTED_TYPES:
             raise invalid(f"Property filter type {json.dumps(kind)} is not supported.")
         key = item.get("key")
@@ -366,20 +455,31 @@ class _Compiler:
         return f"{date_sql} / 1000000 = ?", params + [micros // 1_000_000]
 
 
-def compile_properties(raw: str, now: datetime) -> Compiled:
-    """Parse and compile the ``properties`` query parameter; 400 on anything unusable."""
+def compile_properties(raw: str, now: datetime, malformed: str = CONTRACT_400) -> Compiled | None:
+    """Parse and compile the ``properties`` query parameter; ``None`` when nothing filters.
+
+    Unparsable JSON is a 400 in every mode. Valid JSON that is neither a list of filters nor a group
+    is the contract's 400 by default; current PostHog reads it as no filter (``posthog/api/event.py``,
+    ``EventViewSet._parse_properties_param`` returns ``None``), as the ``500`` and ``drop`` modes do.
+    """
     try:
         data = json.loads(raw)
         json.dumps(data, ensure_ascii=False).encode("utf-8")  # lone surrogates cannot reach SQLite
     except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
         raise unparsable() from None
-    if isinstance(data, dict):
-        kind = data.get("type")
-        is_group = isinstance(kind, str) and kind.upper() in ("AND", "OR")
-        if not (is_group and isinstance(data.get("values"), list)):
+    if malformed == CONTRACT_400:
+        if isinstance(data, dict):
+            kind = data.get("type")
+            is_group = isinstance(kind, str) and kind.upper() in ("AND", "OR")
+            if not (is_group and isinstance(data.get("values"), list)):
+                raise unparsable()
+        elif not isinstance(data, list):
             raise unparsable()
-    elif not isinstance(data, list):
-        raise unparsable()
-    compiler = _Compiler(now)
-    sql, params = compiler.node(data, 0)
+    elif not isinstance(data, list) and not (isinstance(data, dict) and isinstance(data.get("values"), list)):
+        return None
+    compiler = _Compiler(now, malformed)
+    compiled = compiler.node(data, 0, top=True)
+    if compiled is None:
+        return None
+    sql, params = compiled
     return Compiled(sql, params, compiler.needs_person)

@@ -64,12 +64,14 @@ def windowed_page(
     ascending: bool,
     limit: int,
     run: PageQuery,
+    half_limit: int | None = None,
 ) -> list[Any]:
-    """The rows PostHog serves: the first window holding half a page, else the full range."""
+    """The rows PostHog serves: the first window holding half a page (``max(limit // 2, 1)`` of the limit
+    the request gave: ``half_limit``), else the full range."""
     if ascending and not mutants.active(WINDOWS_ASCENDING):
         return run(after)  # run_page applies no window to ASC order
     windows = [w for w in TIME_WINDOWS if request_span_s is None or w < request_span_s]
-    half_limit = max(limit // 2, 1)
+    half_limit = max(limit // 2, 1) if half_limit is None else half_limit
     cached = cache.get(key)
     if cached is not None and cached[1] >= half_limit and cached[0] in windows:
         windows.remove(cached[0])

@@ -27,7 +27,7 @@ from starlette.responses import Response
 
 from . import errors, mutants
 from .auth import QUERY_READ, authorize
-from .event_dates import parse_date
+from .event_dates import DateOverflow, posthog_date
 from .event_filters import Compiled, compile_properties, register_functions
 from .event_windows import WindowCache, size_category, windowed_page  # §7.4 progressive windows
 from .routing import Route
@@ -308,31 +308,44 @@ def _query_params(request: Request) -> dict[str, str]:
     return params
 
 
-def _int_param(params: dict[str, str], name: str) -> int | None:
-    raw = params.get(name)
-    if raw is None:
-        return None
-    try:
-        return max(min(int(raw), 10**9), -(10**9))  # beyond any page; keeps SQLite's integers in range
-    except ValueError:
-        raise errors.validation_error("A valid integer is required.", attr=name) from None
+def _malformed(request: Request, error: errors.ApiError) -> errors.ApiError:
+    """A value PostHog cannot read (contract §1.7): the contract's 400 (``--malformed-input 400``, the
+    default), or PostHog's own 500 (``500``; ``drop``: the older builds, which raise there too)."""
+    return error if request.app.state.options.malformed_input == "400" else errors.server_error()
 
 
-def _limit(params: dict[str, str], default: int) -> int:
-    limit = _int_param(params, "limit")
-    if limit is None:
-        limit = default
-    elif limit < 1:
-        raise errors.validation_error("Ensure this value is greater than or equal to 1.", attr="limit")
+def _limit(request: Request, params: dict[str, str], default: int) -> tuple[int, int]:
+    """``(page size, the limit PostHog sizes its time windows by)``.
+
+    posthog/api/event.py, ``EventViewSet.list``: an absent or empty ``limit`` is the default;
+    otherwise ``int(...)``, which raises on anything else (PostHog: 500); capped at 1000. A limit of 0
+    or less reads as the default page (``HogQLHasMorePaginator``: ``limit if limit and limit > 0 else
+    DEFAULT_RETURNED_ROWS``), while the windows still halve the limit given (``max(limit // 2, 1)``).
+    """
+    raw = params.get("limit")
+    if not raw:
+        limit = requested = default
+    else:
+        try:
+            requested = max(min(int(raw), 10**9), -(10**9))  # beyond any page; keeps SQLite's integers in range
+        except ValueError:
+            raise _malformed(request, errors.validation_error("A valid integer is required.", attr="limit")) from None
+        limit = requested if requested > 0 else default
     if mutants.active(LIMIT_IGNORED):
-        return MAX_LIMIT
-    return limit if mutants.active(LIMIT_NOT_CAPPED) else min(limit, MAX_LIMIT)
+        return MAX_LIMIT, MAX_LIMIT
+    if not mutants.active(LIMIT_NOT_CAPPED):
+        limit, requested = min(limit, MAX_LIMIT), min(requested, MAX_LIMIT)
+    return limit, requested
 
 
 def _offset(params: dict[str, str]) -> int:
-    offset = _int_param(params, "offset") or 0
-    if offset < 0:
-        raise errors.validation_error("Ensure this value is greater than or equal to 0.", attr="offset")
+    """posthog/api/event.py: ``int(offset)``, a ValueError reads as 0, and the paginator reads anything
+    below 1 as 0; above 50000 the deprecation 400 (§7.4)."""
+    raw = params.get("offset")
+    try:
+        offset = max(min(int(raw), 10**9), 0) if raw else 0
+    except ValueError:
+        offset = 0
     if offset > MAX_OFFSET:
         raise errors.validation_error(
             f"Offset is deprecated. Max supported offset value is {MAX_OFFSET}", attr="offset"
@@ -340,31 +353,71 @@ def _offset(params: dict[str, str]) -> int:
     return offset
 
 
-def _ascending(params: dict[str, str]) -> bool:
+def _order(request: Request, params: dict[str, str]) -> tuple[bool, str]:
+    """``(ascending, the bound next sets)``. The contract (default): ``["-timestamp"]`` or ``["timestamp"]``,
+    anything else 400. PostHog (``500``/``drop``, posthog/api/event.py): ``list(json.loads(orderBy))``
+    (raising on anything else: 500), descending only for exactly ``["-timestamp"]``, and ``next`` sets
+    ``before`` whenever the list holds ``"-timestamp"`` (``_build_next_url``), ``after`` otherwise."""
     raw = params.get("orderBy")
-    if raw is None:
-        return mutants.active(ORDER_ASCENDING)
+    if not raw:
+        ascending = mutants.active(ORDER_ASCENDING)
+        return ascending, "after" if ascending else "before"
+    if request.app.state.options.malformed_input == "400":
+        try:
+            order = json.loads(raw)
+        except (ValueError, RecursionError):
+            order = None
+        if order == ["-timestamp"]:
+            return False, "before"
+        if order == ["timestamp"]:
+            ascending = not mutants.active(ORDER_BY_IGNORED)
+            return ascending, "after" if ascending else "before"
+        raise errors.validation_error('orderBy must be ["-timestamp"] or ["timestamp"] (a JSON list).', attr="orderBy")
     try:
-        order = json.loads(raw)
-    except (ValueError, RecursionError):
-        order = None
-    if order == ["-timestamp"]:
-        return False
-    if order == ["timestamp"]:
-        return not mutants.active(ORDER_BY_IGNORED)
-    raise errors.validation_error('orderBy must be ["-timestamp"] or ["timestamp"] (a JSON list).', attr="orderBy")
+        listed = list(json.loads(raw))
+    except (ValueError, TypeError, RecursionError):
+        raise errors.server_error() from None
+    ascending = not (len(listed) == 1 and listed[0] == "-timestamp")
+    if listed == ["timestamp"] and mutants.active(ORDER_BY_IGNORED):
+        ascending = False
+    return ascending, "before" if "-timestamp" in listed else "after"
 
 
-def _date(params: dict[str, str], name: str, moment: datetime) -> datetime | None:
+def _date(request: Request, params: dict[str, str], name: str, moment: datetime) -> datetime | None:
+    """PostHog reads every ``before``/``after`` (posthog/utils.py, ``relative_date_parse``): what it cannot
+    parse is *now*, never a 400; only a date beyond datetime's range raises (PostHog: 500)."""
     raw = params.get(name)
     if not raw:
         return None
     if mutants.active(PLUS_0000_REJECTED) and raw.strip().endswith(("+0000", " 0000")):
         raise errors.validation_error(f"{name} is not a valid date-time: {raw!r}.", attr=name)
-    parsed = parse_date(raw, moment)
-    if parsed is None:
-        raise errors.validation_error(f"{name} is not a valid date-time: {raw!r}.", attr=name)
+    try:
+        parsed = posthog_date(raw, moment)
+        if name == "before" and not params.get("after"):
+            _ = parsed - DEFAULT_WINDOW  # LegacyEventsListQuery.run_page: after = before - 24 h
+    except (DateOverflow, OverflowError):
+        detail = f"{name} is beyond the dates PostHog can represent: {raw!r}."
+        raise _malformed(request, errors.validation_error(detail, attr=name)) from None
     return parsed
+
+
+def _action_id(request: Request, params: dict[str, str]) -> bool:
+    """Whether the request names an action (the reference has none: it lists nothing).
+
+    ``LegacyEventsListQuery.run_page``: ``if action_id: Action.objects.get(pk=int(action_id), ...)``: an
+    empty value is no filter, an unknown action lists nothing, a non-integer raises (PostHog: 500; one
+    intermediate build listed nothing, as ``--malformed-input drop`` does).
+    """
+    raw = params.get("action_id")
+    if not raw:
+        return False
+    try:
+        int(raw)
+    except ValueError:
+        if request.app.state.options.malformed_input != "drop":
+            error = errors.validation_error("A valid integer is required.", attr="action_id")
+            raise _malformed(request, error) from None
+    return True
 
 
 def _truthy(raw: str | None) -> bool:
@@ -389,11 +442,10 @@ def _absolute(request: Request, path: str) -> str:
     return f"{request.url.scheme}://{request.url.netloc}{path}"
 
 
-def _next_url(request: Request, params: dict[str, str], rows: list[sqlite3.Row], ascending: bool, limit: int) -> str:
-    """§7.4: the request path, every parameter in original order, ``before``/``after`` set in place."""
+def _next_url(request: Request, params: dict[str, str], rows: list[sqlite3.Row], key: str, limit: int) -> str:
+    """§7.4: the request path, every parameter in original order, ``key`` (``before``/``after``) set in place."""
     boundary = rows[0] if mutants.active(NEXT_REPEATS_PAGE) else rows[-1]
     stamp = iso_offset(from_micros(boundary["ts"]))
-    key = "after" if ascending else "before"
     changed = dict(params)
     changed[key] = stamp
     if mutants.active(NEXT_DROPS_FILTERS):
@@ -467,19 +519,24 @@ def build_query(q: EventQuery) -> tuple[str, list[Any]]:
 
 
 def _page_rows(
-    request: Request, query: EventQuery, params: dict[str, str], run: Callable[[int], list[sqlite3.Row]]
+    request: Request,
+    query: EventQuery,
+    params: dict[str, str],
+    run: Callable[[int], list[sqlite3.Row]],
+    requested_limit: int,
 ) -> list[sqlite3.Row]:
-    """The rows of one page, through PostHog's progressive windows unless the server runs without them."""
+    """The rows of one page, through PostHog's progressive windows unless the server runs without them
+    (sized by the limit the request gave, which may be 0 or less while the page holds the default)."""
     if "event-windows" in request.app.state.options.features_off:
         return run(query.after)
     span = None
     if params.get("after") and params.get("before"):  # LegacyEventsListQuery.run: both bounds given
         span = (query.before - query.after) / 1_000_000
     cache: WindowCache = request.app.state.event_windows
-    key = (query.project_id, query.event is not None, query.distinct_id is not None, size_category(query.limit))
+    key = (query.project_id, query.event is not None, query.distinct_id is not None, size_category(requested_limit))
     return windowed_page(
         cache, key=key, after=query.after, before=query.before, request_span_s=span,
-        ascending=query.ascending, limit=query.limit, run=run,
+        ascending=query.ascending, limit=query.limit, run=run, half_limit=max(requested_limit // 2, 1),
     )
 
 
@@ -493,22 +550,22 @@ async def list_events(request: Request) -> Response:
     if fmt not in ("json", "csv"):
         raise errors.not_found()  # DRF: no renderer for the requested format
     as_csv = fmt == "csv" and not mutants.active(CSV_AS_JSON)
-    limit = _limit(params, CSV_DEFAULT_LIMIT if fmt == "csv" else DEFAULT_LIMIT)
+    limit, requested_limit = _limit(request, params, CSV_DEFAULT_LIMIT if fmt == "csv" else DEFAULT_LIMIT)
     offset = _offset(params)
-    ascending = _ascending(params)
-    after = _date(params, "after", moment) or moment - DEFAULT_WINDOW  # personal keys: the last 24 h
-    before = _date(params, "before", moment) or moment + FUTURE_SLACK
     properties = None
     if params.get("properties"):
         try:
-            properties = compile_properties(params["properties"], moment)
+            properties = compile_properties(params["properties"], moment, request.app.state.options.malformed_input)
         except errors.ApiError as exc:
             if exc.detail == "Properties are unparsable!" and mutants.active(UNPARSABLE_500):
                 raise errors.server_error() from None
             raise
+    ascending, next_key = _order(request, params)
+    after = _date(request, params, "after", moment) or moment - DEFAULT_WINDOW  # personal keys: the last 24 h
+    before = _date(request, params, "before", moment) or moment + FUTURE_SLACK
 
     include_person = _truthy(params.get("include_person"))
-    if "action_id" in params:  # the reference has no actions: every action matches nothing
+    if _action_id(request, params):  # the reference has no actions: every action matches nothing
         return csv_response([]) if as_csv else _json({"next": None, "results": []})
 
     person_pk = None
@@ -541,7 +598,7 @@ async def list_events(request: Request) -> Response:
                 f"The properties filter is too complex: {exc}.", attr="properties"
             ) from None
 
-    rows = _page_rows(request, query, params, run)
+    rows = _page_rows(request, query, params, run, requested_limit)
     more = len(rows) > limit or (mutants.active(NEXT_WHEN_EXACT) and len(rows) == limit)
     rows = rows[:limit]
     results = _serialise(db, project_id, rows, include_person)
@@ -549,7 +606,7 @@ async def list_events(request: Request) -> Response:
         return csv_response(results)
     next_url = None
     if more and rows and not mutants.active(NEXT_MISSING):
-        next_url = _next_url(request, params, rows, ascending, limit)
+        next_url = _next_url(request, params, rows, next_key, limit)
     return _json({"next": next_url, "results": results})
 
 

@@ -9,6 +9,8 @@ _RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$")
 FEATURES = ("tagging", "access-control", "event-windows")
 #: the older releases whose shapes the reference can serve (``--release``); None = current
 RELEASES = ("2024-01",)
+#: ``--malformed-input``: how the events list answers values PostHog cannot read (contract §1.7)
+MALFORMED_INPUT = ("400", "500", "drop")
 _SECONDS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 
 
@@ -46,6 +48,10 @@ class ServerOptions:
     release: str | None = None
     #: ``--move-tile-key``: the destination key move_tile reads (newest PostHog: to_dashboard only)
     move_tile_key: str = "both"
+    #: ``--malformed-input``: the events list's answer to a non-integer ``limit``/``action_id``, a property
+    #: filter PostHog's pydantic model refuses, an overflowing date: ``400`` (the contract's 400s),
+    #: ``500`` (current PostHog's own 500s), ``drop`` (the 2022-2025 builds: bad filters dropped, 200)
+    malformed_input: str = "400"
     # A rate limiter or WAF in front of PostHog: every Nth request, whoever sends it (anonymous and
     # capture requests included), answers 429 + Retry-After. 0: off. Not PostHog's own limiter (§1.8).
     throttle_every: int = 0
