@@ -29,9 +29,12 @@ TIMEOUT_S = 600
 
 #: defect -> {mutant: text the failure output must contain}; each defect needs one declared mutant
 DEFECTS: dict[str, dict[str, str]] = {
+    # a 5xx to input PostHog reads (a date it cannot parse is now), not one PostHog raises on itself (§1.7);
+    # events_unparsable_properties_500 left this table: a generated `properties` is always JSON, and the
+    # reference's own "unparsable" (lone surrogates) is no PostHog reading (tests/test_events.py kills it)
     "a 5xx on malformed input or an unknown id": {
         "unknown_dashboard_500": "Server error",
-        "events_unparsable_properties_500": "Server error",
+        "events_unparsable_date_500": "Server error",
     },
     "a response field of the wrong type": {
         "dashboard_restriction_level_string": "Response violates schema",
@@ -368,35 +371,26 @@ def test_contract_operation_runs_the_chosen_operation_only(chosen, label):
         cwd=ROOT, env=mutation.suite_environment(), capture_output=True, text=True, stdin=subprocess.DEVNULL,
         timeout=TIMEOUT_S,
     )
-    ran = re.findall(r"^tests/test_generated\.py::\w+\[(.+?)\] SUB", done.stdout, flags=re.MULTILINE)
+    ran = re.findall(r"^tests/test_property_based\.py::\w+\[(.+?)\] SUB", done.stdout, flags=re.MULTILINE)
     assert done.returncode == 0, done.stdout[-3000:]
     assert ran == [label], ran
 
 
-class ServerError(Exception):  # stands in for schemathesis' failure of that name
-    pass
-
-
 @pytest.mark.parametrize(
-    "body, forgiven",
+    "body, raises",
     [
         ({"tiles": None}, True),
         ({"duplicate_tiles": [None]}, True),
         ({"tiles": 3, "name": "x"}, True),
-        ({"tiles": [{"id": 1}]}, False),  # walkable: a 5xx there is PostHog's fault and a violation
+        ({"tiles": [{"id": 1}]}, False),  # walkable: a 5xx there is the host's fault and a violation
         ({"tiles": []}, False),
         ({"duplicate_tiles": True}, False),
         ({"name": None}, False),
     ],
 )
-def test_only_posthogs_own_tile_loop_crash_is_a_warning(body, forgiven):
-    from types import SimpleNamespace
+def test_only_posthogs_own_tile_loop_crash_is_a_known_crash(body, raises):
+    from posthog_contract.property_based import readings
 
-    from posthog_contract.property_based import failures
-
-    case = SimpleNamespace(body=body, method="patch", formatted_path="/api/projects/1/dashboards/5/")
-    response = SimpleNamespace(status_code=500)
     for op_id in ("dashboards_partial_update", "dashboards_update"):
-        assert failures._posthog_raises_on_tiles(op_id, ServerError(), case, response) is forgiven
-    assert not failures._posthog_raises_on_tiles("dashboards_create", ServerError(), case, response)
-    assert not failures._posthog_raises_on_tiles("dashboards_partial_update", AssertionError(), case, response)
+        assert bool(readings._body_crashes(op_id, body)) is raises
+    assert not readings._body_crashes("dashboards_create", body)

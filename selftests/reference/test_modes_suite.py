@@ -23,6 +23,11 @@ MODES = {
     "release-2024-01": (["--release", "2024-01"], ["--posthog-baseline", "2024-01"], "version finding: dashboard"),
     "move-tile-to_dashboard-only": (["--move-tile-key", "to_dashboard"], [], "does not read the legacy `toDashboard`"),
 }
+#: negative-22 (issue 22): the events list's answers to values PostHog cannot read (contract §1.7)
+MODES |= {
+    "malformed-input-500": (["--malformed-input", "500"], [], "as current PostHog does"),
+    "malformed-input-drop": (["--malformed-input", "drop"], [], "as the 2022-2025 builds did"),
+}
 
 #: pending issue 14 (its test_patch_a_collaborator_is_refused accepts the §1.4 403); a no-op once merged
 PENDING = ["--deselect", "tests/test_collaborators.py::test_patch_a_collaborator_is_405"]
@@ -36,6 +41,12 @@ REPRESENTATIVES = [
     ("release-2024-01", "dashboard_restriction_level_string", "tests/test_dashboards.py"),
     ("release-2024-01", "events_next_missing", "tests/test_pagination.py"),
     ("move-tile-to_dashboard-only", "tile_not_moved", "tests/test_move_tile.py"),
+]
+#: negative-22: the malformed-input checks still judge in the modes that answer like PostHog
+REPRESENTATIVES += [
+    ("malformed-input-500", "events_unparsable_date_ignored", "tests/test_malformed_input.py"),
+    ("malformed-input-drop", "events_non_integer_limit_read", "tests/test_malformed_input.py"),
+    ("malformed-input-drop", "events_next_drops_filters", "tests/test_pagination.py"),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -262,11 +263,14 @@ def dashboards_list_pinned_first(ctx: Any, response: Any, case: schemathesis.Cas
 
 
 def _events_limit(query: Mapping[str, str]) -> int | None:
+    """The page size a 200 was asked for: absent or empty is the default 100 (posthog/api/event.py,
+    ``if request.GET.get("limit")``); 0 or less is not judged (current PostHog serves the default
+    page, older builds their own slice: §7.1); anything else never gets a 200 from PostHog."""
     raw = query.get("limit")
-    if raw is None:
+    if not raw:
         return 100
     limit = _python_int(raw)
-    return limit if limit is not None and limit >= 1 else None  # otherwise a 400 (reference, §7.4)
+    return limit if limit is not None and limit >= 1 else None
 
 
 def _events_page(case: schemathesis.Case, response: Any) -> tuple[dict[str, str], list[Any], Any] | None:
@@ -311,20 +315,33 @@ def events_page_respects_limit(ctx: Any, response: Any, case: schemathesis.Case)
         )
 
 
-def _ascending(query: Mapping[str, str]) -> bool:
-    return query.get("orderBy", "").replace(" ", "") == '["timestamp"]'
+def _order(query: Mapping[str, str]) -> tuple[bool, str] | None:
+    """``(oldest first, the bound next sets)`` as PostHog reads ``orderBy`` (posthog/api/event.py):
+    ``list(json.loads(orderBy))``, descending only for exactly ``["-timestamp"]``; ``_build_next_url``
+    sets ``before`` whenever the list holds ``"-timestamp"``, else ``after``. Absent or empty: newest
+    first. ``None``: PostHog cannot read it (it raises), so a 200 is not judged here."""
+    raw = query.get("orderBy")
+    if not raw:
+        return False, "before"
+    try:
+        listed = list(json.loads(raw))
+    except (ValueError, TypeError, RecursionError):
+        return None
+    return not (len(listed) == 1 and listed[0] == "-timestamp"), "before" if "-timestamp" in listed else "after"
 
 
 @schemathesis.check
 def events_next_continues_after_last_event(ctx: Any, response: Any, case: schemathesis.Case) -> None:
-    """§7.4: `next` sets `before` (newest first) or `after` (oldest first) to the last returned timestamp."""
+    """§7.4: `next` sets `before` (newest first) or `after` (oldest first) to the last returned timestamp
+    (as PostHog picks the bound: :func:`_order`)."""
     page = _events_page(case, response)
     if page is None:
         return
     query, results, next_link = page
-    if not isinstance(next_link, str) or not results or not isinstance(results[-1], dict):
+    order = _order(query)
+    if not isinstance(next_link, str) or not results or not isinstance(results[-1], dict) or order is None:
         return
-    key = "after" if _ascending(query) else "before"
+    key = order[1]
     linked = last_values(parse_qsl(urlsplit(next_link).query))
     last = instant_or_none(results[-1].get("timestamp"))
     bound = instant_or_none(linked.get(key))
@@ -353,15 +370,17 @@ def events_match_exact_filters(ctx: Any, response: Any, case: schemathesis.Case)
 
 @schemathesis.check
 def events_are_ordered_by_timestamp(ctx: Any, response: Any, case: schemathesis.Case) -> None:
-    """§7.3: newest first by default and with orderBy ["-timestamp"]; oldest first with ["timestamp"]."""
+    """§7.3: newest first by default and with orderBy ["-timestamp"]; oldest first with ["timestamp"] (and
+    with any other orderBy PostHog reads: :func:`_order`)."""
     page = _events_page(case, response)
     if page is None:
         return
     query, results, _ = page
     stamps = [instant_or_none(e.get("timestamp")) for e in results if isinstance(e, dict)]
-    if None in stamps or len(stamps) < 2:
+    order = _order(query)
+    if None in stamps or len(stamps) < 2 or order is None:
         return
-    ascending = _ascending(query)
+    ascending = order[0]
     for earlier, later in zip(stamps, stamps[1:], strict=False):
         if (later < earlier) if ascending else (later > earlier):  # type: ignore[operator]
             order = "oldest first" if ascending else "newest first"

@@ -58,6 +58,7 @@ class GeneratedRun:
     tiles: dict[int, set[int]] = field(default_factory=dict)
     session: requests.Session | None = None
     schema: Any = None
+    warned: set[str] = field(default_factory=set)  # warnings given once per run (a crash seen again)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- ids -----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from . import errors
+from . import errors, mutants
 from .event_dates import parse_date, parse_iso
 from .storage import Database
 from .timeutil import to_micros
@@ -70,6 +70,11 @@ LEAF_FIELDS = frozenset({"key", "value", "operator", "type", "label"})
 RENDER_HINTS = frozenset({"property_type", "property_type_format"})
 #: how a filter PostHog's model refuses is answered (``--malformed-input``)
 CONTRACT_400, POSTHOG_500, DROPPED = "400", "500", "drop"
+UNREADABLE_MATCHES_NOTHING = mutants.declare(
+    "events_unreadable_filter_matches_nothing",
+    "a property filter PostHog's model refuses is refused (or dropped, as older builds did), never applied (§7.2)",
+    killed_by=("tests/test_malformed_input.py::test_property_filter_posthog_cannot_read_is_refused_or_dropped",),
+)
 
 
 def unparsable() -> errors.ApiError:
@@ -351,6 +356,8 @@ class _Compiler:
 
     def filter(self, item: dict[str, Any]) -> Fragment | None:
         reason = refusal(item)
+        if reason is not None and mutants.active(UNREADABLE_MATCHES_NOTHING):
+            return "0", []
         if reason is not None:
             if self.malformed == DROPPED:
                 return None  # posthog/models/filters/mixins/property.py: `except: continue`

@@ -27,7 +27,7 @@ from starlette.responses import Response
 
 from . import errors, mutants
 from .auth import QUERY_READ, authorize
-from .event_dates import DateOverflow, posthog_date
+from .event_dates import DateOverflow, parse_date, posthog_date
 from .event_filters import Compiled, compile_properties, register_functions
 from .event_windows import WindowCache, size_category, windowed_page  # §7.4 progressive windows
 from .routing import Route
@@ -76,6 +76,22 @@ RETRIEVE_BAD_UUID_404 = mutants.declare(
 )
 UNPARSABLE_500 = mutants.declare(
     "events_unparsable_properties_500", "unparsable `properties` is 400 'Properties are unparsable!' (§7.2)"
+)
+NON_INTEGER_LIMIT_READ = mutants.declare(
+    "events_non_integer_limit_read", "a non-integer events `limit` is refused, never read as the default (§1.7)",
+    killed_by=("tests/test_malformed_input.py::test_non_integer_limit_is_refused", "tests/test_property_based.py"),
+)
+ACTION_ID_IGNORED = mutants.declare(
+    "events_non_integer_action_id_ignored", "a non-integer events `action_id` lists nothing or is refused (§7.1)",
+    killed_by=("tests/test_malformed_input.py::test_non_integer_action_id_is_refused_or_lists_nothing",),
+)
+UNPARSABLE_DATE_IGNORED = mutants.declare(
+    "events_unparsable_date_ignored", "an unparsable events `after` reads as now, not as absent (§7.1)",
+    killed_by=("tests/test_malformed_input.py::test_unparsable_after_reads_as_now",),
+)
+UNPARSABLE_DATE_500 = mutants.declare(
+    "events_unparsable_date_500", "an unparsable events `before`/`after` reads as now, never a 5xx (§7.1)",
+    killed_by=("tests/test_malformed_input.py::test_unparsable_after_reads_as_now", "tests/test_property_based.py"),
 )
 CSV_AS_JSON = mutants.declare("events_csv_as_json", "events `format=csv` answers text/csv (§7.3)")
 CONTENT_TYPE_TEXT = mutants.declare("events_content_type_text", "events endpoints answer application/json (§7.3)")
@@ -329,7 +345,10 @@ def _limit(request: Request, params: dict[str, str], default: int) -> tuple[int,
         try:
             requested = max(min(int(raw), 10**9), -(10**9))  # beyond any page; keeps SQLite's integers in range
         except ValueError:
-            raise _malformed(request, errors.validation_error("A valid integer is required.", attr="limit")) from None
+            if not mutants.active(NON_INTEGER_LIMIT_READ):
+                error = errors.validation_error("A valid integer is required.", attr="limit")
+                raise _malformed(request, error) from None
+            requested = default
         limit = requested if requested > 0 else default
     if mutants.active(LIMIT_IGNORED):
         return MAX_LIMIT, MAX_LIMIT
@@ -383,6 +402,10 @@ def _order(request: Request, params: dict[str, str]) -> tuple[bool, str]:
     return ascending, "before" if "-timestamp" in listed else "after"
 
 
+#: a relative part PostHog's relative_date_parse would find anywhere in a date (its `re.search`)
+_POSTHOG_DATE_PART = re.compile(r"[0-9]+[hdwmqysHDWMQY]")
+
+
 def _date(request: Request, params: dict[str, str], name: str, moment: datetime) -> datetime | None:
     """PostHog reads every ``before``/``after`` (posthog/utils.py, ``relative_date_parse``): what it cannot
     parse is *now*, never a 400; only a date beyond datetime's range raises (PostHog: 500)."""
@@ -391,6 +414,11 @@ def _date(request: Request, params: dict[str, str], name: str, moment: datetime)
         return None
     if mutants.active(PLUS_0000_REJECTED) and raw.strip().endswith(("+0000", " 0000")):
         raise errors.validation_error(f"{name} is not a valid date-time: {raw!r}.", attr=name)
+    if parse_date(raw, moment) is None and not _POSTHOG_DATE_PART.search(raw):  # PostHog reads it as now
+        if mutants.active(UNPARSABLE_DATE_500):
+            raise errors.server_error()
+        if mutants.active(UNPARSABLE_DATE_IGNORED):
+            return None
     try:
         parsed = posthog_date(raw, moment)
         if name == "before" and not params.get("after"):
@@ -414,6 +442,8 @@ def _action_id(request: Request, params: dict[str, str]) -> bool:
     try:
         int(raw)
     except ValueError:
+        if mutants.active(ACTION_ID_IGNORED):
+            return False
         if request.app.state.options.malformed_input != "drop":
             error = errors.validation_error("A valid integer is required.", attr="action_id")
             raise _malformed(request, error) from None
@@ -550,23 +580,33 @@ async def list_events(request: Request) -> Response:
     if fmt not in ("json", "csv"):
         raise errors.not_found()  # DRF: no renderer for the requested format
     as_csv = fmt == "csv" and not mutants.active(CSV_AS_JSON)
+    # PostHog's order (EventViewSet.list, then LegacyEventsListQuery.run_page): limit, the properties
+    # JSON, orderBy, the dates, action_id, then each property filter; the first it cannot read answers
     limit, requested_limit = _limit(request, params, CSV_DEFAULT_LIMIT if fmt == "csv" else DEFAULT_LIMIT)
     offset = _offset(params)
     properties = None
-    if params.get("properties"):
+    raw_properties = params.get("properties")
+    if raw_properties:
         try:
-            properties = compile_properties(params["properties"], moment, request.app.state.options.malformed_input)
-        except errors.ApiError as exc:
-            if exc.detail == "Properties are unparsable!" and mutants.active(UNPARSABLE_500):
+            json.loads(raw_properties)
+        except (ValueError, RecursionError):
+            if mutants.active(UNPARSABLE_500):
                 raise errors.server_error() from None
-            raise
+            raise errors.validation_error("Properties are unparsable!") from None
     ascending, next_key = _order(request, params)
-    after = _date(request, params, "after", moment) or moment - DEFAULT_WINDOW  # personal keys: the last 24 h
     before = _date(request, params, "before", moment) or moment + FUTURE_SLACK
+    after = _date(request, params, "after", moment) or moment - DEFAULT_WINDOW  # personal keys: the last 24 h
 
     include_person = _truthy(params.get("include_person"))
     if _action_id(request, params):  # the reference has no actions: every action matches nothing
         return csv_response([]) if as_csv else _json({"next": None, "results": []})
+    if raw_properties:
+        try:
+            properties = compile_properties(raw_properties, moment, request.app.state.options.malformed_input)
+        except errors.ApiError as exc:
+            if exc.detail == "Properties are unparsable!" and mutants.active(UNPARSABLE_500):
+                raise errors.server_error() from None
+            raise
 
     person_pk = None
     if params.get("person_id") and not mutants.active(FILTER_PERSON_IGNORED):
