@@ -5,9 +5,12 @@ met or explained in ``bench/NOTES.md``). Parts: ``suite`` (the default contract 
 (requests: the default run against a host throttled at PostHog's burst limits; requests and seconds
 per kill for the default and thorough profiles and plain ``st run``), ``server`` (events list
 latency at 10k/100k/1M events, dashboard retrieve, batched capture), ``detection`` (mutants killed
-per second, the project's run vs plain ``st run``). ``--quick`` runs fewer repetitions, stops the
-server part at 100k events and compares on a subset of mutants. ``--render run.json`` rebuilds
-RESULTS.md from a kept run (e.g. after editing NOTES.md) without measuring again.
+per second, the project's run vs plain ``st run``), and, only when asked for with ``--only sweep``,
+``sweep`` (the seeded part of the suite over consecutive seeds in the default and every
+``--malformed-input`` mode: ``bench_sweep.py``; it rewrites only its own section of RESULTS.md).
+``--quick`` runs fewer repetitions, stops the server part at 100k events, compares on a subset of
+mutants and sweeps 20 seeds. ``--render run.json`` rebuilds RESULTS.md from a kept run (e.g. after
+editing NOTES.md) without measuring again.
 """
 
 from __future__ import annotations
@@ -24,9 +27,12 @@ import bench_budget
 import bench_detection
 import bench_server
 import bench_suite
+import bench_sweep
 from bench_util import log, machine, table, verdict
 
 PARTS = ("suite", "budget", "server", "detection")
+#: parts that run only when named with --only (long, and recorded in their own section)
+ON_REQUEST = ("sweep",)
 HERE = Path(__file__).resolve().parent
 TITLES = {
     "suite": "The default contract run",
@@ -88,6 +94,9 @@ def render(run: dict[str, Any]) -> str:
     for part in PARTS:
         if part in sections:
             lines += ["", f"## {TITLES[part]}", "", sections[part][0]]
+    sweeps = bench_sweep.load_sweeps()
+    if sweeps:  # kept across runs: the section is rewritten only by a sweep
+        lines += ["", bench_sweep.render_section(sweeps)]
     notes = HERE / "NOTES.md"
     if notes.exists():
         lines += ["", notes.read_text(encoding="utf-8").strip()]
@@ -97,13 +106,24 @@ def render(run: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python bench/run.py", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer runs, 100k events at most, a subset of mutants")
-    parser.add_argument("--only", action="append", choices=PARTS, help="run only this part (repeatable)")
+    parser.add_argument("--only", action="append", choices=PARTS + ON_REQUEST, help="run only this part (repeatable)")
+    parser.add_argument("--sweep-seeds", type=int, help="seeds of the default-mode sweep (default 200, --quick 20)")
     parser.add_argument("--mutant", action="append", help="compare on this mutant only (repeatable; default: all)")
     parser.add_argument("--jobs", type=int, default=2, help="mutants compared in parallel (default 2)")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="default: bench/RESULTS.md")
     parser.add_argument("--keep", type=Path, help="keep every log, request log and run.json in this folder")
     parser.add_argument("--render", type=Path, help="only re-render RESULTS.md from a kept run.json")
     args = parser.parse_args(argv)
+    if args.only and "sweep" in args.only:
+        seeds = args.sweep_seeds or (20 if args.quick else 200)
+        with tempfile.TemporaryDirectory(prefix="posthog-sweep-") as tmp:
+            for result in bench_sweep.standard(seeds, args.keep or Path(tmp), jobs=args.jobs):
+                print(bench_sweep.report(result))
+                bench_sweep.record(result)
+        log(f"recorded the sweeps in {bench_sweep.SWEEPS_JSON} and {bench_sweep.RESULTS_MD}")
+        args.only = [part for part in args.only if part != "sweep"]
+        if not args.only:
+            return 0
     if args.render:
         run = json.loads(args.render.read_text())
     else:

@@ -389,8 +389,8 @@ def test_contract_operation_runs_the_chosen_operation_only(chosen, label):
     ],
 )
 def test_only_posthogs_own_tile_loop_crash_is_a_known_crash(body, raises):
-    from posthog_contract.property_based import readings
+    from posthog_contract.property_based import body_readings
 
     for op_id in ("dashboards_partial_update", "dashboards_update"):
-        assert bool(readings._body_crashes(op_id, body)) is raises
-    assert not readings._body_crashes("dashboards_create", body)
+        assert bool(body_readings.body_crashes(op_id, body)) is raises
+    assert not body_readings.body_crashes("dashboards_create", body)

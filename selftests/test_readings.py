@@ -19,7 +19,7 @@ from schemathesis.core.parameters import ParameterLocation
 
 from posthog_contract import property_based
 from posthog_contract.config import Settings
-from posthog_contract.property_based import failures, readings
+from posthog_contract.property_based import body_readings, failures, readings
 
 NOW = datetime(2026, 12, 7, 10, 30, tzinfo=UTC)
 BASE = "http://127.0.0.1:9"
@@ -253,19 +253,19 @@ def test_dashboard_ids_are_read_by_int(value, read):
 ])  # fmt: skip
 def test_dashboard_bodies_drf_reads(body):
     """DashboardSerializer: CharFields take numbers, BooleanField "yes"/0, ChoiceField "37", JSONField any."""
-    assert readings.body_problems("dashboards_partial_update", body) == []
+    assert body_readings.body_problems("dashboards_partial_update", body) == []
 
 
 @pytest.mark.parametrize("body", [{"restriction_level": 99}, {"breakdown_colors": None}, {"name": True},
                                   {"filters": [1]}, {"pinned": "maybe"}])  # fmt: skip
 def test_dashboard_bodies_drf_refuses(body):
-    assert readings.body_problems("dashboards_partial_update", body)
+    assert body_readings.body_problems("dashboards_partial_update", body)
 
 
 def test_collaborator_body_as_drf_reads_it():
     """UUIDField: hex without dashes; the level's ChoiceField: "37"."""
-    assert readings.body_problems("dashboards_collaborators_create", {"user_uuid": "0" * 32, "level": "37"}) == []
-    assert readings.body_problems("dashboards_collaborators_create", {"user_uuid": "no", "level": 37})
+    assert body_readings.body_problems("dashboards_collaborators_create", {"user_uuid": "0" * 32, "level": "37"}) == []
+    assert body_readings.body_problems("dashboards_collaborators_create", {"user_uuid": "no", "level": 37})
 
 
 # --- the failure filter -----------------------------------------------------------------------------------------

@@ -15,7 +15,9 @@ filters at the run's seeded events.
 
 Modules, one concern each, in reading order: ``profiles``, ``run`` (the run state), ``config``
 (configuration and loading), ``steering`` (hooks), ``session`` (the 429-aware HTTP session),
-``checks``, ``failures`` (the failure filter); ``cases`` holds the small readers they share.
+``checks``, ``readings`` and ``body_readings`` (how PostHog reads each generated input: the
+judgement of negative data), ``failures`` (the failure filter); ``cases`` holds the small readers
+they share.
 """
 
 from __future__ import annotations

@@ -68,11 +68,11 @@ def build_config(run: GeneratedRun) -> dict[str, Any]:
         _operation_entry(
             ["dashboards_create_from_template_json_create"], checks={"positive_data_acceptance": checks_off}
         ),
-        # negative_data_rejection stays on everywhere. §1.1 "Unknown and read-only body keys are silently
-        # ignored", and DRF coerces scalars (a number is a valid CharField, "true"/1 a valid BooleanField,
-        # "12" a valid IntegerField), so sharing, move_tile and dashboard write bodies are judged against
-        # their DRF reading (failures._LENIENT_BODY), not the contract's schema. For the dashboard body
-        # (failures._dashboard_body; PostHog source: products/dashboards/backend/api/dashboard.py,
+        # negative_data_rejection stays on everywhere, judged as PostHog reads each input (readings.judge,
+        # issue 22): §1.1 "Unknown and read-only body keys are silently ignored", and DRF coerces scalars
+        # (a number is a valid CharField, "true"/1 a valid BooleanField, "12" a valid IntegerField), so
+        # write bodies are judged against their DRF reading (body_readings.BODY_READERS), not the
+        # contract's schema. For the dashboard body (PostHog source: products/dashboards/backend/api/dashboard.py,
         # DashboardSerializer.create / update / _update_tiles) that reading is: `tiles` and
         # `duplicate_tiles` walked with `for ... in` on PATCH, so {} is no work (§2.5, §2.6); a tile item
         # with neither an id nor a truthy text is skipped (§2.6); `filters`/`variables` read only when
