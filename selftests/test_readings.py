@@ -262,6 +262,14 @@ def test_dashboard_bodies_drf_refuses(body):
     assert body_readings.body_problems("dashboards_partial_update", body)
 
 
+def test_char_fields_are_measured_after_drfs_trim():
+    """CharField(trim_whitespace=True): max_length is checked on the stripped text (the seed-9 sweep flake:
+    a name of 400 characters and a tail of \x1e, which str.strip() removes)."""
+    assert body_readings.body_problems("dashboards_partial_update", {"name": "x" * 390 + "\x1e" * 30}) == []
+    assert body_readings.body_problems("dashboards_create", {"description": " d ", "name": " " * 500}) == []
+    assert body_readings.body_problems("dashboards_partial_update", {"name": "x" * 401})
+
+
 def test_collaborator_body_as_drf_reads_it():
     """UUIDField: hex without dashes; the level's ChoiceField: "37"."""
     assert body_readings.body_problems("dashboards_collaborators_create", {"user_uuid": "0" * 32, "level": "37"}) == []

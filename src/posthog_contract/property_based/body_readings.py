@@ -291,6 +291,35 @@ def _body_schema(op_id: str) -> dict[str, Any] | None:
     return _SCHEMA_CACHE[op_id]
 
 
+#: operation -> the serializer's CharFields (``trim_whitespace=True``, DRF's default): DRF validates
+#: ``max_length`` on the stripped text (``CharField.to_internal_value``: ``value.strip()``), so trailing
+#: whitespace, ``str.isspace`` characters such as ``\x1e`` included, never makes a name too long
+_DASHBOARD_CHAR_FIELDS = ("name", "description", "use_template", "_create_in_folder")
+_CHAR_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "dashboards_create": _DASHBOARD_CHAR_FIELDS,
+    "dashboards_partial_update": _DASHBOARD_CHAR_FIELDS,
+    "dashboards_update": _DASHBOARD_CHAR_FIELDS,
+}
+
+
+def _as_drf_strips(op_id: str, body: Any) -> Any:
+    """The body with each CharField's text as DRF validates it: stripped (a tile's TextSerializer body too)."""
+    if not isinstance(body, dict):
+        return body
+    out = {k: v.strip() if k in _CHAR_FIELDS.get(op_id, ()) and isinstance(v, str) else v for k, v in body.items()}
+    tiles = out.get("tiles")
+    if op_id in _CHAR_FIELDS and isinstance(tiles, list):
+        out["tiles"] = [_tile_text_stripped(item) for item in tiles]
+    return out
+
+
+def _tile_text_stripped(item: Any) -> Any:
+    text = item.get("text") if isinstance(item, dict) else None
+    if not isinstance(text, dict) or not isinstance(text.get("body"), str):
+        return item
+    return {**item, "text": {**text, "body": text["body"].strip()}}
+
+
 def body_problems(op_id: str, body: Any) -> list[str]:
     """Where PostHog's own validation refuses this body ([] when it reads it; the contract's schema when
     the operation has no reader here)."""
@@ -299,7 +328,8 @@ def body_problems(op_id: str, body: Any) -> list[str]:
         shape = ops.by_id(op_id).request_body
         return contract.errors(body, shape) if shape else []
     validator = jsonschema.Draft202012Validator(schema, format_checker=DRF_FORMATS)
-    return [f"{'/'.join(map(str, e.absolute_path)) or 'body'}: {e.message}" for e in validator.iter_errors(body)]
+    errors = validator.iter_errors(_as_drf_strips(op_id, body))
+    return [f"{'/'.join(map(str, e.absolute_path)) or 'body'}: {e.message}" for e in errors]
 
 
 #: §2.5: PostHog walks a PATCH's `tiles` and `duplicate_tiles` with `for ... in` and reads each item as
