@@ -48,6 +48,8 @@ ALL_EVENTS_MUTANTS = {
     "event_retrieve_unknown_200", "event_retrieve_bad_uuid_404", "events_unparsable_properties_500",
     "events_csv_as_json", "events_content_type_text", "capture_drops_events", "capture_accepts_missing_token",
     "capture_unknown_token_200", "capture_status_wrong",
+    "events_non_integer_limit_read", "events_non_integer_action_id_ignored", "events_unparsable_date_ignored",
+    "events_unparsable_date_500", "events_unreadable_filter_matches_nothing",
 }  # fmt: skip
 
 

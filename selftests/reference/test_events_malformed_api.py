@@ -216,3 +216,26 @@ def test_non_integer_limit_still_raises(mode_drop):
     """int(limit) is in every build's EventViewSet.list."""
     server, seeded = mode_drop
     _is_server_error(_get(server, seeded, limit="abc"))
+
+
+# --- the mutants of these rules -------------------------------------------------------------------------------
+
+
+def test_mutants_read_what_posthog_cannot_read(reference_server):
+    server = reference_server("events_non_integer_limit_read", "events_non_integer_action_id_ignored",
+                              "events_unparsable_date_ignored", "events_unreadable_filter_matches_nothing")  # fmt: skip
+    seeded = _seed(server)
+    assert len(_browsers(_get(server, seeded, limit="ten"))) == 3  # read as the default page
+    assert len(_browsers(_get(server, seeded, action_id="abc"))) == 3  # the filter ignored
+    unreadable = [{"key": "$browser", "value": "Safari"}, {"key": "$browser", "value": {"x": 1}}]
+    assert _browsers(_get(server, seeded, properties=json.dumps(unreadable))) == []  # applied, matching nothing
+    query = {"distinct_id": seeded["run"], "after": "yesterday"}
+    body = server.client().get(f"/api/projects/{server.credentials['project_id']}/events/", params=query).json()
+    assert len(body["results"]) == 3  # an unparsable `after` read as absent: the last 24 h
+
+
+def test_mutant_unparsable_date_500(reference_server):
+    server = reference_server("events_unparsable_date_500")
+    seeded = _seed(server)
+    _is_server_error(_get(server, seeded, before="yesterday"))
+    assert _get(server, seeded, before="-1h").status_code == 200  # a date it reads is served
