@@ -11,6 +11,7 @@ Used by :mod:`.readings`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -320,9 +321,22 @@ def _tile_text_stripped(item: Any) -> Any:
     return {**item, "text": {**text, "body": text["body"].strip()}}
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # DRF's JSONParser (strict): NaN and Infinity are parse errors
+
+
 def body_problems(op_id: str, body: Any) -> list[str]:
     """Where PostHog's own validation refuses this body ([] when it reads it; the contract's schema when
-    the operation has no reader here)."""
+    the operation has no reader here). Raw bytes (schemathesis' "invalid syntax") are read as DRF reads
+    them: no bytes is no data, anything else goes through ``json.loads``, which may well accept them."""
+    if isinstance(body, bytes | bytearray):
+        if not body:
+            body = {}
+        else:
+            try:
+                body = json.loads(body, parse_constant=_refuse_constant)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                return ["body: JSON parse error (rest_framework/parsers.py, JSONParser)"]
     schema = _body_schema(op_id)
     if schema is None:
         shape = ops.by_id(op_id).request_body
