@@ -91,10 +91,14 @@ class Sweep:
         return f"{server}  # then, with POSTHOG_HOST and the keys it prints: {command}"
 
 
+#: what a sweep runs: a change here (not yet committed) is marked "+changes" beside the commit
+_UNDER_TEST = ("src", "tests", "schemas", "conftest.py", "pyproject.toml")
+
+
 def _commit() -> str:
     done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                           text=True).stdout.strip()  # fmt: skip
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *_UNDER_TEST], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()  # fmt: skip
     return (done.stdout.strip() or "unknown") + ("+changes" if dirty else "")
 
 
