@@ -13,6 +13,8 @@ from posthog_contract.pagination import walk_dashboards, walk_events
 pytestmark = pytest.mark.writes
 
 
+@pytest.mark.operations("events_list")
+@pytest.mark.check("shape", "pagination")
 @pytest.mark.parametrize("limit", [5, 8])
 def test_events_walk_newest_first_returns_the_newest_events(client, paths, seeded_events, limit):
     """A newest-first walk may end early under PostHog's progressive time windows (§7.4): a window
@@ -41,6 +43,8 @@ def test_events_walk_newest_first_returns_the_newest_events(client, paths, seede
         )
 
 
+@pytest.mark.operations("events_list")
+@pytest.mark.check("pagination")
 def test_events_walk_newest_first_within_60_s_reaches_every_event(client, paths, seeded_events):
     """Spans of at most 60 s get no time window (§7.4): there `next` is null only at the true end."""
     params = {**seeded_events.short_span(8, 11), "limit": "2"}
@@ -53,6 +57,8 @@ def test_events_walk_newest_first_within_60_s_reaches_every_event(client, paths,
                 f"{len(walk.pages)} pages")
 
 
+@pytest.mark.operations("events_list")
+@pytest.mark.check("pagination")
 def test_events_walk_oldest_first_uses_after(client, paths, seeded_events):
     """Oldest-first requests get no time window (§7.4): the walk reaches every matching event."""
     params = {**seeded_events.window(), "limit": "7", "orderBy": '["timestamp"]'}
@@ -62,6 +68,8 @@ def test_events_walk_oldest_first_uses_after(client, paths, seeded_events):
                 None, f"{len(got)} of {len(seeded_events.events)} over {len(walk.pages)} pages")
 
 
+@pytest.mark.operations("dashboards_list")
+@pytest.mark.check("pagination")
 def test_dashboards_walk_covers_the_whole_list(client, paths, new_dashboard):
     ours = {new_dashboard(f"page-{i}")["id"] for i in range(3)}
     count = expect_shape(client.get(paths.dashboards(), params={"limit": "1"}), 200, "dashboard-list-page")["count"]
@@ -82,6 +90,8 @@ def test_dashboards_walk_covers_the_whole_list(client, paths, new_dashboard):
     )
 
 
+@pytest.mark.operations("dashboards_list")
+@pytest.mark.check("pagination")
 def test_dashboards_list_orders_pinned_first(client, paths, new_dashboard):
     pinned = new_dashboard("zz-pinned", pinned=True)
     new_dashboard("aa-unpinned")

@@ -23,7 +23,20 @@ from posthog_contract.assertions import expect_empty, expect_error, expect_shape
 from posthog_contract.pagination import walk_dashboards
 from posthog_contract.paths import PREFIXES
 
-pytestmark = pytest.mark.writes
+#: the steps run on the schemathesis machinery (property_run's checks), so the file runs with the property-based part
+pytestmark = [
+    pytest.mark.writes,
+    pytest.mark.property_based,
+    pytest.mark.operations(
+        "dashboards_create",
+        "dashboards_retrieve",
+        "dashboards_partial_update",
+        "dashboards_sharing_partial_update",
+        "dashboards_sharing_refresh_create",
+        "dashboards_destroy",
+        "dashboards_list",
+    ),
+]
 
 MAX_DASHBOARDS = 3  # per scenario: enough for interleavings, few enough to list quickly
 LIST_PAGES = 20  # a host with more than 20 * 100 dashboards makes the list check unavailable
@@ -278,6 +291,7 @@ def machine(client, paths, resources, property_run, property_schema, outcomes):
     return lifecycle_machine(client, paths, resources, property_run, outcomes)
 
 
+@pytest.mark.check("status", "shape", "persistence")
 def test_dashboard_lifecycle_chain(machine):
     """The documented chain once, step by step (the state machine below explores around it)."""
     flow = machine()
@@ -301,7 +315,7 @@ def test_dashboard_lifecycle_chain(machine):
         flow.teardown()
 
 
-@pytest.mark.property_based
+@pytest.mark.check("generated")
 def test_dashboard_lifecycle_state_machine(machine, property_run):
     """Random interleavings of the lifecycle steps, checked against the model at every step."""
     profile = property_run.profile

@@ -20,6 +20,8 @@ import pytest
 from posthog_contract.outcomes import LOG
 
 
+@pytest.mark.check("generated")
+@pytest.mark.operations("dashboards_retrieve", "events_list")
 def test_read_operations_conform(request, subtests):
     """Like schemathesis' lazy schema: one subtest per operation, the node id naming it."""
     node_id = request.node._nodeid

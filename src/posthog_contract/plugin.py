@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from . import assertions, embedded
+from . import assertions, embedded, marks
 from . import config as settings_module
 from . import contract as contract_schemas
 from .client import ContractClient
@@ -69,8 +69,6 @@ _CONFIG: pytest.Config | None = None
 _OPTION_CLASHES: list[str] = []
 _RUN_STARTED = False  # preflight passed: the run's cost is worth printing
 _RUN_NOTES: list[str] = []  # run-wide facts for the terminal summary (429 waits), kept past the session
-#: fixtures whose tests list events, so they need the key's query:read scope (preflight probes it)
-_EVENT_FIXTURES = frozenset({"seeded_events", "property_run"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -112,9 +110,9 @@ MARKERS = (
     "slow: takes more than a few seconds",
     "needs_collaborator: needs a second organisation member to add as a dashboard collaborator",
     "reference_only: checks a value only the reference server pins (e.g. exact limits)",
-    "operations(*operation_ids): the catalogue operations (posthog_contract.operations) the test judges",
-    "property_based: property-based (schemathesis, Hypothesis): runs after the hand-written checks, so the"
-    " request budget cuts it first",
+    "property_based: runs on the property-based machinery (schemathesis, Hypothesis): after the hand-written"
+    " checks, so the request budget cuts it first",
+    *marks.MARKERS,
 )
 
 
@@ -156,7 +154,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     items = [item for item in session.items if is_contract_item(item)]
     if _SESSION is not None or not items or config.option.collectonly:
         return
-    needs_events = any(_EVENT_FIXTURES.intersection(item.fixturenames) for item in items)
+    needs_events = marks.judges_events(items)  # the key's query:read scope is probed at preflight
     try:
         _SESSION = _open_session(config, needs_events=needs_events)
     except _Misconfigured as exc:
@@ -177,34 +175,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-#: property-based test function -> does it run for the chosen operations (their methods, their ids)?
-_GENERATED_FUNCTIONS: dict[str, Callable[[set[str], set[str]], bool]] = {
-    "test_read_operations_conform": lambda methods, ids: "GET" in methods,
-    "test_write_operations_conform": lambda methods, ids: bool(methods - {"GET"}),
-    "test_events_csv_export_conforms": lambda methods, ids: bool(ids & {"events_list", "events_list_env"}),
-}
-
-
 def _deselect_unchosen_property_based(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``--contract-operation``: the property-based tests none of the chosen operations reach are deselected
-    (the settings check the names later and end the run on an unknown one)."""
+    """``--contract-operation``: the property-based tests that judge none of the chosen operations (their
+    ``operations`` marks) are deselected (the settings check the names later and end the run on an unknown one)."""
     value = config.getoption("posthog_operation", default=None) or os.environ.get("POSTHOG_CONTRACT_OPERATION")
     wanted = {part.strip() for part in str(value or "").split(",") if part.strip()}
     if not wanted:
         return
     from . import contract
+    from .property_based.cases import ENV_SUFFIX
 
-    ids = set(contract.operation_ids(wanted))
-    methods = {
-        method.upper()
-        for item in contract.openapi_document()["paths"].values()
-        for method, operation in item.items()
-        if isinstance(operation, dict) and operation.get("operationId") in ids
-    }
+    chosen = {operation_id.removesuffix(ENV_SUFFIX) for operation_id in contract.operation_ids(wanted)}
     keep, drop = [], []
     for item in items:
-        runs = _GENERATED_FUNCTIONS.get(getattr(item, "originalname", item.name))
-        (drop if runs is not None and not runs(methods, ids) else keep).append(item)
+        judged = chosen.intersection(marks.declared(item).operations)
+        (drop if item.get_closest_marker("property_based") and not judged else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -475,8 +460,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.hookimpl(wrapper=True)
 def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[Any]:
     report = yield
+    _refuse_undeclared(report)
     _redact_report(report)
     return report
+
+
+def _refuse_undeclared(report: pytest.CollectReport) -> None:
+    """A contract test that does not declare what it judges (``operations`` and ``check`` marks), or names an
+    operation or check kind that does not exist, makes its module a collection error naming it."""
+    if not report.passed:
+        return
+    found = [
+        f"{node.nodeid}: {problem}"
+        for node in report.result
+        if isinstance(node, pytest.Item)
+        for problem in marks.problems(node, required=is_contract_item(node))
+    ]
+    if found:
+        report.outcome = "failed"
+        report.longrepr = "posthog-contract: " + "\nposthog-contract: ".join(found)
 
 
 @pytest.hookimpl(trylast=True)

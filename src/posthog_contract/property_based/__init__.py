@@ -21,7 +21,7 @@ Modules, one concern each, in reading order: ``profiles``, ``run`` (the run stat
 from __future__ import annotations
 
 from . import checks, failures, steering  # noqa: F401  (registers checks, hooks and the filter)
-from .config import build_config, load_schema, new_run, prepare_data
+from .config import build_config, generated_operations, load_schema, new_run, prepare_data
 from .profiles import PROFILES, Profile
 from .run import SEED_MESSAGE, GeneratedRun, activate, active_run, last_seed
 from .session import RetryAfterAdapter, http_session
@@ -36,6 +36,7 @@ __all__ = [
     "activate",
     "active_run",
     "build_config",
+    "generated_operations",
     "http_session",
     "last_seed",
     "load_schema",

@@ -10,6 +10,7 @@ from typing import Any
 import schemathesis
 
 from .. import contract
+from .. import operations as ops
 from ..config import Settings
 from ..redaction import Redactor
 from ..resources import RunResources
@@ -232,6 +233,16 @@ def prepare_data(
             distinct_ids=tuple(sorted({str(e["distinct_id"]) for e in listed if e.get("distinct_id")}))[:3],
         )
     return state
+
+
+def generated_operations(*, reads: bool) -> tuple[str, ...]:
+    """The catalogue operations the generated cases reach (``reads``: the GETs, else the writes); never
+    capture, whose events cannot be deleted (`load_schema` leaves it out)."""
+    return tuple(
+        op.operation_id
+        for op in ops.OPERATIONS
+        if "capture" not in op.tags and (op.method == "GET") == reads
+    )
 
 
 def _is_capture(path_item: Mapping[str, Any]) -> bool:

@@ -8,10 +8,12 @@ Registered by ``posthog_contract.plugin`` (``pytest_plugins``). It watches, neve
   not document;
 - every test report (``pytest_runtest_logreport``, schemathesis' per-operation subtests included),
   for outcomes, skip and unavailable reasons, and the redacted exchanges that prove a failure;
+- every test's declarations (its ``operations`` and ``check`` marks, `posthog_contract.marks`): where
+  it lands in the matrix, whatever its outcome (a skipped or unavailable test lands there too);
 - the host's own OpenAPI document (drift), fetched once when ``--report`` or ``--drift-fail`` asks.
 
 JUnit XML stays pytest's own ``--junitxml``; each test case gains two properties,
-``contract_operations`` and ``contract_checks`` (operation ids and check kinds, never secrets).
+``contract_operations`` and ``contract_checks`` (the declared operation ids and check kinds).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from .. import marks
 from .. import operations as ops
 from .. import outcomes as outcome_module
 from ..outcomes import LOG, UNAVAILABLE_PREFIX
@@ -95,11 +98,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "check(*kinds): the report matrix columns the test counts in (status, shape, pagination, parameters, "
-        "auth, persistence, negative, generated, drift); default: derived from the test's name",
-    )
     collector = ReportCollector(config)
     config.stash[KEY] = collector
     config.pluginmanager.register(collector, "posthog-contract-report")
@@ -130,16 +128,14 @@ class _Seen:
 
     phase: str
     operation: str | None
-    path_operation: str | None  # same path, any method: a 405 probe belongs with its path
     exchange: Any
 
 
 @dataclass
 class _Live:
-    kinds: tuple[str, ...] = ()
+    declared: marks.Declared = field(default_factory=marks.Declared)
     seen: list[_Seen] = field(default_factory=list)
     subtests: bool = False
-    drift: bool = False  # the test judges the schema_drift fixture
 
 
 class ReportCollector:
@@ -266,17 +262,9 @@ class ReportCollector:
         )
         if not record or self.current is None:
             return
-        by_path = operation or match.operation_for(exchange.method, exchange.url, any_method=True)
         with self._lock:
             live = self.live.setdefault(self.current, _Live())
-            live.seen.append(
-                _Seen(
-                    self.phase,
-                    operation.operation_id if operation else None,
-                    by_path.operation_id if by_path else None,
-                    exchange,
-                )
-            )
+            live.seen.append(_Seen(self.phase, operation.operation_id if operation else None, exchange))
 
     def _on_requests_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
         try:
@@ -329,11 +317,7 @@ class ReportCollector:
     def _enter(self, item: pytest.Item, phase: str) -> None:
         self.current, self.phase = item.nodeid, phase
         with self._lock:
-            live = self.live.setdefault(item.nodeid, _Live())
-            if not live.kinds:
-                marked = [str(arg) for mark in item.iter_markers("check") for arg in mark.args]
-                live.drift = "schema_drift" in getattr(item, "fixturenames", ())
-                live.kinds = ("drift",) if live.drift and not marked else match.check_kinds(item.nodeid, marked)
+            self.live.setdefault(item.nodeid, _Live(marks.declared(item)))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Any:
@@ -413,7 +397,7 @@ class ReportCollector:
         """A violation a waiver covers becomes an expected failure (pytest's xfail): exit 0, JUnit skipped."""
         assert self.waivers is not None
         live = self.live.get(self.current or "")
-        operations = {s.operation or s.path_operation for s in live.seen} if live else set()
+        operations = set(live.declared.operations) if live else set()
         generated = match.generated_operation(report.nodeid)
         if generated is not None:
             operations.add(generated.operation_id)
@@ -498,33 +482,27 @@ class ReportCollector:
         named = [s for s in seen if f"{s.exchange.method} {s.exchange.url}" in failure_text]
         chosen = named[-_MAX_EVIDENCE:] if named else [s for s in live.seen if s.phase == when][-2:]
         unique = list({id(s.exchange): s.exchange for s in chosen}.values())  # Exchange holds dicts: unhashable
-        failed_on = (named[-1].operation or named[-1].path_operation) if named else None
+        failed_on = named[-1].operation if named else None  # a probe of an undeclared method blocks nothing
         return [self.scrub(e.as_text(max_body=_EVIDENCE_BODY)) for e in unique], failed_on
 
     def _attribute(self, record: model.TestRecord, live: _Live) -> match.Attribution:
-        if live.drift:
-            return self._drift_attribution(record, live)
-        call = [s.operation or s.path_operation for s in live.seen if s.phase == "call"]
-        setup = [s.operation or s.path_operation for s in live.seen if s.phase == "setup"]
+        declared = live.declared
+        if "drift" in declared.checks and self.drift is not None and self.drift.compared:
+            return self._drift_attribution(record, declared, self.drift)
         return match.attribute(
-            record.id,
-            live.kinds,
-            [o for o in call if o],
-            [o for o in setup if o],
-            outcome=record.outcome,
-            failed_operation=record.failed_operation,
-            failure_text=record.message,
+            declared, outcome=record.outcome, failed_operation=record.failed_operation, failure_text=record.message
         )
 
-    def _drift_attribution(self, record: model.TestRecord, live: _Live) -> match.Attribution:
-        """The drift test lands on the operations it compared; when it fails, on those that drifted."""
-        result = self.drift
-        if result is None or not result.compared:
-            documented = tuple(op.operation_id for op in ops.documented_operations())
-            return match.Attribution(documented, live.kinds, inferred=True)
+    @staticmethod
+    def _drift_attribution(
+        record: model.TestRecord, declared: marks.Declared, result: drift_module.DriftResult
+    ) -> match.Attribution:
+        """A drift check lands on the declared operations the host's document described (the others were not
+        compared); when it fails, on those that drifted."""
         drifted = tuple(dict.fromkeys(o for f in result.significant for o in f.operations))
+        compared = tuple(o for o in declared.operations if o in result.operations_compared)
         failed = record.outcome in ("failed", "error")
-        return match.Attribution(drifted if failed and drifted else tuple(result.operations_compared), live.kinds)
+        return match.Attribution(drifted if failed and drifted else compared, declared.checks)
 
     def _finish(self, record: model.TestRecord, report: pytest.TestReport) -> None:
         with self._lock:
@@ -532,22 +510,24 @@ class ReportCollector:
         if live is not None:
             record.container = live.subtests
             where = self._attribute(record, live)
-            record.operations, record.checks = where.operations, where.checks
-            record.inferred_operations, record.blocked = where.inferred, where.blocked
+            record.operations, record.checks, record.blocked = where.operations, where.checks, where.blocked
+            record.declared_operations = live.declared.operations
             return
         # no local observation (an xdist controller): the worker's annotations travel with the report
         properties = dict(report.user_properties)
-        record.checks = tuple(str(properties.get(_PROPERTY_CHECKS, "")).split()) or match.check_kinds(report.nodeid)
+        record.checks = tuple(str(properties.get(_PROPERTY_CHECKS, "")).split())
         record.operations = tuple(str(properties.get(_PROPERTY_OPERATIONS, "")).split())
 
     def _subtest(self, report: pytest.TestReport) -> None:
-        if self.current is not None:
-            self.live.setdefault(self.current, _Live()).subtests = True
+        """One operation of a schemathesis test: it lands on that operation, with its test's declared checks."""
+        container = self.live.setdefault(self.current, _Live()) if self.current is not None else _Live()
+        container.subtests = True
         operation = match.generated_operation(report.nodeid)
         record = self.tests.get(report.nodeid)
         if record is None:
-            record = self.tests[report.nodeid] = model.TestRecord(report.nodeid, checks=("generated",))
+            record = self.tests[report.nodeid] = model.TestRecord(report.nodeid, checks=container.declared.checks)
             record.operations = (operation.operation_id,) if operation else ()
+            record.declared_operations = record.operations
         record.duration_s += report.duration
         if self.waivers is not None:
             self.waivers.saw(report.nodeid)

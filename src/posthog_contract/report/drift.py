@@ -33,7 +33,16 @@ import httpx
 from .. import operations as ops
 from .shapes import Node, accepts, contract_node, document_node
 
-__all__ = ["DriftResult", "Finding", "check_host", "compare", "fetch", "parse_document", "register"]
+__all__ = [
+    "DriftResult",
+    "Finding",
+    "check_host",
+    "comparable_operations",
+    "compare",
+    "fetch",
+    "parse_document",
+    "register",
+]
 
 SCHEMA_PATH = "/api/schema/"
 _ACCEPT = "application/json, application/vnd.oai.openapi+json;q=0.9, application/yaml;q=0.5, */*;q=0.1"
@@ -212,6 +221,12 @@ def _success_schema(document: Mapping[str, Any], operation: Mapping[str, Any], o
     return entry.get("schema") if isinstance(entry, Mapping) else None
 
 
+def comparable_operations() -> tuple[str, ...]:
+    """The catalogue operations drift can judge: empty success bodies compare nothing, and capture lives
+    on the capture host, not in /api/schema/."""
+    return tuple(op.operation_id for op in ops.OPERATIONS if op.success_shape is not None and "capture" not in op.tags)
+
+
 def compare(document: Mapping[str, Any]) -> DriftResult:
     """Compare every catalogue operation the document describes with the contract's shapes."""
     paths = {
@@ -220,9 +235,10 @@ def compare(document: Mapping[str, Any]) -> DriftResult:
     info = document.get("info") if isinstance(document.get("info"), Mapping) else {}
     result = DriftResult("compared", title=_text(info.get("title")), version=_text(info.get("version")))
     comparator = _Comparator()
+    comparable = set(comparable_operations())
     for op in ops.OPERATIONS:
-        if op.success_shape is None or "capture" in op.tags:
-            continue  # empty bodies compare nothing; capture lives on the capture host, not in /api/schema/
+        if op.operation_id not in comparable:
+            continue
         prefixes = ("environments", "projects") if op.prefixed else (None,)
         host_schema = None
         for prefix in prefixes:
