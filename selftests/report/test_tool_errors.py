@@ -1,7 +1,7 @@
 """Tool errors are not host violations (issue 12, point 4).
 
 A crash of the suite or of a library it uses is an *error*: its own count, never a failed check
-cell, and exit code 3 (`outcomes.EXIT_TOOL_ERROR`). The end-to-end test injects a crash into a
+cell, and exit code 3 (`verdicts.EXIT_TOOL_ERROR`). The end-to-end test injects a crash into a
 generated (schemathesis) test with ``crash_injection.py``; a violation keeps exit 1 (the report
 self-tests' mutant run).
 """
@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from schemathesis.core.failures import Failure, FailureGroup
 
-from posthog_contract import outcomes
+from posthog_contract import verdicts
 from posthog_contract.mutation import ROOT, suite_environment
 from posthog_contract.report import model
 
@@ -27,19 +27,19 @@ HERE = Path(__file__).resolve().parent
 
 def test_assertions_and_schemathesis_failures_are_violations() -> None:
     failure = Failure(operation="GET /x", title="Response violates schema", message="bad")
-    assert outcomes.is_violation(AssertionError("Contract rule broken: x"))
-    assert outcomes.is_violation(failure)
-    assert outcomes.is_violation(FailureGroup([failure], "one failure"))
+    assert verdicts.is_violation(AssertionError("Contract rule broken: x"))
+    assert verdicts.is_violation(failure)
+    assert verdicts.is_violation(FailureGroup([failure], "one failure"))
     with pytest.raises(pytest.fail.Exception) as raised:
         pytest.fail("a judgement")
-    assert outcomes.is_violation(raised.value)
+    assert verdicts.is_violation(raised.value)
 
 
 def test_crashes_of_the_tool_are_errors() -> None:
-    assert not outcomes.is_violation(AttributeError("'Function' object has no attribute '_nodeid'"))
-    assert not outcomes.is_violation(KeyError("id"))
-    assert not outcomes.is_violation(ExceptionGroup("two crashes", [ValueError("a"), TypeError("b")]))
-    assert outcomes.is_violation(ExceptionGroup("mixed", [ValueError("a"), AssertionError("b")]))
+    assert not verdicts.is_violation(AttributeError("'Function' object has no attribute '_nodeid'"))
+    assert not verdicts.is_violation(KeyError("id"))
+    assert not verdicts.is_violation(ExceptionGroup("two crashes", [ValueError("a"), TypeError("b")]))
+    assert verdicts.is_violation(ExceptionGroup("mixed", [ValueError("a"), AssertionError("b")]))
 
 
 def test_an_error_is_an_error_cell_never_a_failed_one() -> None:
@@ -58,9 +58,9 @@ def test_a_crash_inside_a_generated_test_is_a_tool_error(tmp_path: Path) -> None
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=600)
     output = done.stdout + done.stderr
-    assert done.returncode == outcomes.EXIT_TOOL_ERROR, output[-4000:]
+    assert done.returncode == verdicts.EXIT_TOOL_ERROR, output[-4000:]
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
-    assert report["run"]["exit_status"] == outcomes.EXIT_TOOL_ERROR
+    assert report["run"]["exit_status"] == verdicts.EXIT_TOOL_ERROR
     _valid_report(report)
     crashed = [t for t in report["tests"] if t["outcome"] == "error"]
     assert crashed and all("/dashboards/{id}/]" in t["id"] for t in crashed), crashed

@@ -26,16 +26,18 @@ from typing import Any
 
 import pytest
 
-from . import assertions, embedded, marks
+from . import assertions, embedded, marks, verdicts
 from . import config as settings_module
 from . import contract as contract_schemas
 from .client import ContractClient
-from .outcomes import EXIT_MISCONFIGURED, LOG, TOOL_ERROR, UNAVAILABLE_PREFIX, VIOLATION, verdict_of
+from .outcomes import LOG, UNAVAILABLE_PREFIX
 from .paths import ApiPaths
 from .policy import LEDGER
 from .preflight import HostFacts, preflight
 from .redaction import Redactor
+from .report import drift as drift_module
 from .resources import RunResources
+from .verdicts import EXIT_MISCONFIGURED
 
 pytest_plugins = ["posthog_contract.report.collect"]  # evidence, --report DIR, schema drift
 
@@ -52,6 +54,13 @@ class ContractSession:
     resources: RunResources
     server: embedded.EmbeddedServer | None = None
     embedded_credentials: dict[str, Any] = field(default_factory=dict)
+    drift: drift_module.DriftResult | None = None  # the host's /api/schema/ against the contract, once compared
+
+    def compare_drift(self) -> drift_module.DriftResult:
+        """The host's /api/schema/ compared with the contract, fetched at most once per run."""
+        if self.drift is None:
+            self.drift = drift_module.check_host(self.client)
+        return self.drift
 
     @property
     def embedded(self) -> bool:
@@ -81,6 +90,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="reference_args",
         metavar="ARG",
         help="extra argument for the embedded reference server, e.g. --reference-arg=--latency-ms=150",
+    )
+    group.addoption(
+        "--drift-fail",
+        dest="contract_drift_fail",
+        action="store_true",
+        default=False,
+        help="fail when the host's own OpenAPI (/api/schema/) drifts significantly from the contract "
+        "(default: informational; the embedded reference server always fails)",
+    )
+    group.addoption(
+        "--waivers",
+        dest="contract_waivers",
+        metavar="FILE",
+        default=None,
+        help="TOML file of accepted deviations (rule or test, operation, reason, expiry): a failure a waiver "
+        f"covers is 'accepted'; an expired or unmatched waiver fails the run [env {verdicts.WAIVERS_ENV}]",
     )
     environment = parser.getgroup(
         "posthog-contract-environment",
@@ -119,6 +144,9 @@ MARKERS = (
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    judge = config.stash[verdicts.KEY] = verdicts.Verdicts.from_config(config)
+    judge.scrub = _REDACTOR.text
+    config.pluginmanager.register(judge, "posthog-contract-verdicts")
     LOG.entries.clear()
     _RUN_NOTES.clear()
     global _CONFIG, _RUN_STARTED
@@ -259,7 +287,14 @@ def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) ->
         )
     global _RUN_STARTED
     _RUN_STARTED = True
-    return ContractSession(settings, facts, redactor, client, paths, resources, server, credentials)
+    session = ContractSession(settings, facts, redactor, client, paths, resources, server, credentials)
+    judge = pytestconfig.stash[verdicts.KEY]
+    judge.contract_run = True
+    judge.drift_significant = lambda: bool(session.drift is not None and session.drift.significant)
+    if pytestconfig.getoption("contract_report", default=None) or judge.drift_fail:
+        with LEDGER.unmetered():
+            session.compare_drift()  # the report shows drift even when no test judges it
+    return session
 
 
 def request_budget(settings: settings_module.Settings) -> int | None:
@@ -386,6 +421,12 @@ def outcomes() -> Any:
 
 
 @pytest.fixture(scope="session")
+def schema_drift(contract: ContractSession) -> drift_module.DriftResult:
+    """The host's /api/schema/ compared with the contract, fetched at most once per session."""
+    return contract.compare_drift()
+
+
+@pytest.fixture(scope="session")
 def anonymous_client(contract: ContractSession) -> ContractClient:
     return contract.client.with_key(None)
 
@@ -421,13 +462,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
         and str(report.longrepr[2]).startswith("Skipped: " + UNAVAILABLE_PREFIX)
     ):
         return "skipped", "U", "UNAVAILABLE"
-    # pytest's words follow the suite's: "error" is the tool's failure, "failed" a judgement about the host
-    verdict = verdict_of(report) if report.failed else None
-    if verdict == TOOL_ERROR and report.when == "call":
-        return "error", "E", "ERROR"
-    if verdict == VIOLATION and report.when in ("setup", "teardown"):
-        return "failed", "F", "FAILED"
-    return None
+    return None  # the verdicts' words (ERROR for a tool error, FAILED for a violation): verdicts.py
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

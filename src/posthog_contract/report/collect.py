@@ -1,6 +1,9 @@
 """pytest plugin: the evidence of a run, the ``--report DIR`` files and the end-of-run summary.
 
-Registered by ``posthog_contract.plugin`` (``pytest_plugins``). It watches, never steers:
+Registered by ``posthog_contract.plugin`` (``pytest_plugins``). It watches, never steers: what a
+failure is (violation, tool error, accepted) and the exit status are decided in
+``posthog_contract.verdicts``, the host's drift is compared by whoever opened the run; this module
+reads both. It watches:
 
 - every request of the suite's client (``ContractClient.on_exchange``) and of the schemathesis
   session (a ``requests`` response hook), already redacted, to learn which operation each test
@@ -10,7 +13,7 @@ Registered by ``posthog_contract.plugin`` (``pytest_plugins``). It watches, neve
   for outcomes, skip and unavailable reasons, and the redacted exchanges that prove a failure;
 - every test's declarations (its ``operations`` and ``check`` marks, `posthog_contract.marks`): where
   it lands in the matrix, whatever its outcome (a skipped or unavailable test lands there too);
-- the host's own OpenAPI document (drift), fetched once when ``--report`` or ``--drift-fail`` asks.
+- the verdicts (``posthog_contract.verdicts``) and the drift the run found, at the end of the run.
 
 JUnit XML stays pytest's own ``--junitxml``; each test case gains two properties,
 ``contract_operations`` and ``contract_checks`` (the declared operation ids and check kinds).
@@ -18,7 +21,6 @@ JUnit XML stays pytest's own ``--junitxml``; each test case gains two properties
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -37,17 +39,16 @@ import pytest
 
 from .. import marks
 from .. import operations as ops
-from .. import outcomes as outcome_module
+from .. import verdicts as verdicts_module
 from ..outcomes import LOG, UNAVAILABLE_PREFIX
 from ..policy import LEDGER
 from ..redaction import Redactor
 from . import drift as drift_module
 from . import har as har_module
 from . import junit, match, model, render_html
-from . import waivers as waivers_module
 from .shapes import contract_node, observe
 
-__all__ = ["ReportCollector", "schema_drift"]
+__all__ = ["ReportCollector"]
 
 KEY = pytest.StashKey["ReportCollector"]()
 _GROUP = ("posthog-contract", "PostHog API contract suite")
@@ -57,10 +58,7 @@ _MAX_EVIDENCE = 3
 _EVIDENCE_BODY = 4000
 _PROPERTY_OPERATIONS = "contract_operations"
 _PROPERTY_CHECKS = "contract_checks"
-_WAIVERS_ENV = "POSTHOG_CONTRACT_WAIVERS"
 _PROVENANCE_PACKAGES = ("pytest", "schemathesis", "hypothesis", "jsonschema", "httpx", "requests")
-#: set on a report whose violation a waiver accepted (its 1-based index in the file)
-WAIVER_ATTRIBUTE = "posthog_contract_waiver"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,27 +71,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write report.json and report.html (matrix, evidence, coverage, drift) into DIR",
     )
     group.addoption(
-        "--drift-fail",
-        dest="contract_drift_fail",
-        action="store_true",
-        default=False,
-        help="fail when the host's own OpenAPI (/api/schema/) drifts significantly from the contract "
-        "(default: informational; the embedded reference server always fails)",
-    )
-    group.addoption(
         "--har",
         dest="contract_har",
         metavar="FILE",
         default=None,
         help="write every request and response of the run to FILE as HAR 1.2, redacted like the report",
-    )
-    group.addoption(
-        "--waivers",
-        dest="contract_waivers",
-        metavar="FILE",
-        default=None,
-        help="TOML file of accepted deviations (rule or test, operation, reason, expiry): a failure a waiver "
-        f"covers is 'accepted'; an expired or unmatched waiver fails the run [env {_WAIVERS_ENV}]",
     )
 
 
@@ -107,19 +89,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     collector = config.stash.get(KEY, None)
     if collector is not None and config.pluginmanager.is_registered(collector):
         config.pluginmanager.unregister(collector)
-
-
-@pytest.fixture(scope="session")
-def schema_drift(pytestconfig: pytest.Config, contract: Any) -> drift_module.DriftResult:
-    """The host's /api/schema/ compared with the contract, fetched at most once per session."""
-    collector = pytestconfig.stash.get(KEY, None)
-    if collector is not None:
-        collector.drift_test_ran = True
-        if collector.drift is None:
-            collector.run_drift(contract)
-        assert collector.drift is not None
-        return collector.drift
-    return drift_module.check_host(contract.client)
 
 
 @dataclass
@@ -145,7 +114,6 @@ class ReportCollector:
         self.config = config
         directory = config.getoption("contract_report", default=None)
         self.report_dir: Path | None = Path(directory) if directory else None
-        self.drift_fail: bool = bool(config.getoption("contract_drift_fail", default=False))
         self.worker = hasattr(config, "workerinput")
         self.tests: dict[str, model.TestRecord] = {}
         self.live: dict[str, _Live] = {}
@@ -154,8 +122,6 @@ class ReportCollector:
         self.phase = "session"
         self.contract: Any = None
         self.seed: int | None = None
-        self.drift: drift_module.DriftResult | None = None
-        self.drift_test_ran = False
         self.notes: list[str] = []
         self.report: dict[str, Any] | None = None
         self.written: list[Path] = []
@@ -163,19 +129,11 @@ class ReportCollector:
         self._clock = time.monotonic()
         self._env_redactor = Redactor(os.environ.get(name) for name in _KEY_VARIABLES)
         self._lock = threading.RLock()
-        self.today = datetime.now(UTC).date()
         har_path = config.getoption("contract_har", default=None)
         self.har: har_module.HarArchive | None = None
         if har_path:  # an xdist worker writes its part next to FILE; the controller merges the parts
             worker = getattr(config, "workerinput", {}).get("workerid")
             self.har = har_module.HarArchive(Path(har_path), _version(), part=worker)
-        self.waivers: waivers_module.WaiverFile | None = None
-        waiver_path = config.getoption("contract_waivers", default=None) or os.environ.get(_WAIVERS_ENV, "").strip()
-        if waiver_path:
-            try:
-                self.waivers = waivers_module.load(waiver_path)
-            except waivers_module.WaiverError as exc:
-                raise pytest.UsageError(f"posthog-contract: {exc}") from None
 
     # -- redaction -------------------------------------------------------------------------------
 
@@ -214,8 +172,6 @@ class ReportCollector:
         self.contract = session
         client = session.client
         earlier = client.exchanges  # preflight's requests, before any test
-        if self.report_dir is not None or self.drift_fail:
-            self.run_drift(session)
         for exchange in earlier:
             self.on_exchange(exchange, record=False, label="(preflight)")
         previous = client.on_exchange
@@ -242,13 +198,23 @@ class ReportCollector:
             "failure message schemathesis gives"
         )
 
-    def run_drift(self, session: Any) -> None:
-        """Compare the host's /api/schema/ with the contract (its request stays out of the evidence)."""
-        with self._lock:
-            if self.drift is not None:
-                return
-            self.drift = drift_module.check_host(session.client)
-            self.drift.detail = self.scrub(self.drift.detail)
+    def report_notes(self) -> list[str]:
+        """The report's own notes, then the verdicts' (drift-fail, waiver problems), once each."""
+        return list(dict.fromkeys([*self.notes, *(self.verdicts.notes if self.verdicts else [])]))
+
+    @property
+    def verdicts(self) -> verdicts_module.Verdicts | None:
+        """The run's verdicts (``posthog_contract.verdicts``), when the project's plugin decides them."""
+        return self.config.stash.get(verdicts_module.KEY, None)
+
+    @property
+    def waivers(self) -> Any:
+        return None if self.verdicts is None else self.verdicts.waivers
+
+    @property
+    def drift(self) -> drift_module.DriftResult | None:
+        """The host's drift as the run found it (compared by the session, never fetched here)."""
+        return getattr(self.contract, "drift", None)
 
     # -- requests --------------------------------------------------------------------------------
 
@@ -347,24 +313,7 @@ class ReportCollector:
                 where = self._attribute(record, live)
                 item.user_properties.append((_PROPERTY_OPERATIONS, " ".join(where.operations)))
                 item.user_properties.append((_PROPERTY_CHECKS, " ".join(where.checks)))
-        report = yield
-        if report.failed and call.excinfo is not None:  # schemathesis' subtest reports are made here too
-            violation = outcome_module.is_violation(call.excinfo.value)
-            verdict = outcome_module.VIOLATION if violation else outcome_module.TOOL_ERROR
-            setattr(report, outcome_module.VERDICT_ATTRIBUTE, verdict)
-            if violation:
-                self._plain_message(report, call.excinfo.value)
-            if violation and self.waivers is not None and call.when in ("setup", "call"):
-                self._waive(report, str(call.excinfo.value))
-        return report
-
-    def _plain_message(self, report: Any, exc: BaseException) -> None:
-        """A schemathesis failure's headline (JUnit ``message``) in plain words, not a Python repr."""
-        crash = getattr(report.longrepr, "reprcrash", None)
-        plain = junit.plain_failure(exc)
-        if crash is not None and plain is not None:
-            with contextlib.suppress(AttributeError, TypeError):
-                crash.message = self.scrub(plain)
+        return (yield)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Any:
@@ -393,21 +342,6 @@ class ReportCollector:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         junit.name_the_suite(self.config)
 
-    def _waive(self, report: Any, text: str) -> None:
-        """A violation a waiver covers becomes an expected failure (pytest's xfail): exit 0, JUnit skipped."""
-        assert self.waivers is not None
-        live = self.live.get(self.current or "")
-        operations = set(live.declared.operations) if live else set()
-        generated = match.generated_operation(report.nodeid)
-        if generated is not None:
-            operations.add(generated.operation_id)
-        waiver = self.waivers.match(report.nodeid, text, {o for o in operations if o}, self.today)
-        if waiver is None:
-            return
-        report.outcome = "skipped"
-        report.wasxfail = f"accepted deviation (waiver #{waiver.index}, until {waiver.expires}): {waiver.reason}"
-        setattr(report, WAIVER_ATTRIBUTE, waiver.index)
-
     # -- outcomes --------------------------------------------------------------------------------
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -417,14 +351,12 @@ class ReportCollector:
             self.notes.append(f"report: could not record {report.nodeid} ({report.when}): {type(exc).__name__}")
 
     def _logreport(self, report: pytest.TestReport) -> None:
-        if _is_subtest(report):
+        if verdicts_module.is_subtest(report):
             self._subtest(report)
             return
         record = self.tests.setdefault(report.nodeid, model.TestRecord(report.nodeid))
         record.duration_s += report.duration
-        if self.waivers is not None and report.when == "setup":
-            self.waivers.saw(report.nodeid)
-        if getattr(report, WAIVER_ATTRIBUTE, None) is not None:
+        if verdicts_module.waiver_of(report) is not None:
             self._accepted(record, report)
             return
         if report.when == "setup":
@@ -448,11 +380,6 @@ class ReportCollector:
         """A waived violation: the failure is kept (message, evidence), the outcome is ``accepted``."""
         self._failed(record, report, "accepted")
         record.waiver = self.scrub(str(report.wasxfail))
-        index = getattr(report, WAIVER_ATTRIBUTE, 0)
-        if self.waivers is not None and 0 < index <= len(self.waivers.waivers):  # xdist: matched in a worker
-            matched = self.waivers.waivers[index - 1].matched
-            if report.nodeid not in matched:
-                matched.append(report.nodeid)
 
     def _skipped(self, record: model.TestRecord, report: pytest.TestReport) -> None:
         reason = ""
@@ -529,9 +456,7 @@ class ReportCollector:
             record.operations = (operation.operation_id,) if operation else ()
             record.declared_operations = record.operations
         record.duration_s += report.duration
-        if self.waivers is not None:
-            self.waivers.saw(report.nodeid)
-        if getattr(report, WAIVER_ATTRIBUTE, None) is not None:
+        if verdicts_module.waiver_of(report) is not None:
             self._accepted(record, report)
             record.evidence = []
         elif report.failed:
@@ -548,21 +473,6 @@ class ReportCollector:
             if self.har is not None:
                 self.har.write()
             return
-        drift = self.drift
-        if (
-            self.drift_fail
-            and drift is not None
-            and drift.significant
-            and not self.drift_test_ran
-            and session.exitstatus == pytest.ExitCode.OK
-        ):
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            self.notes.append("--drift-fail: the host's /api/schema/ drifts significantly from the contract")
-        session.exitstatus = self.exit_status(int(session.exitstatus))
-        problems = self.waivers.problems(self.today) if self.waivers is not None else []
-        self.notes.extend(f"waivers: {problem}" for problem in problems)
-        if problems and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         try:
             self.report = self.build(int(session.exitstatus))
             if self.report_dir is not None:
@@ -576,21 +486,6 @@ class ReportCollector:
                 self.har.write()
             except OSError as exc:
                 self.notes.append(f"report not written: the HAR archive {self.har.path}: {exc.strerror or exc}")
-
-    def exit_status(self, status: int) -> int:
-        """pytest's status, except that failures which are all tool errors exit EXIT_TOOL_ERROR.
-
-        A violation outranks a tool error: a broken rule is a finding even when another test crashed
-        (the summary counts both). Only contract runs are remapped, never the self-tests' own.
-        """
-        if status != pytest.ExitCode.TESTS_FAILED or (self.contract is None and self.report_dir is None):
-            return status
-        leaves = [t for t in self.tests.values() if not t.container]
-        if any(t.outcome == "failed" for t in leaves) or any(n.startswith("--drift-fail") for n in self.notes):
-            return status
-        if any(t.outcome == "error" for t in leaves):
-            return outcome_module.EXIT_TOOL_ERROR
-        return status
 
     def build(self, exit_status: int) -> dict[str, Any]:
         outcomes = []
@@ -612,20 +507,23 @@ class ReportCollector:
             exit_status=exit_status,
             arguments=[self.scrub(str(arg)) for arg in self.config.invocation_params.args],
             generator=f"posthog-contract {_version()}",
-            notes=list(dict.fromkeys(self.notes)),
+            notes=self.report_notes(),
         )
         self._describe_session(run)
         if self.waivers is not None:
-            run.waivers = self.waivers.to_dict(self.today)
+            run.waivers = self.waivers.to_dict(self.verdicts.today)
         run.provenance = self._provenance(run)
         tests = list(self.tests.values())
-        return model.build(run, tests, self.stats, outcomes, self.drift.to_dict() if self.drift else None)
+        drift = self.drift.to_dict() if self.drift else None
+        if drift is not None:
+            drift["detail"] = self.scrub(drift.get("detail") or "")
+        return model.build(run, tests, self.stats, outcomes, drift)
 
     def _describe_session(self, run: model.RunInfo) -> None:
         session = self.contract
         run.options = {
             "report": str(self.report_dir) if self.report_dir else None,
-            "drift_fail": self.drift_fail,
+            "drift_fail": bool(self.config.getoption("contract_drift_fail", default=False)),
             "reference_args": [self.scrub(str(a)) for a in self.config.getoption("reference_args", default=[]) or []],
         }
         if session is None:
@@ -686,7 +584,7 @@ class ReportCollector:
             return
         terminalreporter.section("posthog-contract report")
         if self.report is None:
-            for note in self.notes:
+            for note in self.report_notes():
                 terminalreporter.write_line(note)
             return
         for label, value in summary_rows(self.report, self.written, self.report_dir):
@@ -765,12 +663,8 @@ def _shapes_for(operation: ops.Operation, status: int | None) -> list[str]:
 
 
 def _failure_outcome(report: Any) -> str:
-    """``error`` when the collector classified the failure as the tool's own, else ``failed``."""
-    return "error" if outcome_module.verdict_of(report) == outcome_module.TOOL_ERROR else "failed"
-
-
-def _is_subtest(report: Any) -> bool:
-    return type(report).__name__ == "SubtestReport" or hasattr(report, "_schemathesis_subtest")
+    """``error`` when the verdict is the tool's own failure, else ``failed``."""
+    return "error" if verdicts_module.verdict_of(report) == verdicts_module.TOOL_ERROR else "failed"
 
 
 def _headline(text: str) -> str:

@@ -16,7 +16,7 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from ..outcomes import EXIT_TOOL_ERROR
+from ..verdicts import EXIT_TOOL_ERROR
 
 __all__ = ["render"]
 
