@@ -161,8 +161,8 @@ def test_readonly_key_can_read_dashboards(readonly_client, paths):
 
 #: label -> (operation id, method, path for a dashboard id, body for a dashboard id)
 WRITES = {
-    # the name is run-tagged by the test: a host that wrongly accepts it leaves something cleanup can find
-    "create dashboard": ("dashboards_create", "POST", lambda p, d: p.dashboards(), lambda d: {"name": "forbidden"}),
+    # sent through resources.create_dashboard: a host that wrongly accepts it leaves nothing cleanup misses
+    "create dashboard": ("dashboards_create", "POST", lambda p, d: p.dashboards(), lambda d: None),
     "patch dashboard": (
         "dashboards_partial_update",
         "PATCH",
@@ -197,14 +197,12 @@ WRITES = {
 def test_readonly_key_cannot_write(readonly_client, paths, resources, new_dashboard, operation):
     _, method, path, body = WRITES[operation]
     dashboard = new_dashboard(f"readonly-{operation.replace(' ', '-')}")
-    sent = body(dashboard["id"])
-    if operation == "create dashboard":
-        sent["name"] = resources.name("forbidden")
     if operation == "patch sharing":
         resources.track_sharing(dashboard["id"])  # should the host wrongly enable it, cleanup disables it
-    response = readonly_client.request(method, path(paths, dashboard["id"]), json=sent)
-    if operation == "create dashboard" and response.status_code == 201 and "id" in response.json():
-        resources.track_dashboard(response.json()["id"])
+    if operation == "create dashboard":
+        response = resources.create_dashboard("forbidden", client=readonly_client, description=None)
+    else:
+        response = readonly_client.request(method, path(paths, dashboard["id"]), json=body(dashboard["id"]))
     expect_error(
         response,
         403,

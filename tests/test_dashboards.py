@@ -13,10 +13,8 @@ UNKNOWN_ID = 2_000_000_001
 
 @pytest.mark.operations("dashboards_create")
 @pytest.mark.check("status", "shape")
-def test_create_returns_201_with_documented_defaults(client, paths, resources):
-    response = client.post(paths.dashboards(), json={"name": resources.name("defaults")})
-    if response.status_code == 201:
-        resources.track_dashboard(response.json()["id"])
+def test_create_returns_201_with_documented_defaults(resources):
+    response = resources.create_dashboard("defaults", description=None)  # the name only: every default shows
     body = expect_shape(response, 201, "dashboard", rule="POST dashboards answers 201 with a Dashboard")
     defaults = {
         "description": "",

@@ -445,12 +445,8 @@ def new_dashboard(client: ContractClient, paths: ApiPaths, resources: RunResourc
     def make(label: str = "dashboard", **fields: Any) -> dict[str, Any]:
         if client.read_only:
             pytest.skip("read-only mode: this check creates or changes resources on the host")
-        body = {"name": resources.name(label), "description": resources.description(), **fields}
-        response = client.post(paths.dashboards(), json=body)
-        if response.status_code == 201 and isinstance(response.json(), dict) and "id" in response.json():
-            resources.track_dashboard(response.json()["id"])
-        assertions.expect_shape(response, 201, "dashboard", rule="POST dashboards creates a dashboard (201)")
-        return response.json()
+        response = resources.create_dashboard(label, client=client, paths=paths, **fields)
+        return assertions.expect_shape(response, 201, "dashboard", rule="POST dashboards creates a dashboard (201)")
 
     return make
 

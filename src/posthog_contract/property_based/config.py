@@ -179,14 +179,9 @@ def prepare_data(
             return None
 
     def create(label: str) -> int | None:
-        response = client.post(
-            paths.dashboards(), json={"name": resources.name(label), "description": resources.description()}
-        )
+        response = resources.create_dashboard(label, client=client, paths=paths)  # registered for cleanup
         body = body_of(response) if 200 <= response.status_code < 300 else None
-        if isinstance(body, dict) and isinstance(body.get("id"), int):
-            resources.track_dashboard(body["id"])
-            return body["id"]
-        return None
+        return body["id"] if isinstance(body, dict) and type(body.get("id")) is int else None
 
     if settings.read_only:
         response = client.get(paths.dashboards(), params={"limit": profile.pool_size})
