@@ -11,7 +11,6 @@ import pytest
 
 from posthog_contract import events
 from posthog_contract.assertions import expect_error, expect_shape, expect_status, expect_that, json_body
-from posthog_contract.outcomes import LOG
 from posthog_contract.pagination import parse_instant
 
 pytestmark = [pytest.mark.writes, pytest.mark.operations("events_list")]  # seeding captures events
@@ -145,12 +144,12 @@ FILLER_COUNT = 1001  # one more than PostHog's cap (posthog/api/event.py, EVENT_
 
 
 @pytest.mark.check("pagination")
-def test_limit_is_capped_at_1000(client, paths, settings, contract, run_id):
+def test_limit_is_capped_at_1000(client, paths, settings, contract, run_id, outcomes):
     """PostHog caps `limit` at 1000 (§7.1). The run seeds 1001 events of its own on every host and
     waits until they list, so the check never passes on a host that simply holds fewer events."""
     key = settings.project_api_key or contract.facts.project_api_key
     if not key:
-        LOG.unavailable("no project API key to capture the filler events: set POSTHOG_PROJECT_API_KEY (phc_...)")
+        outcomes.unavailable("no project API key to capture the filler events: set POSTHOG_PROJECT_API_KEY (phc_...)")
     start = datetime.now(UTC) - timedelta(seconds=5)
     capture_url = (settings.capture_url or settings.base_url).rstrip("/")
     filler = events.filler_body(run_id, key, FILLER_COUNT)
@@ -163,7 +162,7 @@ def test_limit_is_capped_at_1000(client, paths, settings, contract, run_id):
     expect_that(len(results) <= 5000, "a page never exceeds `limit` (§7.1)", response, f"got {len(results)}")
     if len(results) > 1000 and settings.baseline is not None:
         # older releases capped higher (up to 10 000, §11): a warning only for a host judged as one
-        LOG.warn(f"this host serves {len(results)} events for limit=5000: an older release's cap, not 1000 (§11)")
+        outcomes.warn(f"this host serves {len(results)} events for limit=5000: an older release's cap, not 1000 (§11)")
         return
     expect_that(len(results) == 1000 and response.json()["next"] is not None,
                 "`limit` is capped at 1000: a capped page holds exactly 1000 events and links the next (§7.1)",

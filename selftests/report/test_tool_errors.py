@@ -1,7 +1,7 @@
 """Tool errors are not host violations (issue 12, point 4).
 
 A crash of the suite or of a library it uses is an *error*: its own count, never a failed check
-cell, and exit code 3 (`verdicts.EXIT_TOOL_ERROR`). The end-to-end test injects a crash into a
+cell, and exit code 3 (`outcomes.EXIT_TOOL_ERROR`). The end-to-end test injects a crash into a
 generated (schemathesis) test with ``crash_injection.py``; a violation keeps exit 1 (the report
 self-tests' mutant run).
 """
@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from schemathesis.core.failures import Failure, FailureGroup
 
-from posthog_contract import verdicts
+from posthog_contract import outcomes, verdicts
 from posthog_contract.mutation import ROOT, suite_environment
 from posthog_contract.report import model
 
@@ -58,9 +58,9 @@ def test_a_crash_inside_a_generated_test_is_a_tool_error(tmp_path: Path) -> None
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=600)
     output = done.stdout + done.stderr
-    assert done.returncode == verdicts.EXIT_TOOL_ERROR, output[-4000:]
+    assert done.returncode == outcomes.EXIT_TOOL_ERROR, output[-4000:]
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
-    assert report["run"]["exit_status"] == verdicts.EXIT_TOOL_ERROR
+    assert report["run"]["exit_status"] == outcomes.EXIT_TOOL_ERROR
     _valid_report(report)
     crashed = [t for t in report["tests"] if t["outcome"] == "error"]
     assert crashed and all("/dashboards/{id}/]" in t["id"] for t in crashed), crashed

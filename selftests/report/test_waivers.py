@@ -18,8 +18,8 @@ import jsonschema
 import pytest
 
 from posthog_contract.mutation import ROOT, suite_environment
+from posthog_contract.outcomes import EXIT_MISCONFIGURED
 from posthog_contract.report import waivers
-from posthog_contract.verdicts import EXIT_MISCONFIGURED
 
 MUTANT = "collaborator_patch_allowed"
 PATTERN = "tests/test_collaborators.py::test_patch_*"

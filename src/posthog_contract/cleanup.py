@@ -12,10 +12,8 @@ import sys
 from typing import Any
 
 from . import config
-from .client import ContractClient
-from .paths import ApiPaths
-from .redaction import Redactor
 from .resources import find_leftovers
+from .session import ContractSession
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -45,11 +43,10 @@ def run(args: argparse.Namespace) -> int:
     if settings.base_url is None or settings.project_id is None:
         print("error: give --host (or POSTHOG_HOST) and --project-id (or POSTHOG_PROJECT_ID)", file=sys.stderr)
         return 2
-    redactor = Redactor(settings.secrets())
-    with ContractClient(
-        settings.base_url, settings.personal_api_key, timeout=settings.timeout, redactor=redactor
-    ) as client:
-        paths = ApiPaths(settings.project_id)
+    session = ContractSession()  # a session against the host, as the suite opens one; it creates nothing
+    session.start(settings, metered=False)
+    try:
+        client, paths = session.connect(check_host=False).client, session.paths
         leftovers = find_leftovers(client, paths, run_id=args.run_id, older_than_seconds=args.older_than)
         failed = 0
         for item in leftovers:
@@ -62,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
             verdict = "soft-deleted" if ok else f"FAILED (HTTP {response.status_code})"
             print(f"{verdict} dashboard {item['id']}: {item['name']}")
         print(f"{len(leftovers)} leftover dashboard(s) found, {failed} failed")
+    finally:
+        session.close()
     return 1 if failed else 0
 
 

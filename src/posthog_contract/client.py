@@ -3,6 +3,11 @@
 Why one client: every request the suite makes must be authenticated the same way, survive rate
 limits the same way, and leave the same redacted evidence behind for failure messages and the
 report. Tests never build an ``httpx.Client`` of their own.
+
+A client belongs to one run: it counts every request on the run's ledger, records outcomes in the
+run's log and judges under the run's release baseline (`posthog_contract.session.ContractSession`
+gives it all three); every response it returns names it (`client_of`), so the assertion helpers
+judge and redact with the run that sent the request, never with process-wide state.
 """
 
 from __future__ import annotations
@@ -16,11 +21,11 @@ from typing import Any, Final
 
 import httpx
 
-from .outcomes import LOG
+from .outcomes import OutcomeLog
 from .policy import (
-    LEDGER,
     SAFE_METHODS,
     ReadOnlyViolation,
+    RequestLedger,
     RetryBudget,
     refuse_unsafe,
     retry_after_seconds,
@@ -37,11 +42,14 @@ __all__ = [
     "ReadOnlyViolation",
     "SAFE_METHODS",
     "USER_AGENT",
+    "client_of",
     "describe",
     "retry_after_seconds",
 ]
 
 BODY_LIMIT: Final = 20_000  # characters of each body kept in an Exchange
+#: the key of ``httpx.Response.extensions`` that names the client a response came from
+CLIENT_EXTENSION: Final = "posthog_contract.client"
 _HISTORY: Final = 2000  # exchanges kept per client family
 _PARSE_LIMIT: Final = 64_000  # bytes; bigger bodies are redacted as text, see _body_text
 _REDACTION_WINDOW: Final = BODY_LIMIT + 4096  # redact a bit past the cut so no secret is half-kept
@@ -142,9 +150,15 @@ class _Shared:
         on_exchange: Callable[[Exchange], None] | None,
         history: int,
         read_only: bool = False,
+        ledger: RequestLedger | None = None,
+        log: OutcomeLog | None = None,
+        baseline: str | None = None,
     ) -> None:
         self.http = http
         self.redactor = redactor
+        self.ledger = ledger if ledger is not None else RequestLedger()
+        self.log = log if log is not None else OutcomeLog()
+        self.baseline = baseline
         self.on_exchange = on_exchange
         self.read_only = read_only
         self.exchanges: collections.deque[Exchange] = collections.deque(maxlen=history)
@@ -164,6 +178,8 @@ class ContractClient:
     ``read_only=True`` (``--read-only``) makes the client, and every :meth:`with_key` sibling, refuse
     any method outside :data:`SAFE_METHODS` with :class:`ReadOnlyViolation` before anything is sent:
     the last line of defence should a writing check escape the ``writes`` marker.
+
+    ``ledger``, ``log`` and ``baseline`` are the run's (a client made alone keeps its own ledger and log).
     """
 
     def __init__(
@@ -180,6 +196,9 @@ class ContractClient:
         on_exchange: Callable[[Exchange], None] | None = None,
         history: int = _HISTORY,
         read_only: bool = False,
+        ledger: RequestLedger | None = None,
+        log: OutcomeLog | None = None,
+        baseline: str | None = None,
         _shared: _Shared | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/") if base_url else None
@@ -196,7 +215,7 @@ class ContractClient:
                 follow_redirects=False,
                 headers={"User-Agent": USER_AGENT},
             )
-            _shared = _Shared(http, redactor, on_exchange, history, read_only)
+            _shared = _Shared(http, redactor, on_exchange, history, read_only, ledger, log, baseline)
         self._shared = _shared
         redactor.add(api_key)
 
@@ -205,6 +224,21 @@ class ContractClient:
     @property
     def redactor(self) -> Redactor:
         return self._shared.redactor
+
+    @property
+    def ledger(self) -> RequestLedger:
+        """The run's request ledger: every request counted, the budget kept."""
+        return self._shared.ledger
+
+    @property
+    def log(self) -> OutcomeLog:
+        """The run's outcome log (warnings, unavailable checks)."""
+        return self._shared.log
+
+    @property
+    def baseline(self) -> str | None:
+        """The release the host is judged as (contract §11); None: the current release."""
+        return self._shared.baseline
 
     @property
     def exchanges(self) -> list[Exchange]:
@@ -291,8 +325,9 @@ class ContractClient:
         :class:`ReadOnlyViolation` and nothing is sent.
         """
         refuse_unsafe(self._shared.read_only, method, self.redactor.url(url))
-        if not LEDGER.allows():
-            LOG.unavailable(LEDGER.spent_reason())  # the budget is spent: this check is not judged
+        ledger = self._shared.ledger
+        if not ledger.allows():
+            self._shared.log.unavailable(ledger.spent_reason())  # the budget is spent: this check is not judged
         key = self.api_key if isinstance(api_key, _Default) else api_key
         if key:
             self.redactor.add(key)
@@ -323,14 +358,15 @@ class ContractClient:
                 response = self._shared.http.send(req, follow_redirects=False)
             except httpx.HTTPError as exc:
                 elapsed = (time.perf_counter() - start) * 1000
-                LEDGER.record(req.method, req.url.path, None)
+                ledger.record(req.method, req.url.path, None)
                 redacted = self.redactor.text(str(exc))
                 self._record(req, None, elapsed, note=f"{type(exc).__name__}: {redacted}".rstrip(": "))
                 if redacted != str(exc) and isinstance(exc, httpx.TransportError):
                     raise type(exc)(redacted, request=req) from None  # the original text held a secret
                 raise
             elapsed = (time.perf_counter() - start) * 1000
-            LEDGER.record(req.method, req.url.path, response.status_code)
+            ledger.record(req.method, req.url.path, response.status_code)
+            response.extensions[CLIENT_EXTENSION] = self
             if response.status_code != 429:
                 self._record(req, response, elapsed)
                 return response
@@ -356,7 +392,7 @@ class ContractClient:
             self._shared.warnings.append(note)
             self._shared.retries_on_429 += 1
             self._shared.slept_on_429 += pause
-            LEDGER.record_wait(pause)
+            ledger.record_wait(pause)
             self.sleep(pause)
             waited += pause
 
@@ -389,6 +425,12 @@ class ContractClient:
         if self._shared.on_exchange is not None:
             self._shared.on_exchange(exchange)
         return exchange
+
+
+def client_of(response: httpx.Response) -> ContractClient | None:
+    """The client a response came from (None: not one of the suite's clients)."""
+    client = response.extensions.get(CLIENT_EXTENSION)
+    return client if isinstance(client, ContractClient) else None
 
 
 def make_exchange(

@@ -17,7 +17,7 @@ import httpx
 
 from .assertions import expect_shape, expect_that, fail
 from .client import ContractClient
-from .outcomes import LOG
+from .outcomes import OutcomeLog
 from .wire import link_problem, parse_instant, scheme_note
 
 __all__ = ["CURSOR_PARAMS", "Walk", "parse_instant", "walk", "walk_dashboards", "walk_events"]
@@ -43,11 +43,12 @@ def _check_next_link(
     sent: dict[str, str],
     response: httpx.Response,
     ignore: tuple[str, ...],
+    log: OutcomeLog,
 ) -> None:
     """The one link rule (`wire.link_problem`), judged with the page's evidence."""
     note = scheme_note(next_url, base_url)
     if note:
-        LOG.warn(note)
+        log.warn(note)
     problem = link_problem(next_url, base_url=base_url, request_path=first_path, sent=sent, exempt=ignore)
     if problem is not None:
         raise fail(problem.rule, response, f"{problem.detail}; next = {next_url}")
@@ -102,7 +103,7 @@ def walk(
         next_url = body.get("next")
         if next_url is None:
             return result
-        _check_next_link(next_url, client.base_url, first_path, params, response, ignore_changes)
+        _check_next_link(next_url, client.base_url, first_path, params, response, ignore_changes, client.log)
         expect_that(
             next_url not in result.urls, "`next` never links a page already visited", response, f"next = {next_url}"
         )

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Final
 
 __all__ = [
-    "LEDGER",
     "SAFE_METHODS",
     "ReadOnlyViolation",
     "RequestLedger",
@@ -227,7 +226,3 @@ class RequestLedger:
             "share_of_events_hourly_limit": round((self.events - self.events_throttled) / EVENTS_HOURLY_LIMIT, 4),
             "by_test": dict(self.by_label.most_common()),
         }
-
-
-#: one ledger per process; the plugin resets it at session start
-LEDGER = RequestLedger()

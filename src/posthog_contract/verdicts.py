@@ -8,13 +8,8 @@ was not judged. A violation a waiver covers (``--waivers FILE``) is *accepted*: 
 an expected failure, the run may still pass.
 
 This module is the one that steers: the report (``report/collect.py``) only reads what is decided
-here, from the attributes set on each ``TestReport`` (plain strings, so they survive xdist's
-serialisation and schemathesis' copy of a report into a subtest report).
-
-Exit codes (the README's table): pytest's own codes keep their meaning, 2 interrupted, 3 internal
-error, 4 usage error, 5 no tests. A tool error takes 3, pytest's "internal error": in both cases the
-tool failed and the host was not judged, so one code means one thing to CI. Misconfiguration stays
-4, pytest's usage error.
+here, from the attributes set on each ``TestReport`` (their names and the exit codes are words of
+`posthog_contract.outcomes`, which the report reads too).
 """
 
 from __future__ import annotations
@@ -28,40 +23,24 @@ from typing import Any
 import pytest
 
 from . import marks
+from .outcomes import (
+    EXIT_PASSED,
+    EXIT_TOOL_ERROR,
+    EXIT_VIOLATIONS,
+    TOOL_ERROR,
+    VERDICT_ATTRIBUTE,
+    VIOLATION,
+    WAIVER_ATTRIBUTE,
+    is_subtest,
+    verdict_of,
+    waiver_of,
+)
 from .report import junit, match
 from .report import waivers as waivers_module
 
-__all__ = [
-    "EXIT_INTERRUPTED",
-    "EXIT_MISCONFIGURED",
-    "EXIT_PASSED",
-    "EXIT_TOOL_ERROR",
-    "EXIT_VIOLATIONS",
-    "KEY",
-    "TOOL_ERROR",
-    "VIOLATION",
-    "Verdicts",
-    "is_subtest",
-    "is_violation",
-    "verdict_of",
-    "waiver_of",
-]
+__all__ = ["WAIVERS_ENV", "Verdicts", "is_violation"]
 
-EXIT_PASSED = 0
-EXIT_VIOLATIONS = 1
-EXIT_INTERRUPTED = 2
-EXIT_TOOL_ERROR = 3
-EXIT_MISCONFIGURED = 4
-
-VIOLATION = "violation"
-TOOL_ERROR = "error"
-#: set on each failed ``TestReport``: VIOLATION or TOOL_ERROR
-VERDICT_ATTRIBUTE = "posthog_contract_verdict"
-#: set on a report whose violation a waiver accepted (its 1-based index in the file)
-WAIVER_ATTRIBUTE = "posthog_contract_waiver"
 WAIVERS_ENV = "POSTHOG_CONTRACT_WAIVERS"
-
-KEY = pytest.StashKey["Verdicts"]()
 
 
 def is_violation(exc: BaseException) -> bool:
@@ -71,25 +50,10 @@ def is_violation(exc: BaseException) -> bool:
     return isinstance(exc, AssertionError | pytest.fail.Exception)
 
 
-def verdict_of(report: object) -> str | None:
-    """VIOLATION or TOOL_ERROR for a failed report this module classified, else None."""
-    return getattr(report, VERDICT_ATTRIBUTE, None)
-
-
-def waiver_of(report: object) -> int | None:
-    """The 1-based index of the waiver that accepted the report's violation, else None."""
-    return getattr(report, WAIVER_ATTRIBUTE, None)
-
-
-def is_subtest(report: object) -> bool:
-    """A schemathesis per-operation subtest's report (pytest-subtests' or schemathesis' own)."""
-    return type(report).__name__ == "SubtestReport" or hasattr(report, "_schemathesis_subtest")
-
-
 class Verdicts:
     """The run's verdict policy: classifies failures, applies the waivers, decides the exit status.
 
-    A pytest plugin object, one per pytest session (``config.stash[KEY]``).
+    A pytest plugin object, one per run: the run's session owns it (``ContractSession.verdicts``).
     """
 
     def __init__(

@@ -11,10 +11,9 @@ import schemathesis
 
 from .. import contract
 from .. import operations as ops
-from ..outcomes import LOG
 from ..wire import ENVELOPE_CODES, instant_or_none, link_problem, refuses_personal_keys, scheme_note
 from .cases import as_int, content_type, json_or_none, judged, last_values, query_pairs
-from .run import active_run
+from .run import run_of
 
 
 # --- checks ------------------------------------------------------------------------------------------
@@ -102,7 +101,7 @@ def undeclared_method_403_is_the_personal_key_refusal(ctx: Any, response: Any, c
 def ignored_auth_once_per_operation(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
     """§1.3: the built-in ignored_auth (no credentials / invalid credentials must not succeed),
     probing each operation once per run as schemathesis' own engine does."""
-    run = active_run()
+    run = run_of(case)
     if run is None or judged(case) is None:
         return None
     if getattr(ctx, "auth_enforced_operations", None) is None:
@@ -155,7 +154,7 @@ def next_links_are_absolute_and_keep_filters(ctx: Any, response: Any, case: sche
     """§1.6, §7.4: `next`/`previous` are absolute URLs on the host and path that answered, keeping every
     request parameter (events: all but before/after; limit/offset pages: all but limit/offset)."""
     op_id = judged(case, *_LINK_FILTER_EXEMPT)
-    run = active_run()
+    run = run_of(case)
     if op_id is None or run is None or response.status_code != 200:
         return
     body = json_or_none(response)
@@ -174,7 +173,7 @@ def next_links_are_absolute_and_keep_filters(ctx: Any, response: Any, case: sche
             raise AssertionError(f"{problem.rule}: {problem.detail} (contract §1.6, §7.4)")
         note = scheme_note(link, run.base_url)
         if note:
-            LOG.warn(note)
+            run.log.warn(note)
 
 
 @schemathesis.check
@@ -272,7 +271,7 @@ def events_page_respects_limit(ctx: Any, response: Any, case: schemathesis.Case)
     """§7.1, §7.4: at most min(limit, 1000) results (external hosts: at most limit); `next` is null
     when fewer than min(limit, 1000) came back."""
     page = _events_page(case, response)
-    run = active_run()
+    run = run_of(case)
     if page is None or run is None:
         return
     query, results, next_link = page

@@ -16,7 +16,7 @@ from ..redaction import Redactor
 from ..resources import RunResources
 from .cases import ENV_SUFFIX
 from .profiles import PROFILES
-from .run import GeneratedRun, activate
+from .run import GeneratedRun
 from .session import http_session, use_policy_transport
 
 
@@ -144,16 +144,16 @@ def load_schema(settings: Settings, run: GeneratedRun | None = None, **state: An
     """
     if run is None:
         run = new_run(settings, **state)
-    document = contract.openapi_document()
+    document = contract.openapi_document(baseline=settings.baseline)
     # Capture is authenticated by the project key in the body and its events cannot be deleted:
     # generated capture traffic would pollute the host for good. tests/test_capture.py covers it.
     document["paths"] = {path: item for path, item in document["paths"].items() if not _is_capture(item)}
     config = schemathesis.Config.from_dict(build_config(run))
-    schema = use_policy_transport(schemathesis.openapi.from_dict(document, config=config))
+    # the hooks and checks find the run through the schema they are given (and its clones)
+    schema = use_policy_transport(schemathesis.openapi.from_dict(document, config=config), run)
     if run.session is None:
-        run.session = http_session(settings, redactor=run.redactor)
+        run.session = http_session(settings, redactor=run.redactor, ledger=run.ledger, log=run.log)
     run.schema = schema
-    activate(run)
     return schema
 
 

@@ -5,7 +5,8 @@ CLI-engine only), and its auth probes (``ignored_auth``) open a fresh ``requests
 own. :class:`PolicyTransport` hands every request of the contract's document, probes included, to
 the run's session, whose :class:`RetryAfterAdapter` applies :mod:`posthog_contract.policy`: wait
 ``Retry-After`` within the budget (warnings to the report), and refuse unsafe methods in read-only
-mode before anything is sent.
+mode before anything is sent. Every request is counted on the run's ledger and every note goes to
+the run's outcome log (both the ContractSession's), never to process-wide state.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from requests.adapters import HTTPAdapter
 from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
 
 from ..config import Settings
-from ..outcomes import LOG
-from ..policy import LEDGER, RetryBudget, refuse_unsafe, wait_note
+from ..outcomes import OutcomeLog
+from ..policy import RequestLedger, RetryBudget, refuse_unsafe, wait_note
 from ..redaction import Redactor
-from .run import active_run
+from .run import RUN_ATTRIBUTE, GeneratedRun, run_of
 
 
 class RetryAfterAdapter(HTTPAdapter):
@@ -37,9 +38,11 @@ class RetryAfterAdapter(HTTPAdapter):
         read_only: bool = False,
         sleep: Callable[[float], Any] = time.sleep,
         on_wait: Callable[[str], Any] | None = None,
+        ledger: RequestLedger | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.ledger = ledger if ledger is not None else RequestLedger()
         self.budget = RetryBudget(max_wait, max_attempts)
         self.read_only = read_only
         self.sleep = sleep
@@ -55,7 +58,7 @@ class RetryAfterAdapter(HTTPAdapter):
         while True:
             attempt += 1
             response = super().send(request, **kwargs)
-            LEDGER.record(str(request.method), shown, response.status_code)
+            self.ledger.record(str(request.method), shown, response.status_code)
             if response.status_code != 429:
                 return response
             header = response.headers.get("Retry-After")
@@ -66,23 +69,31 @@ class RetryAfterAdapter(HTTPAdapter):
             waited += pause
             self.slept += pause
             self.retries += 1
-            LEDGER.record_wait(pause)
+            self.ledger.record_wait(pause)
             if self.on_wait is not None:
                 self.on_wait(wait_note(str(request.method), shown, header, pause, attempt))
             self.sleep(pause)
 
 
 def http_session(
-    settings: Settings, *, redactor: Redactor | None = None, sleep: Callable[[float], Any] = time.sleep
+    settings: Settings,
+    *,
+    redactor: Redactor | None = None,
+    sleep: Callable[[float], Any] = time.sleep,
+    ledger: RequestLedger | None = None,
+    log: OutcomeLog | None = None,
 ) -> requests.Session:
-    """A ``requests.Session`` bound to the policy (429 + Retry-After, read-only); warnings go to the report."""
+    """A ``requests.Session`` bound to the policy (429 + Retry-After, read-only), counting on the run's
+    ``ledger``; warnings go to the run's ``log`` (the report)."""
     scrub = redactor.text if redactor is not None else (lambda text: text)
+    outcome_log = log if log is not None else OutcomeLog()
     session = requests.Session()
     adapter = RetryAfterAdapter(
         max_wait=settings.max_retry_wait,
         read_only=settings.read_only,
         sleep=sleep,
-        on_wait=lambda note: LOG.warn(scrub(note)),
+        on_wait=lambda note: outcome_log.warn(scrub(note)),
+        ledger=ledger,
     )
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -90,7 +101,7 @@ def http_session(
 
 
 class PolicyTransport(RequestsTransport):
-    """Schemathesis' requests transport, with the active run's session for every request that brings
+    """Schemathesis' requests transport, with the case's run's session for every request that brings
     none (auth probes, link follow-ups): nothing schemathesis sends bypasses the policy."""
 
     def __init__(self) -> None:
@@ -98,26 +109,22 @@ class PolicyTransport(RequestsTransport):
         self._copy_serializers_from(REQUESTS_TRANSPORT)
 
     def send(self, case: Any, *, session: requests.Session | None = None, **kwargs: Any) -> Any:
-        run = active_run()
+        run = run_of(case)
         if session is None and run is not None and run.session is not None:
             session = run.session
         return super().send(case, session=session, **kwargs)
 
 
-POLICY_TRANSPORT = PolicyTransport()
-_WITH_POLICY: dict[type, type] = {}
+def use_policy_transport(schema: Any, run: GeneratedRun | None = None) -> Any:
+    """Make ``schema`` (and every operation, probe and clone of it) send through a :class:`PolicyTransport`
+    of its own and carry ``run`` (what the hooks and checks act for, `run.run_of`).
 
-
-def use_policy_transport(schema: Any) -> Any:
-    """Make ``schema`` (and every operation and probe of it) send through :data:`POLICY_TRANSPORT`.
-
-    Schemathesis picks the transport through the schema's read-only ``transport`` property, so the
-    schema's class is swapped for a subclass that answers ours; nothing global changes.
+    Schemathesis picks the transport through the schema's read-only ``transport`` property and clones
+    a schema by its class, so the schema's class is swapped for a subclass made for this schema alone:
+    nothing global changes, and two runs never share one.
     """
+    transport = PolicyTransport()
     base = type(schema)
-    if base not in _WITH_POLICY:
-        _WITH_POLICY[base] = type(
-            f"Policy{base.__name__}", (base,), {"transport": property(lambda self: POLICY_TRANSPORT)}
-        )
-    schema.__class__ = _WITH_POLICY[base]
+    attributes: dict[str, Any] = {"transport": property(lambda self: transport), RUN_ATTRIBUTE: run}
+    schema.__class__ = type(f"Policy{base.__name__}", (base,), attributes)
     return schema

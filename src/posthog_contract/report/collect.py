@@ -1,12 +1,12 @@
 """pytest plugin: the evidence of a run, the ``--report DIR`` files and the end-of-run summary.
 
-Registered by ``posthog_contract.plugin`` (``pytest_plugins``). It watches, never steers: what a
-failure is (violation, tool error, accepted) and the exit status are decided in
-``posthog_contract.verdicts``, the host's drift is compared by whoever opened the run; this module
-reads both. It watches:
+Registered by ``posthog_contract.plugin`` (``pytest_plugins``), which hands it the run's session
+(`ReportCollector.attach`). It watches, never steers: what a failure is (violation, tool error,
+accepted) and the exit status are decided in ``posthog_contract.verdicts``, the host's drift is
+compared by the session; this module reads both. It watches:
 
-- every request of the suite's client (``ContractClient.on_exchange``) and of the schemathesis
-  session (a ``requests`` response hook), already redacted, to learn which operation each test
+- every request of the run's client and of the schemathesis session (the session's observers),
+  already redacted, to learn which operation each test
   hit, the statuses, parameters and fields each operation showed, and fields the contract does
   not document;
 - every test report (``pytest_runtest_logreport``, schemathesis' per-operation subtests included),
@@ -39,9 +39,8 @@ import pytest
 
 from .. import marks
 from .. import operations as ops
-from .. import verdicts as verdicts_module
-from ..outcomes import LOG, UNAVAILABLE_PREFIX
-from ..policy import LEDGER
+from .. import outcomes as outcome_module
+from ..outcomes import UNAVAILABLE_PREFIX
 from ..redaction import Redactor
 from . import drift as drift_module
 from . import har as har_module
@@ -120,8 +119,7 @@ class ReportCollector:
         self.stats: dict[str, model.OperationStats] = defaultdict(model.OperationStats)
         self.current: str | None = None
         self.phase = "session"
-        self.contract: Any = None
-        self.seed: int | None = None
+        self.session: Any = None  # the run's ContractSession, handed over by the plugin (attach)
         self.notes: list[str] = []
         self.report: dict[str, Any] | None = None
         self.written: list[Path] = []
@@ -154,58 +152,39 @@ class ReportCollector:
 
     # -- attaching to the session ----------------------------------------------------------------
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_fixture_setup(self, fixturedef: Any, request: Any) -> Any:
-        result = yield
+    def attach(self, session: Any) -> None:
+        """Watch ``session``'s traffic: every exchange of its clients, every answer of its requests sessions."""
+        self.session = session
+        session.exchange_observers.append(self._exchanged)
+        session.response_observers.append(self._on_requests_response)
+
+    @property
+    def contract(self) -> Any:
+        """The run's session once it reached the host (None: no contract test used the host)."""
+        return self.session if self.session is not None and self.session.connected else None
+
+    @property
+    def seed(self) -> int | None:
+        """The property-based part's seed in use, else the configured one."""
+        if self.session is None or not self.session.started:
+            return None
+        return self.session.seed if self.session.seed is not None else self.session.settings.seed
+
+    def _exchanged(self, exchange: Any) -> None:
         try:
-            if fixturedef.argname == "contract":
-                self._attach(result)
-            elif fixturedef.argname == "property_schema":
-                self._attach_generated(request)
-        except Exception as exc:  # noqa: BLE001 - the report must never break a run
-            self.notes.append(f"report: could not attach to {fixturedef.argname}: {type(exc).__name__}")
-        return result
-
-    def _attach(self, session: Any) -> None:
-        if self.contract is session:
-            return
-        self.contract = session
-        client = session.client
-        earlier = client.exchanges  # preflight's requests, before any test
-        for exchange in earlier:
-            self.on_exchange(exchange, record=False, label="(preflight)")
-        previous = client.on_exchange
-
-        def hook(exchange: Any) -> None:
-            try:
-                self.on_exchange(exchange)
-            except Exception as exc:  # noqa: BLE001 - recording must never fail a request
-                self.notes.append(f"report: could not record a request: {type(exc).__name__}")
-            if previous is not None:
-                previous(exchange)
-
-        client.on_exchange = hook
-
-    def _attach_generated(self, request: Any) -> None:
-        run = request.getfixturevalue("property_run")
-        self.seed = getattr(run, "seed", None)
-        session = getattr(run, "session", None)
-        hooks = getattr(session, "hooks", None)
-        if isinstance(hooks, dict):
-            hooks.setdefault("response", []).append(self._on_requests_response)
-        self.notes.append(
-            "schemathesis requests are counted for statuses, parameters and fields; their evidence is the "
-            "failure message schemathesis gives"
-        )
+            connected = self.session is not None and self.session.connected
+            self.on_exchange(exchange, record=connected, label=None if connected else "(preflight)")
+        except Exception as exc:  # noqa: BLE001 - recording must never fail a request
+            self.notes.append(f"report: could not record a request: {type(exc).__name__}")
 
     def report_notes(self) -> list[str]:
         """The report's own notes, then the verdicts' (drift-fail, waiver problems), once each."""
         return list(dict.fromkeys([*self.notes, *(self.verdicts.notes if self.verdicts else [])]))
 
     @property
-    def verdicts(self) -> verdicts_module.Verdicts | None:
+    def verdicts(self) -> Any:
         """The run's verdicts (``posthog_contract.verdicts``), when the project's plugin decides them."""
-        return self.config.stash.get(verdicts_module.KEY, None)
+        return None if self.session is None else self.session.verdicts
 
     @property
     def waivers(self) -> Any:
@@ -214,7 +193,7 @@ class ReportCollector:
     @property
     def drift(self) -> drift_module.DriftResult | None:
         """The host's drift as the run found it (compared by the session, never fetched here)."""
-        return getattr(self.contract, "drift", None)
+        return None if self.session is None else self.session.drift
 
     # -- requests --------------------------------------------------------------------------------
 
@@ -233,6 +212,10 @@ class ReportCollector:
             live.seen.append(_Seen(self.phase, operation.operation_id if operation else None, exchange))
 
     def _on_requests_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        note = ("schemathesis requests are counted for statuses, parameters and fields; their evidence is the "
+                "failure message schemathesis gives")
+        if note not in self.notes:
+            self.notes.append(note)
         try:
             if self.har is not None and self.contract is not None:
                 self.har.add(har_module.from_requests(response, self.contract.redactor), self.current)
@@ -332,7 +315,7 @@ class ReportCollector:
             "host": self.scrub_url(getattr(settings, "base_url", None)),
             "embedded": None if self.contract is None else str(bool(self.contract.embedded)).lower(),
             "run_id": getattr(settings, "run_id", None),
-            "seed": self.seed if self.seed is not None else getattr(settings, "seed", None),
+            "seed": self.seed,
             "suite_version": _version(),
             "profile": getattr(settings, "profile", None),
             "baseline": baseline,
@@ -351,12 +334,12 @@ class ReportCollector:
             self.notes.append(f"report: could not record {report.nodeid} ({report.when}): {type(exc).__name__}")
 
     def _logreport(self, report: pytest.TestReport) -> None:
-        if verdicts_module.is_subtest(report):
+        if outcome_module.is_subtest(report):
             self._subtest(report)
             return
         record = self.tests.setdefault(report.nodeid, model.TestRecord(report.nodeid))
         record.duration_s += report.duration
-        if verdicts_module.waiver_of(report) is not None:
+        if outcome_module.waiver_of(report) is not None:
             self._accepted(record, report)
             return
         if report.when == "setup":
@@ -456,7 +439,7 @@ class ReportCollector:
             record.operations = (operation.operation_id,) if operation else ()
             record.declared_operations = record.operations
         record.duration_s += report.duration
-        if verdicts_module.waiver_of(report) is not None:
+        if outcome_module.waiver_of(report) is not None:
             self._accepted(record, report)
             record.evidence = []
         elif report.failed:
@@ -489,7 +472,7 @@ class ReportCollector:
 
     def build(self, exit_status: int) -> dict[str, Any]:
         outcomes = []
-        for entry in LOG.entries:
+        for entry in self.session.log.entries if self.session is not None else []:
             outcomes.append({
                 "kind": entry.kind,
                 "test": entry.test,
@@ -531,7 +514,7 @@ class ReportCollector:
             return
         settings = session.settings
         run.run_id = settings.run_id
-        run.seed = self.seed if self.seed is not None else settings.seed
+        run.seed = self.seed
         run.profile = settings.profile
         run.read_only = settings.read_only
         run.host_url = self.scrub_url(settings.base_url)
@@ -548,7 +531,7 @@ class ReportCollector:
                 run.options[name] = self.scrub(value)
             elif value is None or isinstance(value, bool | int | float):
                 run.options[name] = value
-        run.cost = LEDGER.as_dict()
+        run.cost = session.ledger.as_dict()
         waited = getattr(session.client, "slept_on_429", 0.0)
         if waited:
             retries = session.client.retries_on_429
@@ -664,7 +647,7 @@ def _shapes_for(operation: ops.Operation, status: int | None) -> list[str]:
 
 def _failure_outcome(report: Any) -> str:
     """``error`` when the verdict is the tool's own failure, else ``failed``."""
-    return "error" if verdicts_module.verdict_of(report) == verdicts_module.TOOL_ERROR else "failed"
+    return "error" if outcome_module.verdict_of(report) == outcome_module.TOOL_ERROR else "failed"
 
 
 def _headline(text: str) -> str:

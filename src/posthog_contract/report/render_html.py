@@ -16,7 +16,7 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from ..verdicts import EXIT_TOOL_ERROR
+from ..outcomes import EXIT_TOOL_ERROR
 
 __all__ = ["render"]
 

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..verdicts import EXIT_MISCONFIGURED, EXIT_TOOL_ERROR
+from ..outcomes import EXIT_MISCONFIGURED, EXIT_TOOL_ERROR
 from .model import ReportError, load
 
 __all__ = ["annotations", "markdown", "register"]

@@ -1,0 +1,105 @@
+"""Opening and closing the run under pytest: the pytest side of `session.ContractSession`.
+
+The plugin's hooks and the ``contract`` fixture call these, so the run is opened in one place: the
+settings read from pytest's options and the environment, the session started (the embedded
+reference server, when no host is given) and connected (preflight), the one terminal line naming
+the host, the drift compared up front when the report or ``--drift-fail`` needs it. Closing undoes
+what the run created with signals held off: a first Ctrl-C / SIGTERM is noted, a second abandons
+the cleanup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from . import config as settings_module
+from . import marks
+from .session import ContractSession
+
+__all__ = ["SESSION", "Misconfigured", "close_run", "open_run", "session_of", "signals_deferred"]
+
+#: the run's session on ``config.stash`` (made at configure, opened once contract tests are collected)
+SESSION = pytest.StashKey[ContractSession]()
+
+
+class Misconfigured(Exception):
+    """The run cannot start; the message is one sentence naming what to fix."""
+
+
+def session_of(config: pytest.Config) -> ContractSession:
+    """The run's session (the plugin made it at configure)."""
+    return config.stash[SESSION]
+
+
+def open_run(config: pytest.Config, items: list[pytest.Item] | None = None) -> ContractSession:
+    """Settings, embedded server and preflight, once; Misconfigured with one sentence when the run cannot start."""
+    session = session_of(config)
+    if session.connected or session.closed:
+        return session
+    try:
+        settings = settings_module.settings_from(lambda name: config.getoption(name, default=None), os.environ)
+        settings = session.start(settings, reference_args=config.getoption("reference_args", default=None) or [])
+        session.connect(needs_events=marks.judges_events(items or []))
+    except settings_module.ConfigError as exc:
+        raise Misconfigured(str(exc)) from None
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        where = "the embedded reference server" if session.embedded else "an external host"
+        reporter.write_line(
+            f"posthog-contract: testing {session.redactor.url(settings.base_url)} ({where}), project "
+            f"{session.facts.project_id}, run id {settings.run_id}"
+        )
+    if session.verdicts is not None:
+        session.verdicts.contract_run = True
+    wants_drift = session.verdicts is not None and session.verdicts.drift_fail
+    if config.getoption("contract_report", default=None) or wants_drift:
+        from .report import drift  # the report's comparison, loaded when the report or --drift-fail needs it
+
+        drift.of_run(session)  # the report shows drift even when no test judges it
+    return session
+
+
+def close_run(config: pytest.Config) -> None:
+    """Undo what the run created and stop the server (safe to call twice, and after Ctrl-C)."""
+    session = config.stash.get(SESSION, None)
+    if session is not None and session.started:
+        session.close(deferring=signals_deferred)
+
+
+@contextlib.contextmanager
+def signals_deferred(run_id: str) -> Iterator[None]:
+    """During cleanup a first Ctrl-C / SIGTERM is noted, a second abandons the cleanup."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        received.append(signum)
+        if len(received) > 1:
+            raise KeyboardInterrupt(f"signal {signum} during cleanup")
+        sys.stderr.write(
+            "\nposthog-contract: cleaning up the run's resources; send the signal again to abandon "
+            f"(then: python -m posthog_contract cleanup --run-id {run_id})\n"
+        )
+
+    names = [name for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)]
+    previous = {name: signal.signal(getattr(signal, name), handler) for name in names}
+    try:
+        yield
+    finally:
+        for name, old in previous.items():
+            signal.signal(getattr(signal, name), old)
+
+
+def raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM takes the same path as Ctrl-C: pytest finishes the session, fixtures clean up."""
+    raise KeyboardInterrupt(f"signal {signum}")
