@@ -33,6 +33,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from .. import config as settings_module
+from .. import locations
 from .. import operations as ops
 from .. import outcomes as outcome_module
 from ..outcomes import LOG, UNAVAILABLE_PREFIX
@@ -147,9 +149,10 @@ class ReportCollector:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        directory = config.getoption("contract_report", default=None)
+        chosen = _run_settings(config)  # --report, --har, --drift-fail, --waivers: flag > environment > config file
+        directory = chosen["report"]
         self.report_dir: Path | None = Path(directory) if directory else None
-        self.drift_fail: bool = bool(config.getoption("contract_drift_fail", default=False))
+        self.drift_fail: bool = bool(chosen["drift-fail"])
         self.worker = hasattr(config, "workerinput")
         self.tests: dict[str, model.TestRecord] = {}
         self.live: dict[str, _Live] = {}
@@ -168,13 +171,13 @@ class ReportCollector:
         self._env_redactor = Redactor(os.environ.get(name) for name in _KEY_VARIABLES)
         self._lock = threading.RLock()
         self.today = datetime.now(UTC).date()
-        har_path = config.getoption("contract_har", default=None)
+        har_path = chosen["har"]
         self.har: har_module.HarArchive | None = None
         if har_path:  # an xdist worker writes its part next to FILE; the controller merges the parts
             worker = getattr(config, "workerinput", {}).get("workerid")
             self.har = har_module.HarArchive(Path(har_path), _version(), part=worker)
         self.waivers: waivers_module.WaiverFile | None = None
-        waiver_path = config.getoption("contract_waivers", default=None) or os.environ.get(_WAIVERS_ENV, "").strip()
+        waiver_path = chosen["waivers"]
         if waiver_path:
             try:
                 self.waivers = waivers_module.load(waiver_path)
@@ -646,7 +649,7 @@ class ReportCollector:
         run.options = {
             "report": str(self.report_dir) if self.report_dir else None,
             "drift_fail": self.drift_fail,
-            "reference_args": [self.scrub(str(a)) for a in self.config.getoption("reference_args", default=[]) or []],
+            "reference_args": [self.scrub(str(a)) for a in _run_settings(self.config)["reference-args"]],
         }
         if session is None:
             run.notes.append("no contract session was opened (no test used the host)")
@@ -717,6 +720,16 @@ class ReportCollector:
         for test in self.report["tests"]:
             if test["outcome"] == "accepted":
                 terminalreporter.write_line(f"accepted: {test['id']}: {test.get('waiver', '')}")
+
+
+def _run_settings(config: pytest.Config) -> dict[str, Any]:
+    """The report's settings; a config file counts only for runs that select the suite."""
+    use_file = locations.selects_suite(config.args, config.invocation_params.dir)
+    try:
+        return settings_module.run_settings(lambda name: config.getoption(name, default=None), os.environ,
+                                            use_file=use_file)
+    except settings_module.ConfigError as exc:
+        raise pytest.UsageError(f"posthog-contract: {exc}") from None
 
 
 def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path | None) -> list[tuple[str, str]]:
