@@ -11,7 +11,16 @@ from typing import Any
 
 import pytest
 
-from posthog_contract.config import OPTIONS, OTHER_ENVIRONMENT, ConfigError, Settings, add_options, settings_from
+from posthog_contract.config import (
+    CONFIG_OPTION,
+    OPTIONS,
+    OTHER_ENVIRONMENT,
+    RUN_SETTINGS,
+    ConfigError,
+    Settings,
+    add_options,
+    settings_from,
+)
 from posthog_contract.mutation import suite_environment
 
 CANARY = "phx_CANARY0123456789abcdef"
@@ -233,7 +242,7 @@ class FakeGroup:
 def test_add_options_registers_every_flag_with_none_defaults_and_env_in_help() -> None:
     group = FakeGroup()
     add_options(group)
-    flags = {o.flag for o in OPTIONS if o.flag}
+    flags = {o.flag for o in OPTIONS if o.flag} | {CONFIG_OPTION.flag}
     assert set(group.added) == flags
     assert {"--base-url", "--project-id", "--read-only", "--request-timeout"} <= flags
     assert all(kwargs["default"] is None for kwargs in group.added.values())
@@ -304,8 +313,10 @@ def test_the_readme_table_lists_every_setting() -> None:
             assert any(f"`{option.flag}" in line for line in table), option.flag
     for name, _ in OTHER_ENVIRONMENT:
         assert any(f"`{name}`" in line for line in table), name
-    for flag in ("--report", "--drift-fail", "--har", "--waivers", "--reference-arg", "--contract-env"):
-        assert any(f"`{flag}" in line for line in table), flag
+    for setting in (*RUN_SETTINGS, CONFIG_OPTION):
+        for name in filter(None, (setting.flag, setting.env)):
+            assert any(f"`{name}" in line for line in table), name
+    assert any("`--contract-env" in line for line in table)
 
 
 def test_contract_env_shows_the_state_of_each_setting_without_keys() -> None:
@@ -314,9 +325,10 @@ def test_contract_env_shows_the_state_of_each_setting_without_keys() -> None:
                           text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     assert CANARY not in done.stdout
-    lines = {line.split()[0]: line.split(None, 1)[1] for line in done.stdout.splitlines() if line.strip()}
-    assert lines["POSTHOG_PERSONAL_API_KEY"] == "[set]" and lines["POSTHOG_EVENTS_TIMEOUT"] == "'5'"
-    assert lines["POSTHOG_HOST"] == "(unset)"
+    rows = {line.split()[2]: line.split()[3:] for line in done.stdout.splitlines()[3:]}
+    assert rows["POSTHOG_PERSONAL_API_KEY"] == ["[set]", "environment"]
+    assert rows["POSTHOG_EVENTS_TIMEOUT"] == ["'5'", "environment"]
+    assert rows["POSTHOG_HOST"] == ["(unset)", "default"]
 
 
 def test_a_clash_on_an_option_name_is_reported_once_at_start(tmp_path: Path) -> None:

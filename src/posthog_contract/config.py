@@ -612,10 +612,10 @@ def describe(get_option: Callable[[str], Any], environ: Mapping[str, str], cwd: 
                      f"[tool.{PYPROJECT_TABLE}] in pyproject.toml in the working directory or its parents)")
     else:
         lines.append(f"config file: {file.label} ({file.found_by})")
-    lines.append(f"{'key':22} {'flag':22} {'environment':30} {'value':40} from")
+    lines.append(f"{'key':22} {'flag':22} {'environment':30} {'value':40}  from")
 
     def row(key: str, flag: str | None, env: str | None, shown: str, origin: str) -> str:
-        return f"{key:22} {flag or '-':22} {env or '-':30} {shown:40} {origin}"
+        return f"{key:22} {flag or '-':22} {env or '-':30} {shown:40}  {origin}"
 
     for option in OPTIONS:
         value, _name, origin = _resolve(option, get_option, environ, file)
@@ -670,8 +670,10 @@ def settings_from(
 
     base_url = _url(raw["base_url"][0], name("base_url"), example="https://us.posthog.com")
     personal = _key(raw["personal_api_key"][0], name("personal_api_key"), want="phx")
-    project_key = _key(raw["project_api_key"][0], name("project_api_key"), want="phc")
-    readonly = _key(raw["readonly_api_key"][0], name("readonly_api_key"), want="phx")
+    # optional keys: empty is unset, as CI hands an undefined secret over ("${{ secrets.X }}" is "")
+    optional = {f: None if _blank(raw[f][0]) else raw[f][0] for f in ("project_api_key", "readonly_api_key")}
+    project_key = _key(optional["project_api_key"], name("project_api_key"), want="phc")
+    readonly = _key(optional["readonly_api_key"], name("readonly_api_key"), want="phx")
     secrets = [k for k in (personal, project_key, readonly) if k]
 
     if base_url is not None and personal is None:
