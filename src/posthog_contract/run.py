@@ -31,7 +31,8 @@ PLUGIN = "posthog_contract.run"
 def command(extra: list[str], cwd: Path | None = None) -> list[str]:
     """The pytest arguments that run the suite with ``extra`` (the user's arguments)."""
     head = ["-p", PLUGIN, f"--rootdir={locations.suite_root()}", "-c", str(locations.suite_settings_file())]
-    if not locations.in_checkout():
+    cache_off = any(arg.removeprefix("-p").strip() == "no:cacheprovider" for arg in extra)  # -p no:… or -pno:…
+    if not locations.in_checkout() and not cache_off:  # cache_dir is the cache plugin's setting (--strict-config)
         head += ["-o", f"cache_dir={Path(cwd or os.getcwd()) / '.pytest_cache'}"]
     return [*head, *extra]
 

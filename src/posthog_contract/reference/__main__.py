@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 
-from . import mutants
+from . import handover, mutants
 from .options import FEATURES, RELEASES, Rate, ServerOptions
 
 
@@ -50,17 +51,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the destination key move_tile reads: both (default), to_dashboard (newest PostHog) or toDashboard",
     )
     parser.add_argument("--exit-with-stdin", action="store_true", help="stop when standard input closes")
+    parser.add_argument(
+        "--print-env", action="store_true",
+        help="start in the background and print shell export lines (POSTHOG_HOST, the keys, ...,"
+        ' POSTHOG_REFERENCE_PID): eval "$(posthog-contract reference --print-env)" points the suite at it',
+    )
+    parser.add_argument("--env-file", metavar="PATH", help="write the suite's settings for this server (dotenv)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     if args.list_mutants:
         from . import app  # noqa: F401  (declares every mutant)
 
-        for name, rule in mutants.catalogue().items():
-            print(f"{name}\t{rule}\t{','.join(mutants.killers(name))}")
+        try:
+            for name, rule in mutants.catalogue().items():
+                print(f"{name}\t{rule}\t{','.join(mutants.killers(name))}")
+            sys.stdout.flush()
+        except BrokenPipeError:  # `--list-mutants | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    if args.print_env:
+        served = handover.without_options(argv, flags=("--print-env",), valued=("--env-file", "--credentials"))
+        return handover.detach(served, credentials_path=args.credentials, env_file=args.env_file)
     extra = {
         "latency_ms": args.latency_ms,
         "ingestion_delay_s": args.ingestion_delay,
@@ -90,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         credentials_path=args.credentials,
         options=options,
         exit_with_stdin=args.exit_with_stdin,
+        on_ready=None if not args.env_file else lambda creds: handover.write_env_file(
+            args.env_file, handover.variables(dataclasses.asdict(creds))
+        ),
     )
     return 0
 

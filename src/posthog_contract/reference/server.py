@@ -83,6 +83,7 @@ def serve(
     credentials_path: str | None = None,
     options: ServerOptions | None = None,
     exit_with_stdin: bool = False,
+    on_ready: Callable[[world.Credentials], None] | None = None,
 ) -> None:
     options = options or ServerOptions()
     temp_dir = None
@@ -103,6 +104,8 @@ def serve(
         if credentials_path:
             with open(credentials_path, "w") as handle:
                 handle.write(line + "\n")
+        if on_ready is not None:  # e.g. __main__'s --env-file
+            on_ready(creds)
         print(line, flush=True)
 
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2)
