@@ -13,12 +13,13 @@ import os
 import sys
 from importlib import metadata
 
-#: modules that add a subcommand (cleanup of crashed runs; report diff, drift and the CI job summary)
+#: modules that add a subcommand (cleanup of crashed runs; report diff, drift, the CI job summary, the fan-in matrix)
 COMMAND_MODULES = (
     "posthog_contract.cleanup",
     "posthog_contract.report.diff",
     "posthog_contract.report.drift",
     "posthog_contract.report.summary",
+    "posthog_contract.report.matrix",
 )
 
 

@@ -485,6 +485,8 @@ class ReportCollector:
 
     def _failed(self, record: model.TestRecord, report: pytest.TestReport, outcome: str) -> None:
         record.outcome = outcome
+        if not _is_subtest(report):
+            record.file, record.line = _failure_location(report)
         crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
         text = str(getattr(crash, "message", "") or report.longreprtext or "")
         text = self.scrub(text)
@@ -795,6 +797,22 @@ def _shapes_for(operation: ops.Operation, status: int | None) -> list[str]:
     if status in operation.error_statuses:
         return [operation.error_shape, *operation.error_alternatives.get(status, ())]
     return []
+
+
+def _failure_location(report: Any) -> tuple[str | None, int | None]:
+    """The test's file (as its id names it) and the 1-based line of the failure: the deepest traceback
+    entry in that file (the test's own call of the failing check), else the test's ``def`` line."""
+    location = getattr(report, "location", None)
+    if not location or not location[0]:
+        return None, None
+    file = str(location[0]).replace(os.sep, "/")
+    line = location[1] + 1 if isinstance(location[1], int) else None
+    entries = getattr(getattr(report.longrepr, "reprtraceback", None), "reprentries", None) or []
+    for entry in reversed(entries):
+        where = getattr(entry, "reprfileloc", None)
+        if where is not None and str(where.path).replace(os.sep, "/").endswith(file) and where.lineno:
+            return file, int(where.lineno)
+    return file, line
 
 
 def _failure_outcome(report: Any) -> str:
