@@ -156,6 +156,15 @@ def test_with_embedded_points_everything_at_the_reference_server() -> None:
         ({"POSTHOG_HOST": "https://"}, "POSTHOG_HOST must be an http(s) URL with a host"),
         ({"POSTHOG_HOST": "https://u:pw@ph.example.com"}, "POSTHOG_HOST must not carry credentials"),
         ({"POSTHOG_HOST": HOST + "/?x=1"}, "POSTHOG_HOST must not have a query string"),
+        (
+            {"POSTHOG_HOST": HOST + "/api/", "POSTHOG_PERSONAL_API_KEY": CANARY, "POSTHOG_PROJECT_ID": "1"},
+            "POSTHOG_HOST must be the host's origin without a path, like https://us.posthog.com, not "
+            "'https://ph.example.com/api/': drop '/api/'",
+        ),
+        (
+            {"POSTHOG_HOST": HOST, "POSTHOG_PERSONAL_API_KEY": CANARY, "POSTHOG_CAPTURE_URL": HOST + "/capture/"},
+            "POSTHOG_CAPTURE_URL must be the host's origin without a path",
+        ),
         ({"POSTHOG_HOST": HOST}, "POSTHOG_HOST is set but POSTHOG_PERSONAL_API_KEY is not: "),
         (
             {"POSTHOG_HOST": HOST, "POSTHOG_PERSONAL_API_KEY": "   "},
@@ -212,6 +221,11 @@ def test_errors_name_the_command_line_flag_when_the_value_came_from_it() -> None
     assert config_error(posthog_base_url=HOST).startswith("--base-url is set but POSTHOG_PERSONAL_API_KEY")
     assert config_error(posthog_timeout="-1").startswith("--request-timeout must be")
     assert config_error(posthog_profile="x").startswith("--contract-profile must be")
+
+
+def test_an_empty_optional_key_is_unset_as_ci_hands_over_an_undefined_secret() -> None:
+    settings = build({"POSTHOG_PROJECT_API_KEY": "", "POSTHOG_READONLY_API_KEY": " "})
+    assert settings.project_api_key is None and settings.readonly_api_key is None
 
 
 def test_a_key_pasted_into_another_variable_is_not_echoed() -> None:
