@@ -229,11 +229,13 @@ def test_the_config_file_drives_a_run_with_only_the_key_in_the_environment(insta
 
 @pytest.mark.slow
 def test_reference_print_env_eval_and_run(install: Install, tmp_path: Path):
-    """The README's "staging stand-in" recipe: two commands, then stop it by its pid."""
+    """The README's "staging stand-in" recipe: two commands (from the wheel the whole default run, in the
+    checkout one module), then stop it by its pid."""
+    selection = "" if install.mode == "wheel" else f"tests/test_dashboards.py {' '.join(LEAN)}"
     script = (
         'eval "$(posthog-contract reference --print-env --env-file ref.env)"\n'
         'echo "pid=$POSTHOG_REFERENCE_PID"\n'
-        f"posthog-contract run tests/test_dashboards.py -q {' '.join(LEAN)} -p no:cacheprovider\n"
+        f"posthog-contract run {selection} -q -p no:cacheprovider\n"
     )
     assert 'eval "$(posthog-contract reference --print-env)"' in README
     done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=install.env(), capture_output=True, text=True,
