@@ -117,6 +117,21 @@ def test_every_problem_with_the_file_is_one_sentence(tmp_path: Path, text: str, 
     assert str(tmp_path) in message  # it names the file
 
 
+def test_collection_hooks_read_the_file_too(tmp_path: Path) -> None:
+    """read-only and operation decide what is deselected before the settings exist: the file counts there."""
+    write(tmp_path / "with", 'read-only = true\nevents-timeout = 3\n'
+          'operation = ["dashboards_partial_update", "GET /api/projects/{project_id}/events/"]\n')
+    assert config.is_read_only({}.get, {}, tmp_path / "with") is True
+    assert config.is_read_only({}.get, {"POSTHOG_READ_ONLY": "0"}, tmp_path / "with") is False  # the environment wins
+    assert config.raw_value("operation", {}.get, {}, tmp_path / "with") == (
+        "dashboards_partial_update,GET /api/projects/{project_id}/events/")
+    assert config.raw_value("events_timeout", {}.get, {}, tmp_path / "with") == 3
+    assert config.raw_value("events_timeout", {}.get, {}, tmp_path / "without") is None
+    chosen = settings(tmp_path / "with")
+    assert chosen.read_only and chosen.operations == ("dashboards_partial_update",
+                                                      "GET /api/projects/{project_id}/events/")
+
+
 def test_run_settings_come_from_the_file_relative_to_it(tmp_path: Path) -> None:
     write(tmp_path / "ci", 'report = "out"\nwaivers = "w.toml"\ndrift-fail = true\n'
           'reference-args = ["--release=2024-01"]\n')

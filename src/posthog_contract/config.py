@@ -47,6 +47,7 @@ __all__ = [
     "environment_help",
     "is_read_only",
     "new_run_id",
+    "raw_value",
     "reference_args",
     "run_setting",
     "settings_from",
@@ -507,7 +508,10 @@ def _checked(data: Mapping[str, Any], label: str) -> dict[str, Any]:
         if key.endswith("-env") and not (isinstance(value, str) and _VARIABLE_NAME.fullmatch(value)):
             raise ConfigError(f"{label}: {key} must name an environment variable (like STAGING_POSTHOG_KEY), "
                               f"not {_shown(value)}.")
-    return dict(data)
+    checked = dict(data)
+    if isinstance(checked.get("operation"), list):  # a list in the file, comma-separated on a command line
+        checked["operation"] = ",".join(checked["operation"])
+    return checked
 
 
 def _texts(value: Any) -> list[str]:
@@ -757,18 +761,25 @@ def _baseline(value: Any, source: str) -> str | None:
     return text
 
 
-def is_read_only(get_option: Callable[[str], Any], environ: Mapping[str, str]) -> bool:
-    """--read-only / POSTHOG_READ_ONLY alone, for collection hooks that run before the settings exist.
+def is_read_only(get_option: Callable[[str], Any], environ: Mapping[str, str], cwd: Path | None = None) -> bool:
+    """--read-only / POSTHOG_READ_ONLY / read-only in the config file, for collection hooks that run
+    before the settings exist.
 
     Lenient on purpose: an unreadable value counts as "not read-only" here; settings_from() reports it.
     """
-    option = next(o for o in OPTIONS if o.field == "read_only")
-    if get_option(option.dest):
-        return True
     try:
-        return _bool(environ.get(option.env), option.env, ())
+        return _bool(raw_value("read_only", get_option, environ, cwd), "read-only", ())
     except ConfigError:
         return False
+
+
+def raw_value(field_name: str, get_option: Callable[[str], Any], environ: Mapping[str, str],
+              cwd: Path | None = None) -> Any:
+    """One setting of :data:`OPTIONS` (by its Settings field) as given, unvalidated, by precedence; None
+    when nothing gives it. For hooks that need one value before :func:`settings_from` runs."""
+    option = next(o for o in OPTIONS if o.field == field_name)
+    value, _name, origin = _resolve(option, get_option, environ, config_file(get_option, environ, cwd))
+    return None if origin == "default" else value
 
 
 # --------------------------------------------------------------------------------------------------

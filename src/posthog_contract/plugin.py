@@ -93,7 +93,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         dest="contract_env",
-        help="print these settings with their current state (keys only as [set]) and exit:\n"
+        help="print every setting with its value (keys only as [set]) and where it came from (flag, environment,"
+        " config file, default), and exit; these are read from the environment only:\n"
         + settings_module.environment_help(),
     )
 
@@ -202,7 +203,7 @@ _GENERATED_FUNCTIONS: dict[str, Callable[[set[str], set[str]], bool]] = {
 def _deselect_unchosen_property_based(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``--contract-operation``: the property-based tests none of the chosen operations reach are deselected
     (the settings check the names later and end the run on an unknown one)."""
-    value = config.getoption("posthog_operation", default=None) or os.environ.get("POSTHOG_CONTRACT_OPERATION")
+    value = settings_module.raw_value("operation", lambda name: config.getoption(name, default=None), os.environ)
     wanted = {part.strip() for part in str(value or "").split(",") if part.strip()}
     if not wanted:
         return
@@ -263,7 +264,7 @@ def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) ->
             collaborator_uuid=credentials["collaborator_uuid"],
             other_project_id=str(credentials["other_project_id"]),
         )
-        if "POSTHOG_EVENTS_TIMEOUT" not in os.environ:
+        if settings_module.raw_value("events_timeout", pytestconfig.getoption, os.environ) is None:
             # the reference lists captured events at once; a short wait keeps failing runs short
             settings = dataclasses.replace(settings, events_timeout=15.0)
     contract_schemas.set_baseline(settings.baseline)  # issue 13: the release baseline (contract §11)
