@@ -264,7 +264,8 @@ def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) ->
             collaborator_uuid=credentials["collaborator_uuid"],
             other_project_id=str(credentials["other_project_id"]),
         )
-        if settings_module.raw_value("events_timeout", pytestconfig.getoption, os.environ) is None:
+        option = lambda name: pytestconfig.getoption(name, default=None)  # noqa: E731
+        if settings_module.raw_value("events_timeout", option, os.environ) is None:
             # the reference lists captured events at once; a short wait keeps failing runs short
             settings = dataclasses.replace(settings, events_timeout=15.0)
     contract_schemas.set_baseline(settings.baseline)  # issue 13: the release baseline (contract §11)
