@@ -131,6 +131,7 @@ def fan_out(installed: Install, wheel: Path, tmp_path_factory: pytest.TempPathFa
     return FanOut(runs[0], runs[1], artifacts, root)
 
 
+@pytest.mark.slow
 def test_the_action_runs_the_suite_and_keeps_every_piece_of_evidence(fan_out: FanOut) -> None:
     run = fan_out.clean
     order = [(s.name, s.ran) for s in run.steps]
@@ -147,6 +148,7 @@ def test_the_action_runs_the_suite_and_keeps_every_piece_of_evidence(fan_out: Fa
     assert run.outputs["report"] == "posthog-contract/report/report.json"
 
 
+@pytest.mark.slow
 def test_a_broken_rule_fails_the_action_with_an_annotation_on_the_test_s_line(fan_out: FanOut) -> None:
     run = fan_out.broken
     assert run.outputs["exit-code"] == "1" and run.step("Verdict").returncode == 1
@@ -166,6 +168,7 @@ def test_a_broken_rule_fails_the_action_with_an_annotation_on_the_test_s_line(fa
     assert [s.name for s in run.steps if s.returncode] == ["Verdict"]
 
 
+@pytest.mark.slow
 def test_too_little_coverage_fails_the_action(installed: Install, wheel: Path, host: Host, tmp_path: Path) -> None:
     start = _run(installed, wheel, tmp_path / "w", tmp_path / "a", host, **{"min-coverage": "99",
                                                                              "args": "tests/test_auth.py"})
@@ -176,6 +179,7 @@ def test_too_little_coverage_fails_the_action(installed: Install, wheel: Path, h
     assert "is below the minimum of 99 %" in run.summary
 
 
+@pytest.mark.slow
 def test_a_cancelled_run_s_leftovers_are_removed(installed: Install, wheel: Path, host: Host, tmp_path: Path) -> None:
     start = _run(installed, wheel, tmp_path / "w", tmp_path / "a", host, args="tests/test_dashboards.py")
     run = start(cancel=("Run the contract suite", lambda: bool(host.run_tagged())))
@@ -189,6 +193,7 @@ def test_a_cancelled_run_s_leftovers_are_removed(installed: Install, wheel: Path
     assert run.step("Verdict").returncode != 0  # a cancelled run is not a pass
 
 
+@pytest.mark.slow
 def test_the_fan_in_action_puts_the_fan_out_legs_on_one_page(installed: Install, wheel: Path, fan_out: FanOut,
                                                               tmp_path: Path) -> None:
     run = run_action(FAN_IN, {"package": str(wheel)}, env=installed.env(), workdir=tmp_path,
