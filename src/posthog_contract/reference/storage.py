@@ -172,6 +172,11 @@ def loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def json_text(value: Any) -> str | None:
+    """JSON for a JSON column (ASCII-escaped, so any text the parser accepted can be stored)."""
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
 class Database:
     """One SQLite connection with WAL; ``write()`` is one transaction, committed before it returns."""
 
