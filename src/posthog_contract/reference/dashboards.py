@@ -48,6 +48,7 @@ from .drf_fields import (
     str_to_bool,
     uuid_field,
 )
+from .environments import SENT_PATH
 from .errors import empty_response, json_response
 from .pages import page, window
 from .plan import has as plan_has
@@ -353,7 +354,8 @@ async def retrieve_dashboard(request: Request) -> Response:
     row = lookup_dashboard(ctx, request.path_params["id"])
     with ctx.db.write() as conn:
         conn.execute("UPDATE dashboards SET last_accessed_at = ? WHERE id = ?", (iso_z(now()), row["id"]))
-    if mutants.active(ENVIRONMENTS_DIFFER) and "/api/environments/" in request.url.path:
+    sent_path = request.scope.get(SENT_PATH, request.url.path)  # the rewrite serves it under /api/projects/
+    if mutants.active(ENVIRONMENTS_DIFFER) and sent_path.startswith("/api/environments/"):
         return json_response({**dashboard_json(ctx, row, detail=True), "description": "another environment"})
     return detail_response(ctx, row["id"])
 
