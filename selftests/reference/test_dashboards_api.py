@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from posthog_contract.reference.world import QUICK_FILTER_ID
+
 UUID_OWNER_KEYS = {"id", "uuid", "distinct_id", "first_name", "last_name", "email", "is_email_verified",
                    "hedgehog_config", "role_at_organization"}
 LIST_FIELDS = {
@@ -267,7 +269,7 @@ def test_patch_stores_writable_fields(api, base, make_dashboard):
     made = make_dashboard(name=unique("before"))
     changes = {"name": unique("after"), "description": "new", "pinned": True, "tags": ["x", "y"],
                "breakdown_colors": {"a": "#fff"}, "data_color_theme_id": 3, "last_refresh": "2024-05-01T12:00:00Z",
-               "quick_filter_ids": [str(uuid.UUID(int=7))]}
+               "quick_filter_ids": [QUICK_FILTER_ID]}
     patched = api.patch(f"{base}/dashboards/{made['id']}/", json=changes)
     assert patched.status_code == 200
     fetched = api.get(f"{base}/dashboards/{made['id']}/").json()

@@ -264,6 +264,24 @@ def text_json(db: Database, text: sqlite3.Row, project_id: int) -> dict[str, Any
     }
 
 
+def button_tile_json(db: Database, button: sqlite3.Row) -> dict[str, Any]:
+    """PostHog's ``ButtonTileSerializer`` (fields ``__all__``, the declared ones first)."""
+    tiles = db.all("SELECT id, dashboard_id, deleted FROM tiles WHERE button_tile_id = ? ORDER BY id", (button["id"],))
+    return {
+        "id": button["id"],
+        "created_by": _user(db, button["created_by"]),
+        "last_modified_by": _user(db, button["last_modified_by"]),
+        "url": button["url"],
+        "text": button["text"],
+        "placement": button["placement"],
+        "dashboard_tiles": [{"id": r["id"], "dashboard_id": r["dashboard_id"], "deleted": bool(r["deleted"])}
+                            for r in tiles],
+        "style": button["style"],
+        "last_modified_at": button["last_modified_at"],
+        "team": button["project_id"],
+    }
+
+
 def _layout_key(tile: sqlite3.Row) -> tuple[float, float, int]:
     """PostHog orders tiles by their ``sm`` layout (y, then x; 100 when absent), stably."""
     layouts = loads(tile["layouts"])
@@ -295,11 +313,15 @@ def tile_json(db: Database, tile: sqlite3.Row, order: int, project_id: int) -> d
     if tile["text_id"] is not None:
         row = db.one("SELECT * FROM texts WHERE id = ?", (tile["text_id"],))
         text = None if row is None else text_json(db, row, project_id)
+    button = None
+    if tile["button_tile_id"] is not None:
+        row = db.one("SELECT * FROM button_tiles WHERE id = ?", (tile["button_tile_id"],))
+        button = None if row is None else button_tile_json(db, row)
     return {
         "id": tile["id"],
         "insight": insight,
         "text": text,
-        "button_tile": None,
+        "button_tile": button,
         "layouts": {} if loads(tile["layouts"]) is None else loads(tile["layouts"]),  # verbatim JSON
         "color": tile["color"],
         "show_description": None if tile["show_description"] is None else bool(tile["show_description"]),

@@ -8,8 +8,11 @@ write, so a refused PATCH leaves nothing behind.
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,12 +34,14 @@ from .dashboard_access import (
 from .drf_fields import (
     boolean_field,
     char_field,
+    choice_field,
     dict_field,
     integer_field,
     invalid,
     list_field,
     null_error,
     reject_surrogates,
+    uuid_field,
 )
 from .errors import empty_response
 from .plan import move_tile_key as plan_move_tile_key
@@ -127,6 +132,11 @@ def plan_tiles(ctx: Ctx, dashboard_id: int, raw: Any) -> list[tuple[str, dict[st
                 if not on_dashboard:
                     raise invalid("Text tile not found.", "text")
             plan.append(("text", {"tile": existing, "text_id": text_id, "body": body, "display": display}))
+        elif item.get("button_tile"):
+            plan.append(("button", {"tile": existing, "display": display,
+                                    **_plan_button(ctx, dashboard_id, item["button_tile"])}))
+        elif item.get("widget"):
+            _refuse_widget(item["widget"])
         elif existing is not None and display:
             plan.append(("display", {"tile": existing, "display": display}))
         # display-only payloads for unknown ids (or without id) are skipped
@@ -186,10 +196,120 @@ def apply_tiles(ctx: Ctx, conn: sqlite3.Connection, dashboard_id: int, plan: lis
                     "INSERT INTO tiles (dashboard_id, text_id, layouts) VALUES (?,?,?)", (dashboard_id, text_id, "{}")
                 ).lastrowid
             else:
-                conn.execute("UPDATE tiles SET text_id = ?, insight_id = NULL WHERE id = ?", (text_id, tile_id))
+                conn.execute("UPDATE tiles SET text_id = ?, insight_id = NULL, button_tile_id = NULL WHERE id = ?",
+                             (text_id, tile_id))
+        elif kind == "button":
+            tile_id = _apply_button(ctx, conn, dashboard_id, tile_id, op, stamp)
         for column, value in display.items():
             if column in TILE_DISPLAY_FIELDS:
                 conn.execute(f"UPDATE tiles SET {column} = ? WHERE id = ?", (value, tile_id))
+
+
+# --- button and widget tile items (§2.6) ----------------------------------------------------------------
+
+BUTTON_PLACEMENTS = ("left", "right")
+BUTTON_STYLES = ("primary", "secondary")
+#: PostHog's EXPECTED_WIDGET_TYPES (products/dashboards/backend/widget_registry.py, WIDGET_SPECS)
+WIDGET_TYPES = ("activity_events_list", "error_tracking_list", "experiment_results", "experiments_list",
+                "logs_list", "session_replay_list", "survey_results")
+_PATHNAME = re.compile(r"^/[a-zA-Z0-9._~:/?#\[\]@!$&'()*+,;=%-]*$")
+_HOSTNAME = re.compile(
+    r"^(localhost|\d{1,3}(\.\d{1,3}){3}|[0-9a-f.]*:[0-9a-f:.]*|([a-z0-9-]+\.)+([a-z]{2,63}|xn--[a-z0-9-]+))$"
+)
+
+
+def _button_url(value: Any) -> str:
+    """``ButtonTileSerializer.url``: a CharField (max 2000) and its ``validate_url``: a pathname of URL
+    characters, or an http(s) URL (Django's ``URLValidator``, approximated by scheme, host and no spaces)."""
+    url = char_field(value, "button_tile__url", max_length=2000, allow_blank=False,
+                     max_length_message="Button URL cannot exceed 2000 characters")
+    assert url is not None
+    if url.startswith("/"):
+        if not _PATHNAME.match(url):
+            raise invalid("Pathname must start with / and contain valid URL path characters", "button_tile__url")
+        return url
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        parts, host = None, ""
+    if parts is None or any(c.isspace() for c in url) or parts.scheme.lower() not in ("http", "https") or (
+        not _HOSTNAME.match(host)
+    ):
+        raise invalid("Must be a valid URL or a pathname starting with /", "button_tile__url")
+    return url
+
+
+def _plan_button(ctx: Ctx, dashboard_id: int, raw: Any) -> dict[str, Any]:
+    """A ``button_tile`` item as ``DashboardSerializer._update_tiles`` reads it: ``ButtonTileSerializer``
+    validates ``url``, ``text``, ``placement``, ``style`` in field order, its errors keyed under
+    ``button_tile`` (attr ``button_tile__url``); an ``id`` names a button tile of the project ("Button
+    tile not found in this team.") that sits on this dashboard ("Button tile not found.")."""
+    data = dict_field(raw, "button_tile")
+    fields: dict[str, Any] = {}
+    if "url" not in data:
+        raise errors.required("button_tile__url")
+    fields["url"] = _button_url(data["url"])
+    if "text" not in data:
+        raise errors.required("button_tile__text")
+    fields["text"] = char_field(data["text"], "button_tile__text", max_length=200, allow_blank=False,
+                                max_length_message="Button text cannot exceed 200 characters")
+    # placement is a serializer ChoiceField with default "left" (so an update without it resets it);
+    # style the model's choices field, read only when sent
+    fields["placement"] = choice_field(data.get("placement", "left"), "button_tile__placement", BUTTON_PLACEMENTS)
+    if "style" in data:
+        fields["style"] = choice_field(data["style"], "button_tile__style", BUTTON_STYLES)
+    button_id = None
+    if data.get("id"):
+        button_id = str(data["id"])
+        if not ctx.db.one("SELECT 1 FROM button_tiles WHERE id = ? AND project_id = ?", (button_id, ctx.project_id)):
+            raise invalid("Button tile not found in this team.", "button_tile")
+        on_dashboard = "SELECT 1 FROM tiles WHERE dashboard_id = ? AND button_tile_id = ?"
+        if not ctx.db.one(on_dashboard, (dashboard_id, button_id)):
+            raise invalid("Button tile not found.", "button_tile")
+    return {"button_id": button_id, "fields": fields}
+
+
+def _apply_button(ctx: Ctx, conn: sqlite3.Connection, dashboard_id: int, tile_id: int | None, op: dict[str, Any],
+                  stamp: str) -> int:
+    fields = {"style": "primary", **op["fields"]} if op["button_id"] is None else op["fields"]
+    button_id = op["button_id"]
+    if button_id is None:
+        button_id = str(uuid.uuid4())
+        conn.execute(
+            "INSERT INTO button_tiles (id, project_id, url, text, placement, style, created_by, last_modified_at)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (button_id, ctx.project_id, fields["url"], fields["text"], fields["placement"], fields["style"],
+             ctx.user["id"], stamp),
+        )
+    else:
+        assignments = ", ".join(f"{column} = ?" for column in fields)
+        conn.execute(f"UPDATE button_tiles SET {assignments}, last_modified_at = ?, last_modified_by = ? WHERE id = ?",
+                     (*fields.values(), stamp, ctx.user["id"], button_id))
+    if tile_id is None:
+        return int(conn.execute("INSERT INTO tiles (dashboard_id, button_tile_id, layouts) VALUES (?,?,?)",
+                                (dashboard_id, button_id, "{}")).lastrowid or 0)
+    conn.execute("UPDATE tiles SET button_tile_id = ?, text_id = NULL, insight_id = NULL WHERE id = ?",
+                 (button_id, tile_id))
+    return tile_id
+
+
+def _refuse_widget(raw: Any) -> None:
+    """A ``widget`` item: ``DashboardPatchWidgetSerializer`` validates ``config``, ``name``, ``description``,
+    ``widget_type`` and ``id`` (errors keyed under ``widget``), then ``dashboard_widgets_enabled`` is asked;
+    the reference's project does not have PostHog's dashboard widgets, so a valid item is 400 too (§2.6)."""
+    data = dict_field(raw, "widget")
+    if "config" in data and data["config"] is None:
+        raise null_error("widget__config")  # JSONField: any JSON but null
+    if "name" in data:
+        char_field(data["name"], "widget__name", max_length=400, allow_null=True)
+    if "description" in data:
+        char_field(data["description"], "widget__description")
+    if "widget_type" in data:
+        choice_field(data["widget_type"], "widget__widget_type", WIDGET_TYPES)
+    if "id" in data:
+        uuid_field(data["id"], "widget__id")
+    raise invalid("Dashboard widgets are not enabled for this project.", "widget")
 
 
 # --- copies (use_dashboard §2.3, duplicate_tiles §2.5) ----------------------------------------------
@@ -199,7 +319,7 @@ def copy_tile(ctx: Ctx, conn: sqlite3.Connection, tile: sqlite3.Row, target_id: 
     """One tile onto ``target_id``; a shallow copy shares the insight or text, a deep one copies it and
     appends " (Copy)" to the insight's name (PostHog: ``DashboardSerializer._deep_duplicate_tiles``)."""
     stamp = iso_z(now())
-    insight_id, text_id = tile["insight_id"], tile["text_id"]
+    insight_id, text_id, button_id = tile["insight_id"], tile["text_id"], tile["button_tile_id"]
     if deep and insight_id is not None:
         insight = conn.execute("SELECT * FROM insights WHERE id = ?", (insight_id,)).fetchone()
         insight_id = conn.execute(
@@ -213,10 +333,19 @@ def copy_tile(ctx: Ctx, conn: sqlite3.Connection, tile: sqlite3.Row, target_id: 
             "INSERT INTO texts (project_id, body, created_at, created_by) VALUES (?,?,?,?)",
             (ctx.project_id, text["body"], stamp, ctx.user["id"]),
         ).lastrowid
+    elif deep and button_id is not None:
+        button = conn.execute("SELECT * FROM button_tiles WHERE id = ?", (button_id,)).fetchone()
+        button_id = str(uuid.uuid4())
+        conn.execute(
+            "INSERT INTO button_tiles (id, project_id, url, text, placement, style, created_by, last_modified_at)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (button_id, ctx.project_id, button["url"], button["text"], button["placement"], button["style"],
+             ctx.user["id"], stamp),
+        )
     conn.execute(
-        "INSERT INTO tiles (dashboard_id, insight_id, text_id, layouts, color, show_description,"
-        " transparent_background) VALUES (?,?,?,?,?,?,?)",
-        (target_id, insight_id, text_id, tile["layouts"] if layouts is None else layouts, tile["color"],
+        "INSERT INTO tiles (dashboard_id, insight_id, text_id, button_tile_id, layouts, color, show_description,"
+        " transparent_background) VALUES (?,?,?,?,?,?,?,?)",
+        (target_id, insight_id, text_id, button_id, tile["layouts"] if layouts is None else layouts, tile["color"],
          tile["show_description"], tile["transparent_background"]),
     )
 
@@ -280,7 +409,7 @@ async def move_tile(request: Request) -> Response:
     if not access(ctx, destination).can_edit:
         raise errors.permission_denied("You don't have edit permissions for the destination dashboard.")
     if destination["id"] != source["id"]:
-        for column in ("insight_id", "text_id"):
+        for column in ("insight_id", "text_id", "button_tile_id"):
             if tile[column] is not None and ctx.db.one(
                 f"SELECT 1 FROM tiles WHERE dashboard_id = ? AND {column} = ? AND deleted = 0",
                 (destination["id"], tile[column]),

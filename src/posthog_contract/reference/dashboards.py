@@ -11,6 +11,7 @@ write happens in one transaction, so a refused request leaves nothing behind. Ti
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from typing import Any
 
 from starlette.requests import Request
@@ -46,14 +47,13 @@ from .drf_fields import (
     null_error,
     reject_surrogates,
     str_to_bool,
-    uuid_field,
 )
 from .environments import SENT_PATH
 from .errors import empty_response, json_response
 from .pages import page, window
 from .plan import has as plan_has
 from .routing import Route
-from .storage import json_text, loads
+from .storage import Database, json_text, loads
 from .timeutil import iso_z, now
 
 DELETE_RETURNS_204 = mutants.declare(
@@ -119,6 +119,11 @@ RESTRICTION_PATCH_IGNORED = mutants.declare(
     "restriction_level_patch_ignored", "a valid restriction_level PATCH is stored (§2.5, §2.7, §4.2)",
     killed_by=("tests/test_collaborators.py::test_restriction_level_patch_is_stored",),
 )
+UNKNOWN_QUICK_FILTER_ACCEPTED = mutants.declare(
+    "unknown_quick_filter_accepted",
+    "quick_filter_ids naming no quick filter of the project is 400 'Quick filters not found' (§2.5)",
+    pending="no check of the contract suite sends a well-formed unknown quick filter id yet",
+)
 PINNED_GARBAGE_ACCEPTED = mutants.declare(
     "pinned_garbage_accepted",
     "a pinned DRF's BooleanField cannot read (e.g. \"sometimes\") is a 400 invalid_input on `pinned` (§2.3)",
@@ -166,9 +171,36 @@ def tagify(tags: list[Any]) -> list[str]:
     return out
 
 
-def validate_fields(data: dict[str, Any], form_tags: list[str] | None, *, form: bool = False) -> dict[str, Any]:
+def quick_filter_ids(value: Any, known: frozenset[str]) -> list[str]:
+    """``DashboardSerializer.quick_filter_ids`` (``ListField(child=CharField(), allow_null=True)``) and its
+    ``validate_quick_filter_ids`` (products/dashboards/backend/api/dashboard.py): falsy is ``[]``; each item
+    ``str(uuid.UUID(v))`` else "Invalid UUID: v"; every id a quick filter of the project, else
+    "Quick filters not found: a, b" (§2.5)."""
+    items = list_field(value, "quick_filter_ids", allow_null=True) or []
+    texts = [char_field(item, f"quick_filter_ids__{index}", allow_blank=False) for index, item in enumerate(items)]
+    normalized = []
+    for text in texts:
+        try:
+            normalized.append(str(uuid.UUID(text)))
+        except ValueError:
+            raise invalid(f"Invalid UUID: {text}", "quick_filter_ids") from None
+    missing = [qf for qf in normalized if qf not in known]
+    if missing and not mutants.active(UNKNOWN_QUICK_FILTER_ACCEPTED):
+        raise invalid(f"Quick filters not found: {', '.join(missing)}", "quick_filter_ids")
+    return normalized
+
+
+def project_quick_filters(db: Database, project_id: int) -> frozenset[str]:
+    """The ids a dashboard of this project may name in ``quick_filter_ids``."""
+    return frozenset(row[0] for row in db.all("SELECT id FROM quick_filters WHERE project_id = ?", (project_id,)))
+
+
+def validate_fields(
+    data: dict[str, Any], form_tags: list[str] | None, *, form: bool = False,
+    quick_filters: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
     """The writable fields present in ``data``, converted as DRF would; the first error raises.
-    ``form``: the body was a form (blank datetimes read as null)."""
+    ``form``: the body was a form (blank datetimes read as null); ``quick_filters``: the project's."""
     out: dict[str, Any] = {}
     for key in FIELD_ORDER:
         if key not in data:
@@ -201,16 +233,7 @@ def validate_fields(data: dict[str, Any], form_tags: list[str] | None, *, form: 
             else:
                 out[key] = choice_field(value, key, RESTRICTION_LEVELS)
         elif key == "quick_filter_ids":
-            ids = list_field(value, key, allow_null=True) or []
-            normalized = []
-            for item in ids:
-                if not isinstance(item, str):
-                    raise invalid("Not a valid string.", key)
-                try:
-                    normalized.append(uuid_field(item, key))
-                except errors.ApiError:
-                    raise invalid(f"Invalid UUID: {item}", key) from None
-            out[key] = normalized
+            out[key] = quick_filter_ids(value, quick_filters)
         elif key == "use_dashboard":
             out[key] = integer_field(value, key, allow_null=True)
     if out.get("use_dashboard") and out.get("use_template"):
@@ -285,7 +308,8 @@ async def list_dashboards(request: Request) -> Response:
 async def create_dashboard(request: Request) -> Response:
     ctx = await authorize(request, DASHBOARD_WRITE)
     data, form_tags = await body_and_tags(request)
-    values = validate_fields(data, form_tags, form=is_form(request))
+    values = validate_fields(data, form_tags, form=is_form(request),
+                             quick_filters=project_quick_filters(ctx.db, ctx.project_id))
     use_template = values.pop("use_template", None)
     use_dashboard = values.pop("use_dashboard", None)
     source = None
@@ -398,7 +422,8 @@ async def update_dashboard(request: Request) -> Response:
         include_deleted = True
     row = lookup_dashboard(ctx, request.path_params["id"], include_deleted=include_deleted)
     levels = require_edit(ctx, row)
-    values = validate_fields(data, form_tags, form=is_form(request))
+    values = validate_fields(data, form_tags, form=is_form(request),
+                             quick_filters=project_quick_filters(ctx.db, ctx.project_id))
     if "restriction_level" in values and not levels.can_restrict:
         raise errors.permission_denied(
             "Only the dashboard owner and project admins have the restriction rights required to change the"

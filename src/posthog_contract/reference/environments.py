@@ -20,15 +20,19 @@ the ``Sunset``. Both sit in front of authentication and throttling, as PostHog's
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.header import Header
 from email.utils import formatdate
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from starlette.responses import Response
 
 from . import mutants
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ENVIRONMENTS = "/api/environments"
 PROJECTS = "/api/projects"
 #: the scope key holding the path as the client sent it (the rewrite replaces ``scope["path"]``)
@@ -101,8 +105,27 @@ class Deprecation:
 
     def apply(self, response: Response) -> Response:
         for name, value in self.headers.items():
-            response.headers[name] = value
+            response.headers[name] = header_value(value)
         return response
+
+
+def header_value(value: str) -> str:
+    """Django's header rule (``ResponseHeaders._convert_to_charset``, ``mime_encode=True``): latin-1 as is,
+    anything else as an RFC 2047 encoded word. The Link names the decoded request path, which a client
+    may have filled with any character. Control characters are percent-encoded: Django raises
+    ``BadHeaderError`` on a CR or LF there (a 500 from PostHog's middleware, §1.7), the reference keeps
+    the request's own answer."""
+    value = _CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", value)
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return Header(value, "utf-8", maxlinelen=sys.maxsize).encode()
+    return value
+
+
+def iri_to_uri(iri: str) -> str:
+    """Django's ``iri_to_uri``, which ``HttpResponseRedirect`` applies to ``Location``."""
+    return quote(iri, safe="/#%[]=:;$&()+,!?*@'~")
 
 
 def route(scope: dict[str, Any], routes: _Routes, mode: str, sunset_date: str | None,
@@ -139,5 +162,6 @@ def route(scope: dict[str, Any], routes: _Routes, mode: str, sunset_date: str | 
 
 def _redirect(location: str, headers: dict[str, str]) -> Response:
     """Django's redirect response: 307 (method and body survive), empty HTML body, ``Location`` as given."""
-    return Response(b"", status_code=307, headers={"Location": location, **headers},
-                    media_type="text/html; charset=utf-8")
+    response = Response(b"", status_code=307, headers={"Location": iri_to_uri(location)},
+                        media_type="text/html; charset=utf-8")
+    return Deprecation(None, headers).apply(response)
