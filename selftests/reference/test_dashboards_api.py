@@ -338,6 +338,15 @@ def test_malformed_json_is_400_parse_error_and_other_types_415(api, base, make_d
     expect_error(api.post(f"{base}/dashboards/", content=b"[1]", headers=json_header), 400, "invalid_input", attr=None)
 
 
+@pytest.mark.parametrize("blank", [b" ", b"\x0c", b"\n\t"])
+def test_a_whitespace_json_body_is_a_parse_error_and_an_empty_one_no_data(api, base, expect_error, blank):
+    """DRF treats only a zero-length body as no data (Request._load_stream); JSONParser refuses whitespace."""
+    json_header = {"Content-Type": "application/json"}
+    expect_error(api.post(f"{base}/dashboards/", content=blank, headers=json_header), 400, "parse_error")
+    empty = api.post(f"{base}/dashboards/", content=b"", headers=json_header)
+    assert empty.status_code == 201 and empty.json()["name"] is None
+
+
 # --- validation (§2.3) --------------------------------------------------------------------------------------
 
 
