@@ -6,9 +6,10 @@ import argparse
 import dataclasses
 import os
 import sys
+from datetime import datetime
 
 from . import handover, mutants
-from .options import FEATURES, RELEASES, Rate, ServerOptions
+from .options import ENVIRONMENTS_MODES, FEATURES, RELEASES, SUNSET_DATE, Rate, ServerOptions
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,6 +51,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="both",
         help="the destination key move_tile reads: both (default), to_dashboard (newest PostHog) or toDashboard",
     )
+    parser.add_argument(
+        "--environments", choices=ENVIRONMENTS_MODES,
+        help="how /api/environments/ is served (§1.9): rewrite (today's PostHog: served through /api/projects/ with"
+        " Deprecation, Link and Sunset), redirect (307 to /api/projects/), headers (served on the legacy route with"
+        " the headers), direct (before the deprecation); default: rewrite, direct under --release",
+    )
+    parser.add_argument(
+        "--sunset-date", type=_sunset_date, default=SUNSET_DATE, metavar="DATE",
+        help=f"the deprecation's Sunset (PostHog's API_ENVIRONMENTS_SUNSET_DATE, default {SUNSET_DATE}; '' omits it)",
+    )
+    parser.add_argument(
+        "--clock-offset", type=float, default=0.0, metavar="SECONDS",
+        help="run the server's clock this many seconds ahead of the machine's (negative: behind)",
+    )
+    parser.add_argument("--list-pending-mutants", action="store_true", help="print the mutants no check kills yet")
     parser.add_argument("--exit-with-stdin", action="store_true", help="stop when standard input closes")
     parser.add_argument(
         "--print-env", action="store_true",
@@ -60,9 +76,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _sunset_date(text: str) -> str:
+    """An ISO date or date-time (what PostHog's setting holds), or '' for no Sunset header."""
+    if text.strip().lower() in ("", "none"):
+        return ""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date such as 2026-07-31") from None
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
+    if args.list_pending_mutants:
+        from . import app  # noqa: F401  (declares every mutant)
+
+        for name, (rule, why) in mutants.pending().items():
+            print(f"{name}\t{rule}\tpending: {why}")
+        return 0
     if args.list_mutants:
         from . import app  # noqa: F401  (declares every mutant)
 
@@ -86,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         "move_tile_key": args.move_tile_key,
         "throttle_every": max(0, args.throttle_every),
         "throttle_retry_after": max(0, args.throttle_retry_after),
+        "environments": args.environments,
+        "sunset_date": args.sunset_date,
+        "clock_offset_s": args.clock_offset,
     }
     options = ServerOptions.with_rate(args.rate_limit, **extra) if args.rate_limit else ServerOptions(**extra)
     if args.events_rate_limit:
