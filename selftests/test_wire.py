@@ -43,6 +43,17 @@ def test_each_broken_rule_is_named(link: str, rule: str) -> None:
     assert (problem(link) or "").startswith(rule)
 
 
+def test_a_link_may_name_the_successor_of_an_environments_path() -> None:
+    """§1.9: PostHog rewrites /api/environments/ to /api/projects/ and builds `next` from the rewritten path."""
+    sent = {"limit": "5"}
+    successor = f"{BASE}/api/projects/1/dashboards/?limit=5&offset=5"
+    assert link_problem(successor, base_url=BASE, request_path="/api/environments/1/dashboards/", sent=sent,
+                        exempt=("offset",)) is None
+    backwards = link_problem(f"{BASE}/api/environments/1/dashboards/?limit=5", base_url=BASE,
+                             request_path="/api/projects/1/dashboards/", sent=sent)
+    assert backwards is not None and backwards.rule == "`next` keeps the request path"
+
+
 def test_the_link_key_is_named_and_a_scheme_change_is_only_a_note() -> None:
     found = link_problem("/x", base_url=BASE, request_path="/x", sent={}, key="previous")
     assert found is not None and found.rule == "`previous` is an absolute URL"

@@ -22,9 +22,19 @@ import pytest
 
 from . import config as settings_module
 from . import marks
+from .outcomes import EXIT_MISCONFIGURED
 from .session import ContractSession
 
-__all__ = ["SESSION", "Misconfigured", "close_run", "open_run", "session_of", "signals_deferred"]
+__all__ = [
+    "SESSION",
+    "Misconfigured",
+    "check_settings",
+    "close_run",
+    "open_run",
+    "print_settings",
+    "session_of",
+    "signals_deferred",
+]
 
 #: the run's session on ``config.stash`` (made at configure, opened once contract tests are collected)
 SESSION = pytest.StashKey[ContractSession]()
@@ -39,14 +49,43 @@ def session_of(config: pytest.Config) -> ContractSession:
     return config.stash[SESSION]
 
 
+def _option(config: pytest.Config) -> Any:
+    return lambda name: config.getoption(name, default=None)
+
+
+def check_settings(config: pytest.Config) -> None:
+    """Every misconfiguration ends a run of the suite early, whatever the selection leaves to run."""
+    try:
+        settings_module.settings_from(_option(config), os.environ)
+    except settings_module.ConfigError as exc:
+        raise Misconfigured(str(exc)) from None
+
+
+def print_settings(config: pytest.Config) -> int:
+    """``--contract-env``: each setting with its value and source; a misconfiguration as its one sentence (exit 4)."""
+    try:
+        for line in settings_module.describe(_option(config), os.environ):
+            print(line)
+        settings_module.settings_from(_option(config), os.environ)
+    except settings_module.ConfigError as exc:
+        print(f"ERROR: posthog-contract: {exc}")
+        return EXIT_MISCONFIGURED
+    return 0
+
+
 def open_run(config: pytest.Config, items: list[pytest.Item] | None = None) -> ContractSession:
     """Settings, embedded server and preflight, once; Misconfigured with one sentence when the run cannot start."""
     session = session_of(config)
     if session.connected or session.closed:
         return session
+    option = _option(config)
     try:
-        settings = settings_module.settings_from(lambda name: config.getoption(name, default=None), os.environ)
-        settings = session.start(settings, reference_args=config.getoption("reference_args", default=None) or [])
+        settings = settings_module.settings_from(option, os.environ)
+        settings = session.start(
+            settings,
+            reference_args=settings_module.reference_args(option, os.environ),
+            events_timeout_given=settings_module.raw_value("events_timeout", option, os.environ) is not None,
+        )
         session.connect(needs_events=marks.judges_events(items or []))
     except settings_module.ConfigError as exc:
         raise Misconfigured(str(exc)) from None

@@ -86,16 +86,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         dest="contract_env",
-        help="print these settings with their current state (keys only as [set]) and exit:\n"
+        help="print every setting with its value (keys only as [set]) and where it came from (flag, environment,"
+        " config file, default), and exit; these are read from the environment only:\n"
         + settings_module.environment_help(),
     )
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if config.getoption("contract_env", default=False):
-        for line in settings_module.environment_state(os.environ):
-            print(line)
-        return 0
+        return lifecycle.print_settings(config)
     return None
 
 
@@ -151,7 +150,13 @@ def _refuse_undeclared(report: pytest.CollectReport) -> None:
         report.longrepr = "posthog-contract: " + "\nposthog-contract: ".join(found)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if any(is_contract_item(item) for item in items):  # before -k / --contract-operation deselect any
+        try:
+            lifecycle.check_settings(config)
+        except lifecycle.Misconfigured as exc:
+            raise pytest.UsageError(f"posthog-contract: {exc}") from None
     _deselect_unchosen_property_based(config, items)
     # hand-written checks keep priority on the request budget: the property-based part runs last
     items[:] = sorted(items, key=lambda item: item.get_closest_marker("property_based") is not None)
@@ -166,7 +171,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _deselect_unchosen_property_based(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``--contract-operation``: the property-based tests that judge none of the chosen operations (their
     ``operations`` marks) are deselected (the settings check the names later and end the run on an unknown one)."""
-    value = config.getoption("posthog_operation", default=None) or os.environ.get("POSTHOG_CONTRACT_OPERATION")
+    value = settings_module.raw_value("operation", lambda name: config.getoption(name, default=None), os.environ)
     wanted = {part.strip() for part in str(value or "").split(",") if part.strip()}
     if not wanted:
         return

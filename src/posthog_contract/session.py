@@ -108,11 +108,19 @@ class ContractSession:
 
     # -- opening ----------------------------------------------------------------------------------------
 
-    def start(self, settings: Settings, *, reference_args: Sequence[str] = (), metered: bool = True) -> Settings:
+    def start(
+        self,
+        settings: Settings,
+        *,
+        reference_args: Sequence[str] = (),
+        metered: bool = True,
+        events_timeout_given: bool | None = None,
+    ) -> Settings:
         """Take the run's settings; with no host, start the embedded reference server and point them at it.
 
         The ledger starts counting under the run's request budget (``metered=False``, the command-line
-        tools: counted, no cap). ConfigError: one sentence.
+        tools: counted, no cap). Against the embedded server the events timeout is short unless one was
+        given (``events_timeout_given``; None: POSTHOG_EVENTS_TIMEOUT decides). ConfigError: one sentence.
         """
         self.ledger.reset(request_budget(settings) if metered else None)
         if settings.base_url is None:
@@ -132,7 +140,9 @@ class ContractSession:
                 collaborator_uuid=credentials["collaborator_uuid"],
                 other_project_id=str(credentials["other_project_id"]),
             )
-            if "POSTHOG_EVENTS_TIMEOUT" not in self._environ:
+            if events_timeout_given is None:
+                events_timeout_given = "POSTHOG_EVENTS_TIMEOUT" in self._environ
+            if not events_timeout_given:
                 # the reference lists captured events at once; a short wait keeps failing runs short
                 settings = dataclasses.replace(settings, events_timeout=15.0)
         self.redactor.add(*settings.secrets())

@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from . import marks
+from . import config as settings_module
+from . import locations, marks
 from .outcomes import (
     EXIT_PASSED,
     EXIT_TOOL_ERROR,
@@ -78,14 +79,21 @@ class Verdicts:
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Verdicts:
-        path = config.getoption("contract_waivers", default=None) or os.environ.get(WAIVERS_ENV, "").strip()
+        """``--waivers`` and ``--drift-fail``: flag > environment > config file (for runs that select the suite)."""
+        use_file = locations.selects_suite(config.args, config.invocation_params.dir)
+        try:
+            chosen = settings_module.run_settings(lambda n: config.getoption(n, default=None), os.environ,
+                                                  use_file=use_file)
+        except settings_module.ConfigError as exc:
+            raise pytest.UsageError(f"posthog-contract: {exc}") from None
+        path = chosen["waivers"]
         waivers = None
         if path:
             try:
                 waivers = waivers_module.load(path)
             except waivers_module.WaiverError as exc:
                 raise pytest.UsageError(f"posthog-contract: {exc}") from None
-        return cls(waivers, drift_fail=bool(config.getoption("contract_drift_fail", default=False)))
+        return cls(waivers, drift_fail=bool(chosen["drift-fail"]))
 
     # -- each failure ---------------------------------------------------------------------------------
 

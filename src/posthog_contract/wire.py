@@ -78,8 +78,9 @@ def link_problem(
     key: str = "next",
 ) -> LinkProblem | None:
     """The one rule for pagination links (§1.6, §7.4): an absolute URL on the host, port and path that
-    answered, keeping every parameter of the request (``sent``, last value of each) but the ``exempt``
-    ones the link advances (limit/offset, an events cursor). None when the link keeps the rule."""
+    answered (or the path's /api/projects/ successor, §1.9), keeping every parameter of the request
+    (``sent``, last value of each) but the ``exempt`` ones the link advances (limit/offset, an events
+    cursor). None when the link keeps the rule."""
     parts, base = urlsplit(link), urlsplit(base_url)
     if not parts.scheme or not parts.netloc:
         return LinkProblem(f"`{key}` is an absolute URL", f"{key} = {link!r}")
@@ -88,7 +89,8 @@ def link_problem(
     if linked != answered:
         return LinkProblem(f"`{key}` points at the host and port that answered", f"{key} points at {linked}, the host"
                            f" is {answered}")
-    if parts.path.rstrip("/") != request_path.rstrip("/"):
+    listed = request_path.rstrip("/")
+    if parts.path.rstrip("/") not in (listed, successor_path(listed)):
         shown = f"{key} path {parts.path!r}, request path {request_path!r}"
         return LinkProblem(f"`{key}` keeps the request path", shown)
     kept = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -97,6 +99,17 @@ def link_problem(
         shown = ", ".join(f"{name}={value!r} ({key}: {kept.get(name)!r})" for name, value in sorted(lost.items()))
         return LinkProblem(f"`{key}` keeps every parameter of the request", f"lost or changed: {shown}")
     return None
+
+
+#: contract §1.9: today's PostHog serves /api/environments/ through /api/projects/ (posthog/middleware.py,
+#: EnvironmentsRewriteMiddleware), so a `next` built from request.path names the successor path
+LEGACY_PREFIX = "/api/environments/"
+SUCCESSOR_PREFIX = "/api/projects/"
+
+
+def successor_path(path: str) -> str:
+    """The /api/projects/ successor of an /api/environments/ path (§1.9); any other path is its own."""
+    return SUCCESSOR_PREFIX + path[len(LEGACY_PREFIX):] if path.startswith(LEGACY_PREFIX) else path
 
 
 def scheme_note(link: str, base_url: str) -> str | None:
