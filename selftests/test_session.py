@@ -108,12 +108,23 @@ def _library_modules() -> list[Path]:
     return sorted(p for p in LIBRARY.rglob("*.py") if "reference" not in p.relative_to(LIBRARY).parts)
 
 
+def _immutable(node: ast.ClassDef) -> bool:
+    """A NamedTuple, an Enum or a frozen dataclass: an instance of it is a constant, not state."""
+    bases = {ast.unparse(base) for base in node.bases}
+    frozen = any(
+        isinstance(d, ast.Call) and any(k.arg == "frozen" and ast.unparse(k.value) == "True" for k in d.keywords)
+        for d in node.decorator_list
+    )
+    return frozen or bool(bases & {"NamedTuple", "Enum", "str, Enum", "tuple"})
+
+
 def _library_classes(modules: list[Path]) -> set[str]:
+    """The library's classes whose instances hold state."""
     return {
         node.name
         for path in modules
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-        if isinstance(node, ast.ClassDef)
+        if isinstance(node, ast.ClassDef) and not _immutable(node)
     }
 
 
