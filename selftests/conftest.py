@@ -3,5 +3,19 @@ reproducible in CI (a seed that finds a real reference-server bug is then a stab
 Set POSTHOG_CONTRACT_SEED yourself to explore other seeds."""
 
 import os
+from collections.abc import Iterator
+
+import pytest
+
+from posthog_contract.policy import LEDGER
 
 os.environ.setdefault("POSTHOG_CONTRACT_SEED", "20261126")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_request_ledger() -> Iterator[None]:
+    """The ledger is the run's (one per process): a self-test that spends the rate limit or records a
+    deprecation must not leave that behind for the next test in this process."""
+    LEDGER.reset()
+    yield
+    LEDGER.reset()
