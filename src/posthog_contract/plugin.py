@@ -6,9 +6,10 @@ ends the run before any test with one sentence and exit code 4 (never a tracebac
 collect no contract test (the self-tests) start no server.
 
 Safety on a real host: everything the run creates is undone at session end, after failures, on
-Ctrl-C and on SIGTERM (a second signal during that cleanup abandons it); in read-only mode the
-client refuses anything but GET/HEAD/OPTIONS; every report, log record and traceback the run
-produces is scrubbed of the configured keys.
+Ctrl-C and on SIGTERM (a second signal during that cleanup abandons it at once, a first one after
+a short grace period); in read-only mode the client refuses anything but GET/HEAD/OPTIONS; every
+report, log record and traceback the run produces is scrubbed of the configured keys; once the
+host refuses past the 429 wait budget, the run stops (the key's rate limit is spent).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import pytest
 
@@ -253,6 +254,8 @@ def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) ->
         max_retry_wait=settings.max_retry_wait,
         redactor=redactor,
         read_only=settings.read_only,
+        origins=(settings.capture_url,),
+        bounds=settings.bounds(),
     )
     try:
         with LEDGER.unmetered():
@@ -303,7 +306,13 @@ def _close_session() -> None:
                 f"cleanup: {len(session.resources.untracked)} dashboard(s) of this run were never registered for "
                 f"cleanup (ids {session.resources.untracked[:20]}); the final sweep soft-deleted them"
             )
-        if problems:
+        if session.resources.rate_limited:
+            LOG.warn(
+                "cleanup stopped: the host's rate limit for this key is spent; once it resets run: "
+                f"posthog-contract cleanup --run-id {session.settings.run_id} (python -m posthog_contract cleanup; "
+                "with POSTHOG_HOST / POSTHOG_PROJECT_ID set)"
+            )
+        elif problems:
             LOG.warn(
                 "cleanup left something behind; once the host is healthy run: python -m posthog_contract cleanup "
                 f"--run-id {session.settings.run_id} (with POSTHOG_HOST / POSTHOG_PROJECT_ID set)"
@@ -320,28 +329,47 @@ def _close_session() -> None:
             session.server.stop()
 
 
+#: seconds cleanup goes on after a first Ctrl-C / SIGTERM before it is abandoned (a second: at once)
+CLEANUP_GRACE_S: Final = 3.0
+
+
 @contextlib.contextmanager
-def _signals_deferred(run_id: str) -> Iterator[None]:
-    """During cleanup a first Ctrl-C / SIGTERM is noted, a second abandons the cleanup."""
+def _signals_deferred(run_id: str, grace: float = CLEANUP_GRACE_S) -> Iterator[None]:
+    """During cleanup a second Ctrl-C / SIGTERM abandons it at once; a first one lets it go on for
+    ``grace`` seconds, then abandons it (issue 20): a cleanup waiting on a throttled or silent host
+    never holds the process. The delayed abandon is a signal sent to the main thread itself, so it
+    also ends a blocking wait (a 429 pause, a socket read)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
+    armed = [True]
+    main = threading.main_thread().ident
+    command = f"python -m posthog_contract cleanup --run-id {run_id}"
+
+    def abandon_later(signum: int) -> None:
+        if armed[0] and main is not None:
+            signal.pthread_kill(main, signum)
 
     def handler(signum: int, frame: Any) -> None:
         received.append(signum)
         if len(received) > 1:
+            sys.stderr.write(f"\nposthog-contract: cleanup abandoned; finish it with: {command}\n")
             raise KeyboardInterrupt(f"signal {signum} during cleanup")
         sys.stderr.write(
-            "\nposthog-contract: cleaning up the run's resources; send the signal again to abandon "
-            f"(then: python -m posthog_contract cleanup --run-id {run_id})\n"
+            f"\nposthog-contract: cleaning up the run's resources for at most {grace:g} s more; send the signal "
+            f"again to abandon now (then: {command})\n"
         )
+        timer = threading.Timer(grace, abandon_later, (signum,))
+        timer.daemon = True
+        timer.start()
 
     names = [name for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)]
     previous = {name: signal.signal(getattr(signal, name), handler) for name in names}
     try:
         yield
     finally:
+        armed[0] = False  # a grace timer still running must not interrupt whatever comes next
         for name, old in previous.items():
             signal.signal(getattr(signal, name), old)
 
@@ -368,6 +396,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(autouse=True)
 def _name_current_test(request: pytest.FixtureRequest) -> None:
     LOG.current_test = LEDGER.label = request.node.nodeid
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
+    """Issue 24: once the host refused past the 429 wait budget, no further test starts. The run ends
+    with the one sentence saying when the limit resets; the test that met it is a tool error, so the
+    run exits 3 (1 if a violation was found before); cleanup still runs and, if it is throttled too,
+    prints the ``cleanup`` command."""
+    result = yield
+    if _SESSION is not None and LEDGER.rate_limit_spent is not None:
+        pytest.exit(f"posthog-contract: {LEDGER.rate_limit_spent}", returncode=pytest.ExitCode.TESTS_FAILED)
+    return result
 
 
 @pytest.fixture(scope="session")
@@ -451,6 +491,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if _RUN_STARTED:  # a run refused at preflight ends with its one sentence, nothing more
         for line in LEDGER.cost_lines():
             terminalreporter.write_line(f"posthog-contract: {line}")
+        deprecated = LEDGER.deprecations.summary()
+        if deprecated:  # the host's own words (header values): redacted like everything it says
+            terminalreporter.write_line(f"posthog-contract: {_REDACTOR.text(deprecated)}", yellow=True)
     if not LOG.entries:
         return
     terminalreporter.section("posthog-contract warnings and unavailable checks")

@@ -24,7 +24,7 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus, unquote_plus
+from urllib.parse import unquote_plus
 
 __all__ = [
     "REDACTED",
