@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from posthog_contract.outcomes import LOG
 from posthog_contract.policy import LEDGER
 
 os.environ.setdefault("POSTHOG_CONTRACT_SEED", "20261126")
@@ -14,8 +15,9 @@ os.environ.setdefault("POSTHOG_CONTRACT_SEED", "20261126")
 
 @pytest.fixture(autouse=True)
 def _fresh_request_ledger() -> Iterator[None]:
-    """The ledger is the run's (one per process): a self-test that spends the rate limit or records a
-    deprecation must not leave that behind for the next test in this process."""
+    """The ledger and the outcome log are the run's (one per process): a self-test that spends the rate
+    limit, records a deprecation or a warning must not leave that behind for the next test here."""
     LEDGER.reset()
     yield
     LEDGER.reset()
+    LOG.entries.clear()

@@ -306,7 +306,7 @@ def test_a_retry_after_beyond_the_budget_is_not_waited_and_spends_the_rate_limit
         client.get("/api/projects/1/dashboards/")
     assert sleep.calls == [] and len(seen) == 1
     spent = LEDGER.rate_limit_spent
-    assert spent is not None and spent.startswith("the key's rate limit is spent")
+    assert spent is not None and spent.startswith("the key's rate limit is spent") and LEDGER.stops_the_run
     assert "resets in 2,199 s, at " in spent and "UTC" in spent and "POSTHOG_MAX_RETRY_WAIT=120 s" in spent
     with pytest.raises(RateLimitExhausted, match="rate limit is spent"):
         client.get("/api/projects/1/dashboards/")
@@ -314,6 +314,13 @@ def test_a_retry_after_beyond_the_budget_is_not_waited_and_spends_the_rate_limit
     with LEDGER.unmetered():  # cleanup still tries
         assert client.get("/api/projects/1/dashboards/").status_code == 200
     assert len(seen) == 2
+
+
+def test_a_rate_limit_spent_only_by_cleanup_does_not_stop_the_run() -> None:
+    handler, _ = scripted(throttled("2199"))
+    with LEDGER.unmetered(), pytest.raises(RateLimitExhausted):
+        make_client(handler).patch("/api/projects/1/dashboards/1/", json={"deleted": True})
+    assert LEDGER.rate_limit_spent is not None and not LEDGER.stops_the_run
 
 
 def test_attempts_are_bounded_even_when_the_host_says_retry_now() -> None:

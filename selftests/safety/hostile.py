@@ -150,15 +150,23 @@ _HOP_BY_HOP = frozenset(
 
 
 class Forward:
-    """``respond`` for a :class:`StandIn` proxying to ``upstream``; each mischief, in order, may rewrite
-    the upstream's answer (return a new :class:`Answer`) or leave it (return None)."""
+    """``respond`` for a :class:`StandIn` proxying to ``upstream``. Each of ``instead`` may answer a
+    request itself (then nothing reaches the upstream); each mischief, in order, may rewrite the
+    upstream's answer (return a new :class:`Answer`) or leave it (return None)."""
 
-    def __init__(self, upstream: str, *mischief: Mischief) -> None:
+    def __init__(
+        self, upstream: str, *mischief: Mischief, instead: Iterable[Callable[[Seen], Answer | None]] = ()
+    ) -> None:
         self.upstream = upstream.rstrip("/")
         self.mischief = list(mischief)
+        self.instead = list(instead)
         self._http = httpx.Client(timeout=60)
 
     def __call__(self, seen: Seen) -> Answer:
+        for intercept in self.instead:
+            answer = intercept(seen)
+            if answer is not None:
+                return answer
         headers = {k: v for k, v in seen.headers.items() if k.lower() not in _HOP_BY_HOP}
         upstream = self._http.request(seen.method, self.upstream + seen.path, headers=headers, content=seen.body)
         answer = Answer(
@@ -192,9 +200,9 @@ def foreign_next(listener: StandIn, paths: re.Pattern[str] = DASHBOARD_LIST) -> 
     return rule
 
 
-def answer_instead(paths: re.Pattern[str], answer: Callable[[Seen], Answer]) -> Mischief:
-    """Requests on ``paths`` get ``answer(seen)`` instead of the upstream's."""
-    return lambda seen, upstream: answer(seen) if paths.match(seen.path) else None
+def answer_instead(paths: re.Pattern[str], answer: Callable[[Seen], Answer]) -> Callable[[Seen], Answer | None]:
+    """For ``Forward(instead=...)``: requests on ``paths`` get ``answer(seen)``, the upstream never sees them."""
+    return lambda seen: answer(seen) if paths.match(seen.path) else None
 
 
 # --- the key, echoed in every encoding a careless or hostile host may use -----------------------------

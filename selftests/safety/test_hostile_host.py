@@ -21,9 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
-import requests
 from hostile import (
     DASHBOARD_LIST,
     Answer,
@@ -36,11 +34,12 @@ from hostile import (
     huge,
     json_answer,
 )
-from safety_support import LEAN, ROOT, run_dashboards, suite_environment
+from safety_support import LEAN, ROOT, run_dashboards, run_suite, suite_environment, wait_for
 
 from posthog_contract import pagination, plugin
 from posthog_contract.client import ContractClient
 from posthog_contract.config import Settings
+from posthog_contract.outcomes import LOG
 from posthog_contract.paths import ApiPaths
 from posthog_contract.policy import LEDGER, ExchangeBounds, HostViolation, RateLimitExhausted
 from posthog_contract.property_based import http_session
@@ -171,7 +170,10 @@ def test_the_tests_walker_refuses_a_foreign_next(stand_in, listener):
 ENV = "/api/environments/1/dashboards/"
 
 
-def _redirecting(location: Callable[[StandIn], str], status: int = 307) -> Callable[[StandIn], Callable[[Seen], Answer]]:
+Respond = Callable[[Seen], Answer]
+
+
+def _redirecting(location: Callable[[StandIn], str], status: int = 307) -> Callable[[StandIn], Respond]:
     """A host answering ``status`` + ``location`` on the environments path, and its answer elsewhere."""
 
     def make(listener: StandIn) -> Callable[[Seen], Answer]:
@@ -349,6 +351,7 @@ def test_a_first_signal_during_a_throttled_cleanup_abandons_it_after_the_grace_p
         took = time.monotonic() - started
     assert 1.4 <= took < 3.5, f"abandoned after {took:.1f} s; expected the signal (0.5 s) plus the grace (1 s)"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert LOG.entries[-1].message.startswith("cleanup abandoned after a signal; finish it with: python -m")
 
 
 def test_a_grace_period_ends_with_the_cleanup_when_cleanup_finishes_first():
@@ -356,3 +359,91 @@ def test_a_grace_period_ends_with_the_cleanup_when_cleanup_finishes_first():
         signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # type: ignore[arg-type]
         time.sleep(0.05)  # noted, cleanup goes on
     time.sleep(0.6)  # the grace timer must not interrupt what comes after the cleanup
+
+
+# --- end to end: the suite, the cleanup command and drift, as a user runs them ----------------------------
+
+
+def _command(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "posthog_contract", *args]
+    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_no_walk_sends_anything_to_a_foreign_next(server, stand_in, listener):
+    """Every dashboards list page names a `next` on the listener's port: the run's pagination checks
+    fail (a violation), its final sweep refuses the link and says so, the `cleanup` command refuses it
+    (exit 1), and the listener receives nothing. The run's tracked dashboards are still removed."""
+    proxy = stand_in(Forward(server.base_url, foreign_next(listener)))
+    run = run_suite_against(proxy, server, "tests/test_pagination.py")
+    assert run.returncode == 1, run.output[-3000:]
+    refused = f"host violation: refused to send GET http://127.0.0.1:{listener.port}/api/projects/"
+    assert "final sweep: " + refused in run.output, run.output[-3000:]
+    assert listener.requests == [], f"the foreign port received {[(s.method, s.path) for s in listener.requests]}"
+    api = server.client()
+    assert run_dashboards(api, server.project_path) == [], "the tracked dashboards were soft-deleted all the same"
+    api.post(f"{server.project_path}/dashboards/", json={"name": dashboard_name("pcrleftover01", "x")})
+
+    env = suite_environment(POSTHOG_PERSONAL_API_KEY=server.credentials["personal_api_key"])
+    cleanup = _command("cleanup", "--host", proxy.url, "--project-id", str(server.credentials["project_id"]),
+                       "--older-than", "0s", env=env)
+    assert cleanup.returncode == 1, cleanup.stdout + cleanup.stderr
+    assert refused in cleanup.stderr and "leftover dashboard(s) found" not in cleanup.stdout
+    assert listener.requests == []
+    assert server.credentials["personal_api_key"] not in cleanup.stdout + cleanup.stderr
+
+
+def test_drift_does_not_follow_the_schema_to_another_port(server, stand_in, listener):
+    moved = answer_instead(re.compile(r"^/api/schema/"),
+                           lambda seen: Answer(307, {"Location": f"{listener.url}/api/schema/"}))
+    proxy = stand_in(Forward(server.base_url, instead=[moved]))
+    env = suite_environment(POSTHOG_PERSONAL_API_KEY=server.credentials["personal_api_key"])
+    drift = _command("drift", "--host", proxy.url, env=env)
+    assert "answered 307" in drift.stdout + drift.stderr, drift.stdout + drift.stderr
+    assert [seen.path for seen in proxy.requests] == ["/api/schema/"] and listener.requests == []
+
+
+def run_suite_against(proxy: StandIn, server: Any, *args: str, **env: str) -> Any:
+    return run_suite(*args, *LEAN, "-q", env=server.suite_env(POSTHOG_HOST=proxy.url, **env), timeout=300)
+
+
+def test_a_spent_rate_limit_ends_the_run_fast_however_many_tests_remain():
+    """Issue 24: 30 requests an hour; the host then answers Retry-After ~3600 s. No test waits for it:
+    the run stops at once with one sentence, exits 3, and leaves cleanup (throttled too) to the
+    `cleanup` command, printed with the run id."""
+    modules = ("tests/test_dashboards.py", "tests/test_sharing.py", "tests/test_collaborators.py", "tests/test_auth.py")
+    run = run_suite(*modules, *LEAN, "-rA", "--reference-arg=--rate-limit=30/hour",
+                    env=suite_environment(POSTHOG_MAX_RETRY_WAIT="5"), timeout=300)
+    assert run.returncode == 3, run.output[-4000:]
+    sentence = "the key's rate limit is spent: the host refused with 429 past POSTHOG_MAX_RETRY_WAIT=5 s"
+    assert f"posthog-contract: {sentence}" in run.output, run.output[-4000:]
+    assert re.search(r"resets in 3,\d{3} s, at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", run.output), run.output[-3000:]
+    assert re.search(r"posthog-contract cleanup --run-id pcr[a-z0-9]{10}", run.output), run.output[-3000:]
+    collected = int(re.search(r"collected (\d+) items", run.output).group(1))  # type: ignore[union-attr]
+    ran = len(re.findall(r"^(?:PASSED|FAILED|ERROR|SKIPPED|XFAIL|UNAVAILABLE) tests/", run.output, re.MULTILINE))
+    assert 0 < ran < collected / 2, f"{ran} of {collected} tests ran: the run did not stop"
+    assert "Traceback" not in run.output.split("short test summary")[0][-2000:]
+    assert run.seconds < 5 + 40, f"took {run.seconds:.0f} s"
+
+
+def test_sigterm_during_a_throttled_cleanup_ends_the_process_within_seconds(server, stand_in, spawn_suite):
+    """Cleanup's soft-deletes are answered 429 with Retry-After 50 (within the 120 s budget), so cleanup
+    waits; one SIGTERM then ends the process after the grace period (3 s), saying how to finish."""
+    def throttled_soft_delete(seen: Seen) -> Answer | None:
+        if seen.method == "PATCH" and re.search(rb'"deleted":\s*true', seen.body):
+            return json_answer(429, {"type": "throttled_error", "code": "throttled", "detail": "Slow down.",
+                                     "attr": None}, **{"Retry-After": "50"})
+        return None
+
+    proxy = stand_in(Forward(server.base_url, instead=[throttled_soft_delete]))
+    suite = spawn_suite("tests/test_dashboards.py", *LEAN, "-q", env=server.suite_env(POSTHOG_HOST=proxy.url))
+    wait_for(lambda: any(throttled_soft_delete(seen) for seen in proxy.requests), timeout=120, what="cleanup")
+    time.sleep(0.5)  # it is waiting on the 429 now
+    started = time.monotonic()
+    suite.process.send_signal(signal.SIGTERM)
+    code = suite.finish(timeout=60)
+    took = time.monotonic() - started
+    assert took < 3 + 4, f"the process took {took:.1f} s after SIGTERM"
+    assert code == 2, f"an interrupted run exits 2, got {code}:\n{suite.output[-3000:]}"
+    assert "cleanup abandoned; finish it with: python -m posthog_contract cleanup --run-id pcr" in suite.output, (
+        suite.output[-3000:]
+    )

@@ -417,9 +417,13 @@ class ContractClient:
             self._record(req, response, elapsed, note=note)
             self._shared.warnings.append(note)
             self._shared.retries_on_429 += 1
-            self._shared.slept_on_429 += pause
-            LEDGER.record_wait(pause)
-            self.sleep(pause)
+            slept = time.monotonic()
+            try:
+                self.sleep(pause)
+            finally:  # an interrupted wait counts what was waited, not what was meant
+                actual = pause if self.sleep is not time.sleep else min(pause, time.monotonic() - slept)
+                self._shared.slept_on_429 += actual
+                LEDGER.record_wait(actual)
             waited += pause
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:

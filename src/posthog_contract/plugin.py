@@ -31,7 +31,15 @@ from . import assertions, embedded
 from . import config as settings_module
 from . import contract as contract_schemas
 from .client import ContractClient
-from .outcomes import EXIT_MISCONFIGURED, LOG, TOOL_ERROR, UNAVAILABLE_PREFIX, VIOLATION, verdict_of
+from .outcomes import (
+    EXIT_MISCONFIGURED,
+    EXIT_TOOL_ERROR,
+    LOG,
+    TOOL_ERROR,
+    UNAVAILABLE_PREFIX,
+    VIOLATION,
+    verdict_of,
+)
 from .paths import ApiPaths
 from .policy import LEDGER
 from .preflight import HostFacts, preflight
@@ -308,8 +316,8 @@ def _close_session() -> None:
             )
         if session.resources.rate_limited:
             LOG.warn(
-                "cleanup stopped: the host's rate limit for this key is spent; once it resets run: "
-                f"posthog-contract cleanup --run-id {session.settings.run_id} (python -m posthog_contract cleanup; "
+                "cleanup stopped: the host's rate limit for this key is spent; once it resets run: python -m "
+                f"posthog_contract cleanup --run-id {session.settings.run_id} (posthog-contract cleanup from a wheel; "
                 "with POSTHOG_HOST / POSTHOG_PROJECT_ID set)"
             )
         elif problems:
@@ -333,6 +341,14 @@ def _close_session() -> None:
 CLEANUP_GRACE_S: Final = 3.0
 
 
+def _say(text: str) -> None:
+    """Write to the terminal now, past pytest's output capture (cleanup may run in a test's teardown)."""
+    capture = _CONFIG.pluginmanager.get_plugin("capturemanager") if _CONFIG is not None else None
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+
 @contextlib.contextmanager
 def _signals_deferred(run_id: str, grace: float = CLEANUP_GRACE_S) -> Iterator[None]:
     """During cleanup a second Ctrl-C / SIGTERM abandons it at once; a first one lets it go on for
@@ -354,9 +370,10 @@ def _signals_deferred(run_id: str, grace: float = CLEANUP_GRACE_S) -> Iterator[N
     def handler(signum: int, frame: Any) -> None:
         received.append(signum)
         if len(received) > 1:
-            sys.stderr.write(f"\nposthog-contract: cleanup abandoned; finish it with: {command}\n")
+            LOG.warn(f"cleanup abandoned after a signal; finish it with: {command}")
+            _say(f"\nposthog-contract: cleanup abandoned; finish it with: {command}\n")
             raise KeyboardInterrupt(f"signal {signum} during cleanup")
-        sys.stderr.write(
+        _say(
             f"\nposthog-contract: cleaning up the run's resources for at most {grace:g} s more; send the signal "
             f"again to abandon now (then: {command})\n"
         )
@@ -405,8 +422,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     run exits 3 (1 if a violation was found before); cleanup still runs and, if it is throttled too,
     prints the ``cleanup`` command."""
     result = yield
-    if _SESSION is not None and LEDGER.rate_limit_spent is not None:
-        pytest.exit(f"posthog-contract: {LEDGER.rate_limit_spent}", returncode=pytest.ExitCode.TESTS_FAILED)
+    if _RUN_STARTED and LEDGER.stops_the_run and LEDGER.rate_limit_spent is not None:
+        # a failed test (the one that met the limit) lets the collector tell a tool error (3) from a violation (1)
+        code = pytest.ExitCode.TESTS_FAILED if item.session.testsfailed else EXIT_TOOL_ERROR
+        pytest.exit(f"posthog-contract: {LEDGER.rate_limit_spent}", returncode=code)
     return result
 
 

@@ -462,6 +462,7 @@ class RequestLedger:
     deprecations: DeprecationLog = field(default_factory=DeprecationLog)
     #: the one sentence saying the key's rate limit is spent (issue 24); None while it is not
     rate_limit_spent: str | None = None
+    stops_the_run: bool = False  # a check met the spent rate limit: no further test starts
     _unmetered: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -476,6 +477,7 @@ class RequestLedger:
             self.by_label = Counter()
             self.deprecations = DeprecationLog()
             self.rate_limit_spent = None
+            self.stops_the_run = False
             self._unmetered = 0
 
     def record(self, method: str, path: str, status: int | None) -> None:
@@ -492,10 +494,16 @@ class RequestLedger:
                 self.events_throttled += events
 
     def spend_rate_limit(self, sentence: str) -> None:
-        """The host refused past the wait budget: no further check sends (cleanup still tries)."""
+        """The host refused past the wait budget: no further check sends (cleanup still tries).
+
+        ``stops_the_run`` is set when a check met it (not preflight or cleanup, inside
+        :meth:`unmetered`): the run then stops after that test.
+        """
         with self._lock:
             if self.rate_limit_spent is None:
                 self.rate_limit_spent = sentence
+            if not self._unmetered:
+                self.stops_the_run = True
 
     def refuse_if_rate_limited(self) -> None:
         """Raise :class:`RateLimitExhausted` for a check's request once the rate limit is spent; requests
