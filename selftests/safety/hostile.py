@@ -167,7 +167,8 @@ class Forward:
             answer = intercept(seen)
             if answer is not None:
                 return answer
-        headers = {k: v for k, v in seen.headers.items() if k.lower() not in _HOP_BY_HOP}
+        # the Host header travels: the upstream builds its links (`next`) on the proxy, as a host behind one does
+        headers = {k: v for k, v in seen.headers.items() if k.lower() not in _HOP_BY_HOP or k.lower() == "host"}
         upstream = self._http.request(seen.method, self.upstream + seen.path, headers=headers, content=seen.body)
         answer = Answer(
             upstream.status_code,
@@ -233,16 +234,16 @@ def spelled(key: str) -> dict[str, str]:
     return {name: json.loads(text) for name, text in encodings(key).items()}
 
 
-def echo_key(key: str, *, pad_to: int = 0) -> Mischief:
-    """Every JSON object answer gets an ``echo`` member holding the key in every encoding (spliced as raw
-    JSON text, so the escapes travel as escapes), and a header ``X-Echo`` with it percent-encoded;
+def echo_key(key: str, *, name: str = "echo", pad_to: int = 0) -> Mischief:
+    """Every JSON object answer gets a member ``name`` holding the key in every encoding (spliced as raw
+    JSON text, so the escapes travel as escapes), and a header ``X-<name>`` with it percent-encoded;
     ``pad_to`` pads error bodies past that many bytes (the redactor's big-body path)."""
-    member = '"echo": {' + ", ".join(f'"{name}": {text}' for name, text in encodings(key).items()) + "}"
+    member = f'"{name}": {{' + ", ".join(f'"{form}": {text}' for form, text in encodings(key).items()) + "}"
     header = "".join(f"%{b:02X}" for b in key.encode())
 
     def rule(seen: Seen, answer: Answer) -> Answer | None:
         body = answer.body if isinstance(answer.body, bytes | bytearray) else None
-        headers = {**answer.headers, "X-Echo": header}
+        headers = {**answer.headers, f"X-{name}": header}
         if not body or not body.lstrip().startswith(b"{"):
             return Answer(answer.status, headers, answer.body)
         text = body.decode("utf-8", errors="replace").lstrip()

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -48,27 +48,6 @@ from posthog_contract.resources import RunResources, dashboard_name, find_leftov
 
 KEY = "phx_HOSTILECANARY0123456789abcdefghijkl"
 RUN_ID = "pcrhostile001"
-
-
-@pytest.fixture
-def listener() -> Iterator[StandIn]:
-    """The foreign origin: anything arriving here is a leak."""
-    with StandIn() as foreign:
-        yield foreign
-
-
-@pytest.fixture
-def stand_in() -> Iterator[Callable[[Callable[[Seen], Answer]], StandIn]]:
-    started: list[StandIn] = []
-
-    def start(respond: Callable[[Seen], Answer]) -> StandIn:
-        server = StandIn(respond)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.close()
 
 
 def httpx_client(host: StandIn, **kwargs: Any) -> ContractClient:
