@@ -365,6 +365,7 @@ class ContractClient:
                 answered: httpx.Response | None = getattr(violation, "response", None)
                 LEDGER.record(req.method, req.url.path, answered.status_code if answered is not None else None)
                 violation.exchange = self._record(req, answered, elapsed, note=str(violation))
+                violation.args = (f"{violation}\n{violation.exchange.as_text(max_body=2000)}",)  # the evidence
                 raise
             except httpx.HTTPError as exc:
                 elapsed = (time.perf_counter() - start) * 1000
