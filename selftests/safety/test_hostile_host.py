@@ -396,7 +396,8 @@ def test_a_spent_rate_limit_ends_the_run_fast_however_many_tests_remain():
     sentence = "the key's rate limit is spent: the host refused with 429 past POSTHOG_MAX_RETRY_WAIT=5 s"
     assert f"posthog-contract: {sentence}" in run.output, run.output[-4000:]
     assert re.search(r"resets in 3,\d{3} s, at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", run.output), run.output[-3000:]
-    assert re.search(r"posthog-contract cleanup --run-id pcr[a-z0-9]{10}", run.output), run.output[-3000:]
+    assert re.search(r"cleanup stopped: the host's rate limit for this key is spent; once it resets run: "
+                     r"python -m posthog_contract cleanup --run-id pcr[a-z0-9]{10}", run.output), run.output[-3000:]
     collected = int(re.search(r"collected (\d+) items", run.output).group(1))  # type: ignore[union-attr]
     ran = len(re.findall(r"^(?:PASSED|FAILED|ERROR|SKIPPED|XFAIL|UNAVAILABLE) tests/", run.output, re.MULTILINE))
     assert 0 < ran < collected / 2, f"{ran} of {collected} tests ran: the run did not stop"

@@ -73,10 +73,10 @@ def spent_sentence(budget: RetryBudget, retry_after: str | None, *, now: datetim
     """The one sentence that ends a run whose key's rate limit is spent (issue 24): when it resets."""
     seconds = retry_after_seconds(retry_after)
     if seconds is None:
-        when = "the host did not say when it resets (no Retry-After)"
+        when = "did not say when it resets (no Retry-After)"
     else:
         at = (now or datetime.now(UTC)) + timedelta(seconds=seconds)
-        when = f"the host says it resets in {seconds:,.0f} s, at {at.strftime('%Y-%m-%d %H:%M:%S')} UTC"
+        when = f"says it resets in {seconds:,.0f} s, at {at.strftime('%Y-%m-%d %H:%M:%S')} UTC"
     return (
         f"the key's rate limit is spent: the host refused with 429 past POSTHOG_MAX_RETRY_WAIT={budget.max_wait:g} s"
         f" and {when}; no further test starts (the host was not judged on the rest)"
