@@ -102,17 +102,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         dest="contract_env",
-        help="print these settings with their current state (keys only as [set]) and exit:\n"
+        help="print every setting with its value (keys only as [set]) and where it came from (flag, environment,"
+        " config file, default), and exit; these are read from the environment only:\n"
         + settings_module.environment_help(),
     )
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if config.getoption("contract_env", default=False):
-        for line in settings_module.environment_state(os.environ):
-            print(line)
-        return 0
+        return _print_settings(config)
     return None
+
+
+def _print_settings(config: pytest.Config) -> int:
+    """``--contract-env``: each setting with its value and source; a misconfiguration as its one sentence (exit 4)."""
+    get = lambda name: config.getoption(name, default=None)  # noqa: E731
+    try:
+        for line in settings_module.describe(get, os.environ):
+            print(line)
+        settings_module.settings_from(get, os.environ)
+    except settings_module.ConfigError as exc:
+        print(f"ERROR: posthog-contract: {exc}")
+        return EXIT_MISCONFIGURED
+    return 0
 
 
 #: the suite's markers, registered here so that an installed wheel (no pyproject.toml) knows them too
@@ -173,7 +185,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         raise pytest.UsageError(f"posthog-contract: {exc}") from None
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if any(is_contract_item(item) for item in items):  # before -k / --contract-operation deselect any
+        _check_settings(config)
     _deselect_unchosen_property_based(config, items)
     # hand-written checks keep priority on the request budget: the property-based part runs last
     items[:] = sorted(items, key=lambda item: item.get_closest_marker("property_based") is not None)
@@ -197,7 +212,7 @@ _GENERATED_FUNCTIONS: dict[str, Callable[[set[str], set[str]], bool]] = {
 def _deselect_unchosen_property_based(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``--contract-operation``: the property-based tests none of the chosen operations reach are deselected
     (the settings check the names later and end the run on an unknown one)."""
-    value = config.getoption("posthog_operation", default=None) or os.environ.get("POSTHOG_CONTRACT_OPERATION")
+    value = settings_module.raw_value("operation", lambda name: config.getoption(name, default=None), os.environ)
     wanted = {part.strip() for part in str(value or "").split(",") if part.strip()}
     if not wanted:
         return
@@ -223,6 +238,14 @@ class _Misconfigured(Exception):
     """The run cannot start; the message is one sentence naming what to fix."""
 
 
+def _check_settings(config: pytest.Config) -> None:
+    """Every misconfiguration ends a run of the suite early, whatever the selection leaves to run."""
+    try:
+        settings_module.settings_from(lambda name: config.getoption(name, default=None), os.environ)
+    except settings_module.ConfigError as exc:
+        raise pytest.UsageError(f"posthog-contract: {exc}") from None
+
+
 def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) -> ContractSession:
     try:
         settings = settings_module.settings_from(lambda name: pytestconfig.getoption(name, default=None), os.environ)
@@ -233,7 +256,9 @@ def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) ->
     credentials: dict[str, Any] = {}
     if settings.base_url is None:
         try:
-            server = embedded.start(pytestconfig.getoption("reference_args") or [])
+            server = embedded.start(
+                settings_module.reference_args(lambda name: pytestconfig.getoption(name, default=None), os.environ)
+            )
         except embedded.EmbeddedServerError as exc:
             raise _Misconfigured(str(exc)) from None
         credentials = server.credentials
@@ -248,7 +273,8 @@ def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) ->
             collaborator_uuid=credentials["collaborator_uuid"],
             other_project_id=str(credentials["other_project_id"]),
         )
-        if "POSTHOG_EVENTS_TIMEOUT" not in os.environ:
+        option = lambda name: pytestconfig.getoption(name, default=None)  # noqa: E731
+        if settings_module.raw_value("events_timeout", option, os.environ) is None:
             # the reference lists captured events at once; a short wait keeps failing runs short
             settings = dataclasses.replace(settings, events_timeout=15.0)
     contract_schemas.set_baseline(settings.baseline)  # issue 13: the release baseline (contract §11)

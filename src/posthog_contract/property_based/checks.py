@@ -151,6 +151,8 @@ def _same_origin_problem(link: str, run: GeneratedRun, request_path: str) -> str
     answered = f"{base.hostname}:{base.port or default_port(base.scheme)}"
     if linked != answered:
         return f"points at {linked}, not the host that answered ({answered})"
+    # contract §1.9: today's PostHog serves /api/environments/ through /api/projects/ (posthog/middleware.py,
+    # EnvironmentsRewriteMiddleware), so a `next` built from request.path names the successor path
     if parts.path.rstrip("/") not in _same_list(request_path):
         return f"points at path {parts.path!r}, not the listed path {request_path!r}"
     if parts.scheme != base.scheme:
