@@ -368,8 +368,9 @@ CLEANUP_GRACE_S: Final = 3.0
 
 
 def _say(text: str) -> None:
-    """Write to the terminal now, past pytest's output capture (cleanup may run in a test's teardown)."""
-    capture = _CONFIG.pluginmanager.get_plugin("capturemanager") if _CONFIG is not None else None
+    """Write to the terminal now, past pytest's output capture (cleanup may run in a test's teardown);
+    outside a contract run (a self-test calling the cleanup helpers) the capture keeps it."""
+    capture = _CONFIG.pluginmanager.get_plugin("capturemanager") if _CONFIG is not None and _RUN_STARTED else None
     with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
         sys.stderr.write(text)
         sys.stderr.flush()
