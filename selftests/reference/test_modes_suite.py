@@ -28,18 +28,8 @@ MODES = {
     # names its text (the deprecated paths, sunset, successor) instead of the plain verdict.
     "environments-headers": (["--environments", "headers"], [], "applicable cells checked: 64/64"),
     "environments-pre-deprecation": (["--environments", "direct"], [], "applicable cells checked: 64/64"),
-}
-
-#: modes a conformant PostHog may be in that the suite cannot pass yet, and the only tests failing there.
-#: The 307 build needs the suite to follow the same-origin /api/projects/ successor (issue 20, both
-#: transports); once that lands on main, move the mode into MODES (test_awaiting_modes_fail_only_there fails
-#: to say so).
-AWAITING_ISSUE_20 = {
-    "environments-redirect-307": (
-        ["--environments", "redirect"],
-        {"tests/test_dashboards.py::test_both_prefixes_serve_the_same_dashboard",
-         "tests/test_stateful.py::test_dashboard_lifecycle_chain"},
-    ),
+    # the 307 build: both transports follow the same-origin successor once and record it (issue 20, policy.py)
+    "environments-redirect-307": (["--environments", "redirect"], [], "redirected (307) to /api/projects/"),
 }
 
 #: pending issue 14 (its test_patch_a_collaborator_is_refused accepts the §1.4 403); a no-op once merged
@@ -56,6 +46,7 @@ REPRESENTATIVES = [
     ("move-tile-to_dashboard-only", "tile_not_moved", "tests/test_move_tile.py"),
     ("environments-headers", "patch_not_stored", "tests/test_dashboards.py"),
     ("environments-pre-deprecation", "environments_prefix_serves_other_data", "tests/test_dashboards.py"),
+    ("environments-redirect-307", "patch_not_stored", "tests/test_dashboards.py"),
 ]
 
 
@@ -78,14 +69,3 @@ def test_mutants_are_still_killed_in_the_posthog_like_modes(mode, mutant, module
     server, suite, _ = MODES[mode]
     run = run_suite([*server, "--mutant", mutant], suite, [module])
     assert run.returncode == 1, f"{mutant} survived {module} in mode {mode}:\n{run.stdout[-2000:]}"
-
-
-@pytest.mark.parametrize("mode", sorted(AWAITING_ISSUE_20))
-def test_awaiting_modes_fail_only_where_the_suite_does_not_follow_yet(mode):
-    server, expected = AWAITING_ISSUE_20[mode]
-    run = run_suite(server, [], ["tests"])
-    failed = {line.split()[1] for line in run.stdout.splitlines() if line.startswith("FAILED ")}
-    assert run.returncode != 0 and failed, (
-        f"the {mode} run passes now: issue 20's redirect following has landed, move {mode} into MODES"
-    )
-    assert failed <= expected, f"the {mode} run fails beyond the tests awaiting issue 20: {sorted(failed - expected)}"

@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
+from .policy import DEFAULT_DEADLINE, ExchangeBounds
+
 __all__ = [
     "CONFIG_OPTION",
     "OPTIONS",
@@ -172,6 +174,22 @@ OPTIONS: list[Option] = [
         "SECONDS",
     ),
     Option(
+        "--request-deadline",
+        "POSTHOG_REQUEST_DEADLINE",
+        "posthog_deadline",
+        "seconds one request may take in all, from sending it to the last byte of the answer (default 60,"
+        " or the request timeout if larger); an answer not complete by then is a host violation",
+        "SECONDS",
+    ),
+    Option(
+        "--max-response-mb",
+        "POSTHOG_MAX_RESPONSE_MB",
+        "posthog_max_response_mb",
+        "largest answer the suite reads, in MB of 1,000,000 bytes (default 32: an events page of 1,000 events"
+        " is a few MB); a larger answer is a host violation, the rest is not read",
+        "MB",
+    ),
+    Option(
         None,
         "POSTHOG_MAX_RETRY_WAIT",
         "posthog_max_retry_wait",
@@ -290,6 +308,8 @@ class Settings:
     capture_url: str | None = None
     read_only: bool = False
     timeout: float = 30.0
+    deadline: float | None = None  # --request-deadline; None = policy.DEFAULT_DEADLINE or the timeout if larger
+    max_response_mb: float = 32.0  # --max-response-mb: the response size cap
     max_retry_wait: float = 120.0
     events_timeout: float = 120.0
     seed: int | None = None
@@ -299,6 +319,11 @@ class Settings:
     request_budget: int | None = None  # --request-budget: None = the profile's; 0 = no cap
     run_id: str = field(default_factory=new_run_id)
     embedded: bool = False  # True once with_embedded() pointed the settings at the reference server
+
+    def bounds(self) -> ExchangeBounds:
+        """The deadline and size cap every exchange of the run is held to (policy.ExchangeBounds)."""
+        deadline = self.deadline if self.deadline is not None else max(DEFAULT_DEADLINE, self.timeout)
+        return ExchangeBounds(deadline=deadline, max_bytes=max(1, int(self.max_response_mb * 1_000_000)))
 
     def secrets(self) -> tuple[str, ...]:
         """Every non-empty key value, for the redactor (duplicates removed, order kept)."""
@@ -719,6 +744,8 @@ def settings_from(
         capture_url=capture_url or base_url,
         read_only=_bool(raw["read_only"][0], name("read_only"), secrets),
         timeout=_seconds(raw["timeout"][0], name("timeout"), 30.0, secrets),
+        deadline=None if _blank(raw["deadline"][0]) else _seconds(raw["deadline"][0], name("deadline"), 0.0, secrets),
+        max_response_mb=_seconds(raw["max_response_mb"][0], name("max_response_mb"), 32.0, secrets, unit="MB"),
         max_retry_wait=_seconds(
             raw["max_retry_wait"][0], name("max_retry_wait"), 120.0, secrets, allow_zero=True
         ),
@@ -889,7 +916,7 @@ def _uuid(value: Any, name: str, secrets: Iterable[str]) -> str | None:
 
 
 def _seconds(
-    value: Any, name: str, default: float, secrets: Iterable[str], *, allow_zero: bool = False
+    value: Any, name: str, default: float, secrets: Iterable[str], *, allow_zero: bool = False, unit: str = "seconds"
 ) -> float:
     if _blank(value):
         return default
@@ -898,7 +925,7 @@ def _seconds(
     except ValueError:
         number = math.nan
     if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
-        expected = "a number of seconds, 0 or more" if allow_zero else "a positive number of seconds"
+        expected = f"a number of {unit}, 0 or more" if allow_zero else f"a positive number of {unit}"
         raise ConfigError(f"{name} must be {expected}, not {_shown(value, secrets)}.", option=name)
     return number
 

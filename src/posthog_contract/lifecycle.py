@@ -4,8 +4,9 @@ The plugin's hooks and the ``contract`` fixture call these, so the run is opened
 settings read from pytest's options and the environment, the session started (the embedded
 reference server, when no host is given) and connected (preflight), the one terminal line naming
 the host, the drift compared up front when the report or ``--drift-fail`` needs it. Closing undoes
-what the run created with signals held off: a first Ctrl-C / SIGTERM is noted, a second abandons
-the cleanup.
+what the run created with signals held off: a second Ctrl-C / SIGTERM abandons the cleanup at once,
+a first one after a short grace period (a cleanup waiting on a throttled or silent host never holds
+the process).
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Final
 
 import pytest
 
 from . import config as settings_module
 from . import marks
-from .outcomes import EXIT_MISCONFIGURED
+from .outcomes import EXIT_MISCONFIGURED, OutcomeLog
 from .session import ContractSession
 
 __all__ = [
@@ -110,31 +111,76 @@ def close_run(config: pytest.Config) -> None:
     """Undo what the run created and stop the server (safe to call twice, and after Ctrl-C)."""
     session = config.stash.get(SESSION, None)
     if session is not None and session.started:
-        session.close(deferring=signals_deferred)
+        say = _sayer(config, session)
+        session.close(deferring=lambda run_id: signals_deferred(run_id, say=say, log=session.log))
+
+
+def _sayer(config: pytest.Config, session: ContractSession) -> Callable[[str], None]:
+    """Write to the terminal now, past pytest's output capture (cleanup may run in a test's teardown);
+    outside a contract run (a self-test calling the cleanup helpers) the capture keeps it."""
+
+    def say(text: str) -> None:
+        capture = config.pluginmanager.get_plugin("capturemanager") if session.connected else None
+        with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+            _stderr(text)
+
+    return say
+
+
+def _stderr(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
+#: seconds cleanup goes on after a first Ctrl-C / SIGTERM before it is abandoned (a second: at once)
+CLEANUP_GRACE_S: Final = 3.0
 
 
 @contextlib.contextmanager
-def signals_deferred(run_id: str) -> Iterator[None]:
-    """During cleanup a first Ctrl-C / SIGTERM is noted, a second abandons the cleanup."""
+def signals_deferred(
+    run_id: str,
+    grace: float = CLEANUP_GRACE_S,
+    *,
+    say: Callable[[str], None] = _stderr,
+    log: OutcomeLog | None = None,
+) -> Iterator[None]:
+    """During cleanup a second Ctrl-C / SIGTERM abandons it at once; a first one lets it go on for
+    ``grace`` seconds, then abandons it (issue 20): a cleanup waiting on a throttled or silent host
+    never holds the process. The delayed abandon is a signal sent to the main thread itself, so it
+    also ends a blocking wait (a 429 pause, a socket read). ``say`` tells the terminal, ``log`` the run."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
+    armed = [True]
+    main = threading.main_thread().ident
+    command = f"python -m posthog_contract cleanup --run-id {run_id}"
+
+    def abandon_later(signum: int) -> None:
+        if armed[0] and main is not None:
+            signal.pthread_kill(main, signum)
 
     def handler(signum: int, frame: Any) -> None:
         received.append(signum)
         if len(received) > 1:
+            if log is not None:
+                log.warn(f"cleanup abandoned after a signal; finish it with: {command}")
+            say(f"\nposthog-contract: cleanup abandoned; finish it with: {command}\n")
             raise KeyboardInterrupt(f"signal {signum} during cleanup")
-        sys.stderr.write(
-            "\nposthog-contract: cleaning up the run's resources; send the signal again to abandon "
-            f"(then: python -m posthog_contract cleanup --run-id {run_id})\n"
+        say(
+            f"\nposthog-contract: cleaning up the run's resources for at most {grace:g} s more; send the signal "
+            f"again to abandon now (then: {command})\n"
         )
+        timer = threading.Timer(grace, abandon_later, (signum,))
+        timer.daemon = True
+        timer.start()
 
     names = [name for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)]
     previous = {name: signal.signal(getattr(signal, name), handler) for name in names}
     try:
         yield
     finally:
+        armed[0] = False  # a grace timer still running must not interrupt whatever comes next
         for name, old in previous.items():
             signal.signal(getattr(signal, name), old)
 

@@ -1,9 +1,10 @@
 """The one `next` walker and its invariants (contract §1.6, §7.4).
 
-It follows ``next`` verbatim, never building a URL itself, and checks on every page: size within
-``limit``; ``next`` absolute, on the configured host and path; the first request's parameters
-kept; no item twice; a bounded number of pages (a loop is reported, not followed). For events it
-also checks the keyset cursor and ordering.
+It follows ``next`` verbatim, never building a URL itself (the client sends nothing to another
+origin, whatever ``next`` says), and checks on every page: size within ``limit``; ``next``
+absolute, on the configured host and path (or its ``/api/projects/`` successor, §1.9); the first
+request's parameters kept; no item twice; a bounded number of pages (a loop is reported, not
+followed). For events it also checks the keyset cursor and ordering.
 """
 
 from __future__ import annotations

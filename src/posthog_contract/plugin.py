@@ -12,9 +12,10 @@ test declares what it judges (``operations`` and ``check`` marks, `marks`); a mi
 declaration is a collection error naming it.
 
 Safety on a real host: everything the run creates is undone at session end, after failures, on
-Ctrl-C and on SIGTERM (a second signal during that cleanup abandons it); in read-only mode the
-client refuses anything but GET/HEAD/OPTIONS; every report, log record and traceback the run
-produces is scrubbed of the configured keys.
+Ctrl-C and on SIGTERM (a second signal during that cleanup abandons it at once, a first one after
+a short grace period); in read-only mode the client refuses anything but GET/HEAD/OPTIONS; every
+report, log record and traceback the run produces is scrubbed of the configured keys; once the
+host refuses past the 429 wait budget, the run stops (the key's rate limit is spent).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import pytest
 
 from . import config as settings_module
 from . import lifecycle, marks, verdicts
-from .outcomes import UNAVAILABLE_PREFIX
+from .outcomes import EXIT_TOOL_ERROR, UNAVAILABLE_PREFIX
 from .scrubbing import Scrubber
 from .session import ContractSession
 
@@ -199,6 +200,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     except lifecycle.Misconfigured as exc:
         # pytest prints a UsageError as one "ERROR: ..." line and exits 4, without a traceback
         raise pytest.UsageError(f"posthog-contract: {exc}") from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
+    """Issue 24: once the host refused past the 429 wait budget, no further test starts. The run ends
+    with the one sentence saying when the limit resets; the test that met it is a tool error, so the
+    run exits 3 (1 if a violation was found before); cleanup still runs and, if it is throttled too,
+    prints the ``cleanup`` command."""
+    result = yield
+    session = lifecycle.session_of(item.config)
+    ledger = session.ledger
+    if session.connected and ledger.stops_the_run and ledger.rate_limit_spent is not None:
+        # a failed test (the one that met the limit) lets the verdicts tell a tool error (3) from a violation (1)
+        code = pytest.ExitCode.TESTS_FAILED if item.session.testsfailed else EXIT_TOOL_ERROR
+        pytest.exit(f"posthog-contract: {ledger.rate_limit_spent}", returncode=code)
+    return result
 
 
 @pytest.hookimpl(trylast=True)

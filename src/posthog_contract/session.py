@@ -159,6 +159,8 @@ class ContractSession:
             max_retry_wait=settings.max_retry_wait,
             redactor=self.redactor,
             read_only=settings.read_only,
+            origins=(settings.capture_url,),  # the host and the capture host, nowhere else
+            bounds=settings.bounds(),
             ledger=self.ledger,
             log=self.log,
             baseline=settings.baseline,
@@ -238,7 +240,13 @@ class ContractSession:
                 f"cleanup: {len(resources.untracked)} dashboard(s) of this run were never registered for "
                 f"cleanup (ids {resources.untracked[:20]}); the final sweep soft-deleted them"
             )
-        if problems:
+        if resources.rate_limited:
+            self.log.warn(
+                "cleanup stopped: the host's rate limit for this key is spent; once it resets run: python -m "
+                f"posthog_contract cleanup --run-id {settings.run_id} (posthog-contract cleanup from a wheel; "
+                "with POSTHOG_HOST / POSTHOG_PROJECT_ID set)"
+            )
+        elif problems:
             self.log.warn(
                 "cleanup left something behind; once the host is healthy run: python -m posthog_contract cleanup "
                 f"--run-id {settings.run_id} (with POSTHOG_HOST / POSTHOG_PROJECT_ID set)"
@@ -247,8 +255,12 @@ class ContractSession:
     # -- what the run found -----------------------------------------------------------------------------
 
     def summary_lines(self) -> list[str]:
-        """The run's notes and (once connected) its cost, for the end of the terminal output."""
-        return [*self.notes, *(self.ledger.cost_lines() if self.connected else [])]
+        """The run's notes and (once connected) its cost and the host's deprecation notices, for the end
+        of the terminal output (the host's own words redacted like everything it says)."""
+        if not self.connected:
+            return list(self.notes)
+        deprecated = self.ledger.deprecations.summary()
+        return [*self.notes, *self.ledger.cost_lines(), *([self.redactor.text(deprecated)] if deprecated else [])]
 
 
 def request_budget(settings: Settings) -> int | None:

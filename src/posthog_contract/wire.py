@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .policy import successor_path
+
 #: PostHog's 403 detail for endpoints that declare no scope: "This action does not support Personal
 #: API Key access" (posthog/permissions.py, APIScopePermission); compared case-insensitively.
 REFUSES_PERSONAL_KEYS = "does not support personal api key access"
@@ -90,7 +92,9 @@ def link_problem(
         return LinkProblem(f"`{key}` points at the host and port that answered", f"{key} points at {linked}, the host"
                            f" is {answered}")
     listed = request_path.rstrip("/")
-    if parts.path.rstrip("/") not in (listed, successor_path(listed)):
+    # §1.9: today's PostHog serves /api/environments/ through /api/projects/ (posthog/middleware.py,
+    # EnvironmentsRewriteMiddleware), so a `next` built from request.path names the successor path
+    if parts.path.rstrip("/") not in (listed, (successor_path(request_path) or listed).rstrip("/")):
         shown = f"{key} path {parts.path!r}, request path {request_path!r}"
         return LinkProblem(f"`{key}` keeps the request path", shown)
     kept = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -99,17 +103,6 @@ def link_problem(
         shown = ", ".join(f"{name}={value!r} ({key}: {kept.get(name)!r})" for name, value in sorted(lost.items()))
         return LinkProblem(f"`{key}` keeps every parameter of the request", f"lost or changed: {shown}")
     return None
-
-
-#: contract §1.9: today's PostHog serves /api/environments/ through /api/projects/ (posthog/middleware.py,
-#: EnvironmentsRewriteMiddleware), so a `next` built from request.path names the successor path
-LEGACY_PREFIX = "/api/environments/"
-SUCCESSOR_PREFIX = "/api/projects/"
-
-
-def successor_path(path: str) -> str:
-    """The /api/projects/ successor of an /api/environments/ path (§1.9); any other path is its own."""
-    return SUCCESSOR_PREFIX + path[len(LEGACY_PREFIX):] if path.startswith(LEGACY_PREFIX) else path
 
 
 def scheme_note(link: str, base_url: str) -> str | None:

@@ -221,6 +221,8 @@ class ReportCollector:
             self.notes.append(note)
         try:
             if self.har is not None and self.contract is not None:
+                for hop in getattr(response, "history", None) or ():  # a redirect the session followed (§1.9)
+                    self.har.add(har_module.from_requests(hop, self.contract.redactor), self.current)
                 self.har.add(har_module.from_requests(response, self.contract.redactor), self.current)
             request = response.request
             operation = match.operation_for(request.method, request.url)

@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from .. import operations as ops
+from ..policy import HostViolation
 from .shapes import Node, accepts, contract_node, document_node
 
 __all__ = [
@@ -173,6 +174,8 @@ def fetch(client: Any, path: str = SCHEMA_PATH, *, timeout: float = 60.0) -> tup
         response = client.get(path, headers={"Accept": _ACCEPT}, timeout=timeout)
     except httpx.HTTPError as exc:
         return None, DriftResult("error", f"{type(exc).__name__} fetching {path}", source)
+    except HostViolation as exc:  # past the size cap or the deadline; a redirect elsewhere is never followed
+        return None, DriftResult("error", str(exc), source)
     except Exception as exc:  # noqa: BLE001 - e.g. rate limit exhausted; drift never breaks a run
         return None, DriftResult("error", f"{type(exc).__name__} fetching {path}", source)
     content_type = response.headers.get("content-type", "")
