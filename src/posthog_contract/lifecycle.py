@@ -30,6 +30,7 @@ __all__ = [
     "SESSION",
     "Misconfigured",
     "check_settings",
+    "chosen_operations",
     "close_run",
     "open_run",
     "print_settings",
@@ -60,6 +61,19 @@ def check_settings(config: pytest.Config) -> None:
         settings_module.settings_from(_option(config), os.environ)
     except settings_module.ConfigError as exc:
         raise Misconfigured(str(exc)) from None
+
+
+def chosen_operations(config: pytest.Config) -> set[str] | None:
+    """The catalogue ids ``--contract-operation`` names (ids or ``METHOD /path`` labels, twins included);
+    None when it names none. Unknown names are left to the settings, which end the run on them."""
+    value = settings_module.raw_value("operation", _option(config), os.environ)
+    wanted = {part.strip() for part in str(value or "").split(",") if part.strip()}
+    if not wanted:
+        return None
+    from . import contract
+    from .property_based.cases import ENV_SUFFIX
+
+    return {operation_id.removesuffix(ENV_SUFFIX) for operation_id in contract.operation_ids(wanted)}
 
 
 def print_settings(config: pytest.Config) -> int:

@@ -25,8 +25,11 @@ __all__ = [
     "MARKERS",
     "Declared",
     "declared",
+    "is_contract_test",
     "judges_events",
+    "not_chosen",
     "problems",
+    "refuse_undeclared",
 ]
 
 OPERATIONS_MARK = "operations"
@@ -115,6 +118,34 @@ def problems(node: Any, *, required: bool) -> list[str]:
                 found.append(f"unknown {'operation id' if name == OPERATIONS_MARK else 'check kind'} {value!r} in "
                              f"@pytest.mark.{name} ({where})")
     return found
+
+
+def is_contract_test(node: Any) -> bool:
+    """A contract test: it uses the plugin's own ``contract`` fixture (every host-facing fixture depends on it)."""
+    return "contract" in getattr(node, "fixturenames", ())
+
+
+def refuse_undeclared(report: Any, items: Iterable[Any]) -> None:
+    """Make a collect report a collection error when one of its contract tests does not declare what it judges,
+    or one of its items names an operation or check kind that does not exist; the message names each."""
+    found = [
+        f"{node.nodeid}: {problem}" for node in items for problem in problems(node, required=is_contract_test(node))
+    ]
+    if found:
+        report.outcome = "failed"
+        report.longrepr = "posthog-contract: " + "\nposthog-contract: ".join(found)
+
+
+def not_chosen(nodes: Iterable[Any], chosen: set[str] | None) -> list[Any]:
+    """The property-based tests (``property_based`` mark) that judge none of the ``chosen`` operations
+    (``--contract-operation``; None: no choice, nothing is left out)."""
+    if chosen is None:
+        return []
+    return [
+        node
+        for node in nodes
+        if node.get_closest_marker("property_based") and not chosen.intersection(declared(node).operations)
+    ]
 
 
 def judges_events(nodes: Iterable[Any]) -> bool:

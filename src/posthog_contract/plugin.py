@@ -123,42 +123,27 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             reporter.write_line(f"posthog-contract: {clash}", yellow=True)
 
 
-def is_contract_item(item: pytest.Item) -> bool:
-    """A contract test: it uses the plugin's ``contract`` fixture (every host-facing fixture depends on it)."""
-    return "contract" in getattr(item, "fixturenames", ())
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[Any]:
+    """A missing or unknown declaration makes its module a collection error naming it (marks.refuse_undeclared)."""
     report = yield
-    _refuse_undeclared(report)
+    if report.passed:
+        marks.refuse_undeclared(report, [node for node in report.result if isinstance(node, pytest.Item)])
     return report
-
-
-def _refuse_undeclared(report: pytest.CollectReport) -> None:
-    """A contract test that does not declare what it judges (``operations`` and ``check`` marks), or names an
-    operation or check kind that does not exist, makes its module a collection error naming it."""
-    if not report.passed:
-        return
-    found = [
-        f"{node.nodeid}: {problem}"
-        for node in report.result
-        if isinstance(node, pytest.Item)
-        for problem in marks.problems(node, required=is_contract_item(node))
-    ]
-    if found:
-        report.outcome = "failed"
-        report.longrepr = "posthog-contract: " + "\nposthog-contract: ".join(found)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if any(is_contract_item(item) for item in items):  # before -k / --contract-operation deselect any
+    if any(marks.is_contract_test(item) for item in items):  # before -k / --contract-operation deselect any
         try:
             lifecycle.check_settings(config)
         except lifecycle.Misconfigured as exc:
             raise pytest.UsageError(f"posthog-contract: {exc}") from None
-    _deselect_unchosen_property_based(config, items)
+    # --contract-operation: the property-based tests that judge none of the chosen operations are deselected
+    drop = marks.not_chosen(items, lifecycle.chosen_operations(config))
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = [item for item in items if item not in drop]
     # hand-written checks keep priority on the request budget: the property-based part runs last
     items[:] = sorted(items, key=lambda item: item.get_closest_marker("property_based") is not None)
     if not settings_module.is_read_only(config.getoption, os.environ):
@@ -169,30 +154,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-def _deselect_unchosen_property_based(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``--contract-operation``: the property-based tests that judge none of the chosen operations (their
-    ``operations`` marks) are deselected (the settings check the names later and end the run on an unknown one)."""
-    value = settings_module.raw_value("operation", lambda name: config.getoption(name, default=None), os.environ)
-    wanted = {part.strip() for part in str(value or "").split(",") if part.strip()}
-    if not wanted:
-        return
-    from . import contract
-    from .property_based.cases import ENV_SUFFIX
-
-    chosen = {operation_id.removesuffix(ENV_SUFFIX) for operation_id in contract.operation_ids(wanted)}
-    keep, drop = [], []
-    for item in items:
-        judged = chosen.intersection(marks.declared(item).operations)
-        (drop if item.get_closest_marker("property_based") and not judged else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
-
-
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Settings, embedded server and preflight, once, before the first contract test."""
     config = session.config
-    items = [item for item in session.items if is_contract_item(item)]
+    items = [item for item in session.items if marks.is_contract_test(item)]
     if not items or config.option.collectonly:
         return
     try:
