@@ -89,7 +89,7 @@ def link_problem(
     linked = f"{parts.hostname}:{parts.port or default_port(parts.scheme)}"
     answered = f"{base.hostname}:{base.port or default_port(base.scheme)}"
     if linked != answered:
-        return LinkProblem(f"`{key}` points at the host and port that answered", f"{key} points at {linked}, the host"
+        return LinkProblem(f"`{key}` points at the configured host and port", f"{key} points at {linked}, the host"
                            f" is {answered}")
     listed = request_path.rstrip("/")
     # §1.9: today's PostHog serves /api/environments/ through /api/projects/ (posthog/middleware.py,
@@ -101,7 +101,7 @@ def link_problem(
     lost = {name: value for name, value in sent.items() if name not in exempt and kept.get(name) != value}
     if lost:
         shown = ", ".join(f"{name}={value!r} ({key}: {kept.get(name)!r})" for name, value in sorted(lost.items()))
-        return LinkProblem(f"`{key}` keeps every parameter of the request", f"lost or changed: {shown}")
+        return LinkProblem(f"`{key}` keeps every parameter of the first request", f"lost or changed: {shown}")
     return None
 
 
