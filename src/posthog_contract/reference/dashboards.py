@@ -586,7 +586,8 @@ async def create_dashboard(request: Request) -> Response:
         if source is None:
             raise invalid("Invalid value provided", "use_dashboard")
     filters = json_object_input(data, "filters")
-    variables = json_object_input(data, "variables")
+    json_object_input(data, "variables")  # refused when truthy and no object (§2.3), never stored:
+    # `variables` is a SerializerMethodField that PostHog's DashboardSerializer.create never reads
     if use_template and use_template not in TEMPLATES:
         raise invalid(f"Invalid template provided: {use_template}", "use_template")
 
@@ -620,7 +621,7 @@ async def create_dashboard(request: Request) -> Response:
                 int(bool(values.get("deleted"))),
                 creation_mode,
                 json_text(filters),
-                copied.get("variables", json_text(variables)),
+                copied.get("variables"),
                 copied.get("breakdown_colors", json_text(values.get("breakdown_colors"))),
                 copied.get("data_color_theme_id", values.get("data_color_theme_id")),
                 json_text([]),
