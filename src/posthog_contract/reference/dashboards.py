@@ -55,6 +55,10 @@ from .routing import Route
 from .storage import loads
 from .timeutil import iso_z, now
 
+#: the derived per-field checks of every write (tests/test_writes.py); a killer names one of its items
+_FIELDS = "tests/test_writes.py::test_write_stores_each_field_and_ignores_the_rest"
+_EFFECTS = "tests/test_writes.py::test_write_changes_only_what_the_contract_says"
+
 DELETE_RETURNS_204 = mutants.declare(
     "dashboard_delete_returns_204", "DELETE answers 405 with an empty body and keeps the dashboard (§2.8)"
 )
@@ -123,7 +127,7 @@ ANONYMOUS_EMPTY_200 = mutants.declare(
     "anonymous_move_tile_and_template_empty_200",
     "move_tile and create_from_template_json without credentials are 401, not an empty 200 (§1.3)",
     killed_by=(
-        "tests/test_auth.py::test_every_documented_operation_needs_a_key",
+        "tests/test_writes.py::test_every_operation_refuses_a_request_without_a_key",
         "tests/test_property_based.py::test_write_operations_conform",
     ),
 )
@@ -177,7 +181,8 @@ MOVE_MISSING_TILE_500 = mutants.declare(
 )
 RESTRICTION_PATCH_IGNORED = mutants.declare(
     "restriction_level_patch_ignored", "a valid restriction_level PATCH is stored (§2.5, §2.7, §4.2)",
-    killed_by=("tests/test_collaborators.py::test_restriction_level_patch_is_stored",),
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-restriction_level]",
+               f"{_FIELDS}[dashboards_update-restriction_level]"),
 )
 PINNED_GARBAGE_ACCEPTED = mutants.declare(
     "pinned_garbage_accepted",
