@@ -162,7 +162,7 @@ PATCH_DELETED_SERVED = mutants.declare(
 PINNED_LAST = mutants.declare(
     "pinned_dashboards_listed_last", "the dashboards list shows pinned dashboards first (§2.2)",
     killed_by=(
-        "tests/test_pagination.py::test_dashboards_list_orders_pinned_first",
+        "tests/test_pagination.py::test_dashboards_walk_covers_the_whole_list_in_order",
         "tests/test_property_based.py",
         "tests/test_stateful.py",
     ),

@@ -18,7 +18,7 @@ COUNT_WRONG = mutants.declare("list_count_is_page_size", "dashboards list `count
 COUNT_DRIFTS = mutants.declare(
     "dashboard_count_drifts_between_pages", "`count` is all visible items, the same on every page (§1.6)",
     killed_by=(
-        "tests/test_pagination.py::test_dashboards_walk_covers_the_whole_list",
+        "tests/test_pagination.py::test_dashboards_walk_covers_the_whole_list_in_order",
         "tests/test_dashboard_lifecycle.py",
         "tests/test_property_based.py",
         "tests/test_stateful.py",
