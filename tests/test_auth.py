@@ -7,19 +7,6 @@ import pytest
 from posthog_contract.assertions import expect_error, expect_shape, expect_that, fail
 from posthog_contract.wire import refuses_personal_keys
 
-NOT_PROVIDED = "Authentication credentials were not provided."
-
-
-def test_no_credentials_is_401_not_authenticated(anonymous_client, paths):
-    expect_error(
-        anonymous_client.get(paths.dashboards()),
-        401,
-        code="not_authenticated",
-        detail=NOT_PROVIDED,
-        type_="authentication_error",
-        rule="a request without a key is 401 not_authenticated (§1.3)",
-    )
-
 
 def test_basic_scheme_is_401_not_authenticated(anonymous_client, paths):
     response = anonymous_client.get(paths.dashboards(), headers={"Authorization": "Basic dXNlcjpwYXNz"})
@@ -34,15 +21,6 @@ def test_unknown_key_is_401_authentication_failed(anonymous_client, paths):
         code="authentication_failed",
         type_="authentication_error",
         rule="an unknown personal API key is 401 authentication_failed (§1.3)",
-    )
-
-
-def test_events_need_a_key_too(anonymous_client, paths):
-    expect_error(
-        anonymous_client.get(paths.events()),
-        401,
-        code="not_authenticated",
-        rule="the events list requires a key (§1.3)",
     )
 
 

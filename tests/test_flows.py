@@ -30,10 +30,18 @@ def text_tiles(run_id: str, label: str, count: int) -> list[dict[str, Any]]:
              "layouts": {"sm": {"x": 6 * (i % 2), "y": 5 * (i // 2), "w": 6, "h": 5}}} for i in range(count)]
 
 
+@pytest.fixture(scope="module")
+def furnished_cache() -> dict[str, Any]:
+    return {}
+
+
 @pytest.fixture
-def furnished(client, paths, resources, new_dashboard, run_id, request):
+def furnished(client, paths, resources, new_dashboard, run_id, request, furnished_cache):
     """A dashboard with content in every part: fields, two tiles, sharing with settings, and the member
-    as a collaborator where the host has the access-control feature (§4.2)."""
+    as a collaborator where the host has the access-control feature (§4.2). The flows of this module
+    share it: each reads its own state before it writes."""
+    if "furnished" in furnished_cache:
+        return furnished_cache["furnished"]
     colours = [{"breakdownValue": "Safari", "colorToken": "preset-1"}]
     created = new_dashboard("furnished", pinned=True, filters={"date_from": "-7d"}, tags=["posthog-contract"],
                             restriction_level=37, breakdown_colors=colours)
@@ -52,7 +60,8 @@ def furnished(client, paths, resources, new_dashboard, run_id, request):
         if added.status_code == 201:
             resources.track_collaborator(created["id"], member)
             parts.append("collaborators")
-    return created["id"], tuple(parts)
+    furnished_cache["furnished"] = created["id"], tuple(parts)
+    return furnished_cache["furnished"]
 
 
 def read_state(client, paths, dashboard_id: int, parts: tuple[str, ...]) -> dict[str, Any]:

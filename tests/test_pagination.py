@@ -107,9 +107,11 @@ def test_dashboards_walk_covers_the_whole_list_in_order(client, paths, new_dashb
 def test_limit_and_offset_together_select_a_slice(client, paths, new_dashboard):
     """`limit` alone, `offset` alone and both select three different pages; both together select the
     slice of the ordered list (§1.6)."""
-    for label, pinned in LISTED[:3]:
-        new_dashboard(f"slice {label}", pinned=pinned)
     first = expect_shape(client.get(paths.dashboards(), params={"limit": "3"}), 200, "dashboard-list-page")
+    if len(first["results"]) < 3:  # a project this empty gets dashboards of the run's own to slice
+        for label, pinned in LISTED[len(first["results"]):3]:
+            new_dashboard(f"slice {label}", pinned=pinned)
+        first = expect_shape(client.get(paths.dashboards(), params={"limit": "3"}), 200, "dashboard-list-page")
     response = client.get(paths.dashboards(), params={"limit": "2", "offset": "1"})
     page = expect_shape(response, 200, "dashboard-list-page")
     wanted = [item["id"] for item in first["results"][1:3]]

@@ -318,6 +318,7 @@ def test_every_operation_refuses_a_request_without_a_key(anonymous_client, paths
     response = _send(anonymous_client, op, path, writes.example_body(op, _auth_placeholders(resources)))
     _track_wrongly_created(op, response, resources)
     expect_error(response, 401, code="not_authenticated", type_="authentication_error",
+                 detail="Authentication credentials were not provided.",
                  rule=f"{op.method} {op.path} without credentials is 401 not_authenticated, whatever the body (§1.3)")
 
 

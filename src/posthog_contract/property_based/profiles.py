@@ -34,11 +34,11 @@ class Profile:
 PROFILES: Mapping[str, Profile] = {
     "default": Profile(
         "default",
-        max_examples=4,
+        max_examples=2,
         twin_max_examples=0,
         coverage=False,
         stateful_examples=1,
-        stateful_steps=10,
+        stateful_steps=4,
         pool_size=3,
         shrink=False,
         request_budget=600,
