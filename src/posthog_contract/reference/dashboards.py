@@ -190,6 +190,76 @@ PINNED_GARBAGE_ACCEPTED = mutants.declare(
     killed_by=("tests/test_dashboards.py::test_non_boolean_pinned_is_400", "tests/test_property_based.py"),
 )
 
+# issue 23: a write judged on every field it stores, flows on the whole state, lists on every key
+_FLOWS = "tests/test_flows.py"
+FILTERS_ECHOED = mutants.declare(
+    "dashboard_filters_echoed_not_stored", "PATCH/PUT store `filters`, not only answer them (§2.5, §2.9)",
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-filters]", f"{_FIELDS}[dashboards_update-filters]"),
+)
+VARIABLES_NOT_STORED = mutants.declare(
+    "dashboard_variables_not_stored", "PATCH/PUT store `variables` (read back as persisted_variables, §2.5, §2.9)",
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-variables]", f"{_FIELDS}[dashboards_update-variables]"),
+)
+COLORS_ECHOED = mutants.declare(
+    "dashboard_breakdown_colors_echoed_not_stored", "PATCH/PUT store `breakdown_colors` (§2.1, §2.5)",
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-breakdown_colors]",
+               f"{_FIELDS}[dashboards_update-breakdown_colors]"),
+)
+LAST_REFRESH_ECHOED = mutants.declare(
+    "dashboard_last_refresh_echoed_not_stored", "PATCH/PUT store `last_refresh` (§2.1, §2.5)",
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-last_refresh]", f"{_FIELDS}[dashboards_update-last_refresh]"),
+)
+LAST_ACCESSED_ECHOED = mutants.declare(
+    "dashboard_last_accessed_at_echoed_not_stored",
+    "PATCH/PUT store `last_accessed_at` (the list shows it; a retrieve sets it to now, §2.1, §2.9)",
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-last_accessed_at]",
+               f"{_FIELDS}[dashboards_update-last_accessed_at]"),
+)
+CREATE_DROPS_FILTERS = mutants.declare(
+    "dashboard_create_drops_filters", "create stores the `filters` it is sent (§2.3)",
+    killed_by=(f"{_FIELDS}[dashboards_create-filters]",),
+)
+PUT_STORES_NOTHING = mutants.declare(
+    "dashboard_put_stores_nothing", "PUT behaves like PATCH: it stores what it answers (§2.5)",
+    killed_by=(f"{_FIELDS}[dashboards_update-",),
+)
+TILE_DISPLAY_DROPPED = mutants.declare(
+    "tile_payload_display_dropped", "a new text tile keeps the colour and layout of its payload (§2.6)",
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-tiles]", f"{_FIELDS}[dashboards_update-tiles]"),
+)
+UNDELETE_LEAVES_TILES = mutants.declare(
+    "undelete_leaves_tiles_deleted", "an undelete brings the dashboard's tiles back (§2.8)",
+    killed_by=(f"{_FLOWS}::test_soft_delete_then_undelete_restores_every_part",),
+)
+SOFT_DELETE_UNSHARES = mutants.declare(
+    "soft_delete_disables_sharing", "soft delete and undelete leave the sharing configuration as it was (§2.8, §3)",
+    killed_by=(f"{_FLOWS}::test_soft_delete_then_undelete_restores_every_part",),
+)
+MOVE_RESETS_TILE = mutants.declare(
+    "move_tile_resets_tile_display", "a moved tile keeps its colour and layout (§5: only its dashboard changes)",
+    killed_by=(_EFFECTS,),
+)
+MOVE_EVERY_TILE = mutants.declare(
+    "move_tile_moves_every_tile", "move_tile moves the one tile it names; the source keeps the others (§5)",
+    killed_by=(_EFFECTS,),
+)
+DELETE_UNSHARES = mutants.declare(
+    "dashboard_delete_405_disables_sharing", "the refused DELETE changes nothing: sharing stays as it was (§2.8)",
+    killed_by=(f"{_EFFECTS}[dashboards_destroy]",),
+)
+TEMPLATE_FILTERS_DROPPED = mutants.declare(
+    "template_filters_dropped", "the template's dashboard carries dashboard_filters (§6)",
+    killed_by=(f"{_FIELDS}[dashboards_create_from_template_json_create-template.dashboard_filters]",),
+)
+TEMPLATE_RESTRICTED = mutants.declare(
+    "template_dashboard_restricted", "a template's dashboard has the create defaults, restriction level 21 (§2.3, §6)",
+    killed_by=(f"{_FLOWS}::test_template_creation_adds_one_dashboard_with_the_documented_defaults",),
+)
+ORDER_IGNORES_NAME = mutants.declare(
+    "dashboards_order_ignores_name", "the dashboards list is ordered by pinned, then by name (§2.2)",
+    killed_by=("tests/test_pagination.py::test_dashboards_walk_covers_the_whole_list_in_order",),
+)
+
 NAME_MAX_LENGTH = 400
 TAG_MAX_LENGTH = 255
 SEARCH_MAX_LENGTH = 200
@@ -558,7 +628,8 @@ async def list_dashboards(request: Request) -> Response:
     else:
         sql += " AND creation_mode != 'unlisted'"
     pinned_order = "ASC" if mutants.active(PINNED_LAST) else "DESC"
-    rows = ctx.db.all(sql + f" ORDER BY pinned {pinned_order}, name IS NULL, name, id", params)
+    by_name = "" if mutants.active(ORDER_IGNORES_NAME) else "name IS NULL, name, "
+    rows = ctx.db.all(sql + f" ORDER BY pinned {pinned_order}, {by_name}id", params)
     tags = [t for t in query.getlist("tags") if t]
     if tags:
         rows = [r for r in rows if set(loads(r["tags"]) or []) & set(tags)]
@@ -597,6 +668,8 @@ async def create_dashboard(request: Request) -> Response:
         raise invalid(f"Invalid template provided: {use_template}", "use_template")
 
     creation_mode = "template" if use_template else "duplicate" if use_dashboard else "default"
+    if mutants.active(CREATE_DROPS_FILTERS):
+        filters = None
     if filters is None:
         filters = (loads(source["filters"]) or {}) if source is not None else {}
     copied: dict[str, Any] = {}
@@ -781,6 +854,8 @@ def apply_tiles(ctx: Ctx, conn: sqlite3.Connection, dashboard_id: int, plan: lis
                 ).lastrowid
             else:
                 conn.execute("UPDATE tiles SET text_id = ?, insight_id = NULL WHERE id = ?", (text_id, tile_id))
+        if mutants.active(TILE_DISPLAY_DROPPED) and kind == "text" and op["tile"] is None:
+            display = {}  # a new text tile: its payload's colour and layout dropped
         for column, value in display.items():
             if column in TILE_DISPLAY_FIELDS:
                 conn.execute(f"UPDATE tiles SET {column} = ? WHERE id = ?", (value, tile_id))
@@ -796,10 +871,13 @@ def soft_delete(conn: sqlite3.Connection, dashboard_id: int, *, delete_insights:
             (dashboard_id,),
         )
     conn.execute("UPDATE tiles SET deleted = 1 WHERE dashboard_id = ?", (dashboard_id,))
+    if mutants.active(SOFT_DELETE_UNSHARES):
+        conn.execute("UPDATE sharing_configurations SET enabled = 0 WHERE dashboard_id = ?", (dashboard_id,))
 
 
 def undelete(conn: sqlite3.Connection, dashboard_id: int) -> None:
-    conn.execute("UPDATE tiles SET deleted = 0 WHERE dashboard_id = ?", (dashboard_id,))
+    if not mutants.active(UNDELETE_LEAVES_TILES):
+        conn.execute("UPDATE tiles SET deleted = 0 WHERE dashboard_id = ?", (dashboard_id,))
     conn.execute(
         "UPDATE insights SET deleted = 0 WHERE id IN (SELECT insight_id FROM tiles WHERE dashboard_id = ?)",
         (dashboard_id,),
@@ -880,6 +958,16 @@ async def update_dashboard(request: Request) -> Response:
                 "UPDATE dashboards SET name = ?, description = ?, pinned = ?, tags = ? WHERE id = ?",
                 (row["name"], row["description"], row["pinned"], row["tags"], row["id"]),
             )
+    echoed = {FILTERS_ECHOED: "filters", VARIABLES_NOT_STORED: "variables", COLORS_ECHOED: "breakdown_colors",
+              LAST_REFRESH_ECHOED: "last_refresh", LAST_ACCESSED_ECHOED: "last_accessed_at"}
+    restore = [column for name, column in echoed.items() if mutants.active(name)]
+    if mutants.active(PUT_STORES_NOTHING) and request.method == "PUT":
+        restore = [column for column in row.keys() if column not in ("id", "project_id")]  # noqa: SIM118 (a Row)
+    if restore:  # the answer above shows the write; the row keeps what it had
+        with ctx.db.write() as conn:
+            assignments = ", ".join(f"{column} = ?" for column in restore)
+            conn.execute(f"UPDATE dashboards SET {assignments} WHERE id = ?",
+                         (*(row[column] for column in restore), row["id"]))
     return json_response(body)
 
 
@@ -896,6 +984,9 @@ async def destroy_dashboard(request: Request) -> Response:
         return empty_response(204)
     if mutants.active(DELETE_HAS_BODY):
         raise errors.method_not_allowed("DELETE")
+    if mutants.active(DELETE_UNSHARES) and (found := find_dashboard(ctx.db, ctx.project_id, request.path_params["id"])):
+        with ctx.db.write() as conn:
+            conn.execute("UPDATE sharing_configurations SET enabled = 0 WHERE dashboard_id = ?", (found["id"],))
     return empty_response(405)
 
 
@@ -960,6 +1051,11 @@ async def move_tile(request: Request) -> Response:
         if not mutants.active(TILE_NOT_MOVED):
             with ctx.db.write() as conn:
                 conn.execute("UPDATE tiles SET dashboard_id = ? WHERE id = ?", (destination["id"], tile["id"]))
+                if mutants.active(MOVE_RESETS_TILE):
+                    conn.execute("UPDATE tiles SET color = NULL, layouts = '{}' WHERE id = ?", (tile["id"],))
+                if mutants.active(MOVE_EVERY_TILE):
+                    conn.execute("UPDATE tiles SET dashboard_id = ? WHERE dashboard_id = ? AND deleted = 0",
+                                 (destination["id"], source["id"]))
     return detail_response(ctx, source["id"])
 
 
@@ -998,6 +1094,8 @@ async def create_from_template_json(request: Request) -> Response:
         applied["dashboard_description"] = ""
     if mutants.active(TEMPLATE_TILES_DROPPED):
         applied["tiles"] = []
+    if mutants.active(TEMPLATE_FILTERS_DROPPED):
+        applied["dashboard_filters"] = {}
     with ctx.db.write() as conn:
         dashboard_id = conn.execute(
             "INSERT INTO dashboards (project_id, created_at, created_by) VALUES (?,?,?)",
@@ -1005,6 +1103,8 @@ async def create_from_template_json(request: Request) -> Response:
         ).lastrowid
         assert dashboard_id is not None
         apply_template(ctx, conn, dashboard_id, applied)
+        if mutants.active(TEMPLATE_RESTRICTED):
+            conn.execute("UPDATE dashboards SET restriction_level = 37 WHERE id = ?", (dashboard_id,))
     response = detail_response(ctx, dashboard_id, 201 if mutants.active(TEMPLATE_201) else 200)
     if mutants.active(TEMPLATE_NOT_KEPT):
         with ctx.db.write() as conn:
