@@ -131,7 +131,7 @@ def _write(request, op: ops.Operation, client, paths, resources, new_dashboard, 
     before: dict[str, Any] = dict(DEFAULTS.get(op.operation_id, {}))
     if "id" in op.path_params or "dashboard_id" in op.path_params:
         setup = {"restriction_level": 37} if op.operation_id == "dashboards_collaborators_create" else {}
-        created = new_dashboard(f"depth {op.operation_id}", **setup)
+        created = new_dashboard(f"depth {op.operation_id} before", **setup)
         target = {"id": created["id"], "dashboard_id": created["id"]}
         if op.read_back == "dashboards_retrieve":
             before = created
