@@ -21,7 +21,7 @@ SCENARIOS_ONLY = ["--ignore=tests/test_property_based.py", "--ignore=tests/test_
 
 #: mutant -> the scenario module that must catch it (one per area of the issue's scenario list)
 REPRESENTATIVES = {
-    "patch_not_stored": "test_dashboards",
+    "patch_not_stored": "test_writes",
     "soft_delete_ignored": "test_dashboard_lifecycle",
     "sharing_token_not_rotated": "test_sharing",
     "collaborator_duplicate_accepted": "test_collaborators",
@@ -29,7 +29,7 @@ REPRESENTATIVES = {
     "template_missing_name_accepted": "test_template",
     "events_filter_event_ignored": "test_events",
     "events_next_drops_filters": "test_pagination",
-    "readonly_key_may_write": "test_auth",
+    "readonly_key_may_write": "test_writes",
     "capture_status_wrong": "test_capture",
 }
 
