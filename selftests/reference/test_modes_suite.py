@@ -2,8 +2,9 @@
 
 Clean server: the suite passes in every mode and names what was unavailable or a version finding.
 Mutants: a representative subset per mode (one scenario module each, to keep CI time bounded; the
-full mutant set runs in the default mode, which is itself PostHog-like: windows and refusals).
-About 2 minutes on 2 cores.
+full mutant set runs in the default mode, which is itself PostHog-like: windows and refusals, and
+``/api/environments/`` served through ``/api/projects/`` with deprecation headers, contract §1.9).
+About 3 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ MODES = {
     "access-control-off": (["--without-feature", "access-control"], [], "lacks PostHog's access-control feature"),
     "release-2024-01": (["--release", "2024-01"], ["--posthog-baseline", "2024-01"], "version finding: dashboard"),
     "move-tile-to_dashboard-only": (["--move-tile-key", "to_dashboard"], [], "does not read the legacy `toDashboard`"),
+    # §1.9: the default server is today's rewrite build; these are the other builds a conformant host may be.
+    # The report's deprecation finding (issue 22, deliver 1) is not written yet: once it is, each of these
+    # names its text (the deprecated paths, sunset, successor) instead of the plain verdict.
+    "environments-headers": (["--environments", "headers"], [], "applicable cells checked: 64/64"),
+    "environments-pre-deprecation": (["--environments", "direct"], [], "applicable cells checked: 64/64"),
+    # the 307 build: both transports follow the same-origin successor once and record it (issue 20, policy.py)
+    "environments-redirect-307": (["--environments", "redirect"], [], "redirected (307) to /api/projects/"),
 }
 
 #: pending issue 14 (its test_patch_a_collaborator_is_refused accepts the §1.4 403); a no-op once merged
@@ -36,6 +44,9 @@ REPRESENTATIVES = [
     ("release-2024-01", "dashboard_restriction_level_string", "tests/test_dashboards.py"),
     ("release-2024-01", "events_next_missing", "tests/test_pagination.py"),
     ("move-tile-to_dashboard-only", "tile_not_moved", "tests/test_move_tile.py"),
+    ("environments-headers", "patch_not_stored", "tests/test_dashboards.py"),
+    ("environments-pre-deprecation", "environments_prefix_serves_other_data", "tests/test_dashboards.py"),
+    ("environments-redirect-307", "patch_not_stored", "tests/test_dashboards.py"),
 ]
 
 

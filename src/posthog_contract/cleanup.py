@@ -1,6 +1,10 @@
 """``python -m posthog_contract cleanup``: soft-delete dashboards left behind by crashed runs.
 
-It finds them by the run tag in their name only (see resources.py), so it touches nothing else.
+It finds them by the run tag in their name only (see resources.py), so it touches nothing else. It
+talks through the suite's client, so the host's answers are held to the same rules as a run's: a
+``next`` link to another origin is refused (the key never leaves the configured host) and reported
+as a host violation (exit 1); a rate limit past POSTHOG_MAX_RETRY_WAIT ends it (exit 3, run it again
+once the limit resets).
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from typing import Any
 
 from . import config
 from .client import ContractClient
+from .outcomes import EXIT_TOOL_ERROR, EXIT_VIOLATIONS
 from .paths import ApiPaths
+from .policy import HostViolation, RateLimitExhausted
 from .redaction import Redactor
 from .resources import find_leftovers
 
@@ -47,21 +53,42 @@ def run(args: argparse.Namespace) -> int:
         return 2
     redactor = Redactor(settings.secrets())
     with ContractClient(
-        settings.base_url, settings.personal_api_key, timeout=settings.timeout, redactor=redactor
+        settings.base_url,
+        settings.personal_api_key,
+        timeout=settings.timeout,
+        max_retry_wait=settings.max_retry_wait,
+        redactor=redactor,
+        origins=(settings.capture_url,),
+        bounds=settings.bounds(),
     ) as client:
-        paths = ApiPaths(settings.project_id)
-        leftovers = find_leftovers(client, paths, run_id=args.run_id, older_than_seconds=args.older_than)
-        failed = 0
-        for item in leftovers:
-            if args.dry_run:
-                print(f"would soft-delete dashboard {item['id']}: {item['name']}")
-                continue
-            response = client.patch(paths.dashboard(item["id"]), json={"deleted": True})
-            ok = response.status_code == 200
-            failed += not ok
-            verdict = "soft-deleted" if ok else f"FAILED (HTTP {response.status_code})"
-            print(f"{verdict} dashboard {item['id']}: {item['name']}")
-        print(f"{len(leftovers)} leftover dashboard(s) found, {failed} failed")
+        try:
+            return _soft_delete_leftovers(client, ApiPaths(settings.project_id), args)
+        except HostViolation as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_VIOLATIONS
+        except RateLimitExhausted as exc:
+            print(
+                f"error: the host's rate limit for this key is spent ({exc}): run the same command again once it"
+                " resets",
+                file=sys.stderr,
+            )
+            return EXIT_TOOL_ERROR
+
+
+def _soft_delete_leftovers(client: ContractClient, paths: ApiPaths, args: argparse.Namespace) -> int:
+    leftovers = find_leftovers(client, paths, run_id=args.run_id, older_than_seconds=args.older_than)
+    failed = 0
+    for item in leftovers:
+        name = client.redactor.text(str(item["name"]))  # the host's text: it could echo a key
+        if args.dry_run:
+            print(f"would soft-delete dashboard {item['id']}: {name}")
+            continue
+        response = client.patch(paths.dashboard(item["id"]), json={"deleted": True})
+        ok = response.status_code == 200
+        failed += not ok
+        verdict = "soft-deleted" if ok else f"FAILED (HTTP {response.status_code})"
+        print(f"{verdict} dashboard {item['id']}: {name}")
+    print(f"{len(leftovers)} leftover dashboard(s) found, {failed} failed")
     return 1 if failed else 0
 
 

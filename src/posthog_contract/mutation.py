@@ -46,7 +46,7 @@ TOOL_ERRORS = (
 )
 _UNTHROTTLED = ("--rate-limit", "1000000/min")
 #: the suite's assertions about the host (AssertionError and its subclasses the suite raises)
-_HOST_ASSERTIONS = ("AssertionError", "ContractViolation", "EventsNotListable", "Contract rule broken")
+_HOST_ASSERTIONS = ("AssertionError", "ContractViolation", "EventsNotListable", "HostViolation", "Contract rule broken")
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """The one `next` walker and its invariants (contract §1.6, §7.4).
 
-It follows ``next`` verbatim, never building a URL itself, and checks on every page: size within
-``limit``; ``next`` absolute, on the configured host and path; the first request's parameters
-kept; no item twice; a bounded number of pages (a loop is reported, not followed). For events it
-also checks the keyset cursor and ordering.
+It follows ``next`` verbatim, never building a URL itself (the client sends nothing to another
+origin, whatever ``next`` says), and checks on every page: size within ``limit``; ``next``
+absolute, on the configured host and path (or its ``/api/projects/`` successor, §1.9); the first
+request's parameters kept; no item twice; a bounded number of pages (a loop is reported, not
+followed). For events it also checks the keyset cursor and ordering.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import httpx
 from .assertions import expect_shape, expect_that, fail
 from .client import ContractClient
 from .outcomes import LOG
+from .policy import successor_path
 from .wire import default_port, parse_instant
 
 __all__ = ["CURSOR_PARAMS", "Walk", "parse_instant", "walk", "walk_dashboards", "walk_events"]
@@ -55,8 +57,9 @@ def _check_next_link(
         response,
         f"next = {next_url}, host = {base_url}",
     )
+    successor = successor_path(first_path)  # a `next` may name the /api/projects/ successor (§1.9)
     expect_that(
-        link.path.rstrip("/") == first_path.rstrip("/"),
+        link.path.rstrip("/") in {first_path.rstrip("/"), (successor or first_path).rstrip("/")},
         "`next` keeps the request path",
         response,
         f"next path {link.path!r}, request path {first_path!r}",

@@ -6,9 +6,10 @@ ends the run before any test with one sentence and exit code 4 (never a tracebac
 collect no contract test (the self-tests) start no server.
 
 Safety on a real host: everything the run creates is undone at session end, after failures, on
-Ctrl-C and on SIGTERM (a second signal during that cleanup abandons it); in read-only mode the
-client refuses anything but GET/HEAD/OPTIONS; every report, log record and traceback the run
-produces is scrubbed of the configured keys.
+Ctrl-C and on SIGTERM (a second signal during that cleanup abandons it at once, a first one after
+a short grace period); in read-only mode the client refuses anything but GET/HEAD/OPTIONS; every
+report, log record and traceback the run produces is scrubbed of the configured keys; once the
+host refuses past the 429 wait budget, the run stops (the key's rate limit is spent).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import pytest
 
@@ -30,7 +31,15 @@ from . import assertions, embedded
 from . import config as settings_module
 from . import contract as contract_schemas
 from .client import ContractClient
-from .outcomes import EXIT_MISCONFIGURED, LOG, TOOL_ERROR, UNAVAILABLE_PREFIX, VIOLATION, verdict_of
+from .outcomes import (
+    EXIT_MISCONFIGURED,
+    EXIT_TOOL_ERROR,
+    LOG,
+    TOOL_ERROR,
+    UNAVAILABLE_PREFIX,
+    VIOLATION,
+    verdict_of,
+)
 from .paths import ApiPaths
 from .policy import LEDGER
 from .preflight import HostFacts, preflight
@@ -93,17 +102,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         dest="contract_env",
-        help="print these settings with their current state (keys only as [set]) and exit:\n"
+        help="print every setting with its value (keys only as [set]) and where it came from (flag, environment,"
+        " config file, default), and exit; these are read from the environment only:\n"
         + settings_module.environment_help(),
     )
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if config.getoption("contract_env", default=False):
-        for line in settings_module.environment_state(os.environ):
-            print(line)
-        return 0
+        return _print_settings(config)
     return None
+
+
+def _print_settings(config: pytest.Config) -> int:
+    """``--contract-env``: each setting with its value and source; a misconfiguration as its one sentence (exit 4)."""
+    get = lambda name: config.getoption(name, default=None)  # noqa: E731
+    try:
+        for line in settings_module.describe(get, os.environ):
+            print(line)
+        settings_module.settings_from(get, os.environ)
+    except settings_module.ConfigError as exc:
+        print(f"ERROR: posthog-contract: {exc}")
+        return EXIT_MISCONFIGURED
+    return 0
 
 
 #: the suite's markers, registered here so that an installed wheel (no pyproject.toml) knows them too
@@ -164,7 +185,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         raise pytest.UsageError(f"posthog-contract: {exc}") from None
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if any(is_contract_item(item) for item in items):  # before -k / --contract-operation deselect any
+        _check_settings(config)
     _deselect_unchosen_property_based(config, items)
     # hand-written checks keep priority on the request budget: the property-based part runs last
     items[:] = sorted(items, key=lambda item: item.get_closest_marker("property_based") is not None)
@@ -188,7 +212,7 @@ _GENERATED_FUNCTIONS: dict[str, Callable[[set[str], set[str]], bool]] = {
 def _deselect_unchosen_property_based(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``--contract-operation``: the property-based tests none of the chosen operations reach are deselected
     (the settings check the names later and end the run on an unknown one)."""
-    value = config.getoption("posthog_operation", default=None) or os.environ.get("POSTHOG_CONTRACT_OPERATION")
+    value = settings_module.raw_value("operation", lambda name: config.getoption(name, default=None), os.environ)
     wanted = {part.strip() for part in str(value or "").split(",") if part.strip()}
     if not wanted:
         return
@@ -214,6 +238,14 @@ class _Misconfigured(Exception):
     """The run cannot start; the message is one sentence naming what to fix."""
 
 
+def _check_settings(config: pytest.Config) -> None:
+    """Every misconfiguration ends a run of the suite early, whatever the selection leaves to run."""
+    try:
+        settings_module.settings_from(lambda name: config.getoption(name, default=None), os.environ)
+    except settings_module.ConfigError as exc:
+        raise pytest.UsageError(f"posthog-contract: {exc}") from None
+
+
 def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) -> ContractSession:
     try:
         settings = settings_module.settings_from(lambda name: pytestconfig.getoption(name, default=None), os.environ)
@@ -224,7 +256,9 @@ def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) ->
     credentials: dict[str, Any] = {}
     if settings.base_url is None:
         try:
-            server = embedded.start(pytestconfig.getoption("reference_args") or [])
+            server = embedded.start(
+                settings_module.reference_args(lambda name: pytestconfig.getoption(name, default=None), os.environ)
+            )
         except embedded.EmbeddedServerError as exc:
             raise _Misconfigured(str(exc)) from None
         credentials = server.credentials
@@ -239,7 +273,8 @@ def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) ->
             collaborator_uuid=credentials["collaborator_uuid"],
             other_project_id=str(credentials["other_project_id"]),
         )
-        if "POSTHOG_EVENTS_TIMEOUT" not in os.environ:
+        option = lambda name: pytestconfig.getoption(name, default=None)  # noqa: E731
+        if settings_module.raw_value("events_timeout", option, os.environ) is None:
             # the reference lists captured events at once; a short wait keeps failing runs short
             settings = dataclasses.replace(settings, events_timeout=15.0)
     contract_schemas.set_baseline(settings.baseline)  # issue 13: the release baseline (contract §11)
@@ -253,6 +288,8 @@ def _open_session(pytestconfig: pytest.Config, *, needs_events: bool = False) ->
         max_retry_wait=settings.max_retry_wait,
         redactor=redactor,
         read_only=settings.read_only,
+        origins=(settings.capture_url,),
+        bounds=settings.bounds(),
     )
     try:
         with LEDGER.unmetered():
@@ -303,7 +340,13 @@ def _close_session() -> None:
                 f"cleanup: {len(session.resources.untracked)} dashboard(s) of this run were never registered for "
                 f"cleanup (ids {session.resources.untracked[:20]}); the final sweep soft-deleted them"
             )
-        if problems:
+        if session.resources.rate_limited:
+            LOG.warn(
+                "cleanup stopped: the host's rate limit for this key is spent; once it resets run: python -m "
+                f"posthog_contract cleanup --run-id {session.settings.run_id} (posthog-contract cleanup from a wheel; "
+                "with POSTHOG_HOST / POSTHOG_PROJECT_ID set)"
+            )
+        elif problems:
             LOG.warn(
                 "cleanup left something behind; once the host is healthy run: python -m posthog_contract cleanup "
                 f"--run-id {session.settings.run_id} (with POSTHOG_HOST / POSTHOG_PROJECT_ID set)"
@@ -320,28 +363,57 @@ def _close_session() -> None:
             session.server.stop()
 
 
+#: seconds cleanup goes on after a first Ctrl-C / SIGTERM before it is abandoned (a second: at once)
+CLEANUP_GRACE_S: Final = 3.0
+
+
+def _say(text: str) -> None:
+    """Write to the terminal now, past pytest's output capture (cleanup may run in a test's teardown);
+    outside a contract run (a self-test calling the cleanup helpers) the capture keeps it."""
+    capture = _CONFIG.pluginmanager.get_plugin("capturemanager") if _CONFIG is not None and _RUN_STARTED else None
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+
 @contextlib.contextmanager
-def _signals_deferred(run_id: str) -> Iterator[None]:
-    """During cleanup a first Ctrl-C / SIGTERM is noted, a second abandons the cleanup."""
+def _signals_deferred(run_id: str, grace: float = CLEANUP_GRACE_S) -> Iterator[None]:
+    """During cleanup a second Ctrl-C / SIGTERM abandons it at once; a first one lets it go on for
+    ``grace`` seconds, then abandons it (issue 20): a cleanup waiting on a throttled or silent host
+    never holds the process. The delayed abandon is a signal sent to the main thread itself, so it
+    also ends a blocking wait (a 429 pause, a socket read)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
+    armed = [True]
+    main = threading.main_thread().ident
+    command = f"python -m posthog_contract cleanup --run-id {run_id}"
+
+    def abandon_later(signum: int) -> None:
+        if armed[0] and main is not None:
+            signal.pthread_kill(main, signum)
 
     def handler(signum: int, frame: Any) -> None:
         received.append(signum)
         if len(received) > 1:
+            LOG.warn(f"cleanup abandoned after a signal; finish it with: {command}")
+            _say(f"\nposthog-contract: cleanup abandoned; finish it with: {command}\n")
             raise KeyboardInterrupt(f"signal {signum} during cleanup")
-        sys.stderr.write(
-            "\nposthog-contract: cleaning up the run's resources; send the signal again to abandon "
-            f"(then: python -m posthog_contract cleanup --run-id {run_id})\n"
+        _say(
+            f"\nposthog-contract: cleaning up the run's resources for at most {grace:g} s more; send the signal "
+            f"again to abandon now (then: {command})\n"
         )
+        timer = threading.Timer(grace, abandon_later, (signum,))
+        timer.daemon = True
+        timer.start()
 
     names = [name for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)]
     previous = {name: signal.signal(getattr(signal, name), handler) for name in names}
     try:
         yield
     finally:
+        armed[0] = False  # a grace timer still running must not interrupt whatever comes next
         for name, old in previous.items():
             signal.signal(getattr(signal, name), old)
 
@@ -368,6 +440,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(autouse=True)
 def _name_current_test(request: pytest.FixtureRequest) -> None:
     LOG.current_test = LEDGER.label = request.node.nodeid
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
+    """Issue 24: once the host refused past the 429 wait budget, no further test starts. The run ends
+    with the one sentence saying when the limit resets; the test that met it is a tool error, so the
+    run exits 3 (1 if a violation was found before); cleanup still runs and, if it is throttled too,
+    prints the ``cleanup`` command."""
+    result = yield
+    if _RUN_STARTED and LEDGER.stops_the_run and LEDGER.rate_limit_spent is not None:
+        # a failed test (the one that met the limit) lets the collector tell a tool error (3) from a violation (1)
+        code = pytest.ExitCode.TESTS_FAILED if item.session.testsfailed else EXIT_TOOL_ERROR
+        pytest.exit(f"posthog-contract: {LEDGER.rate_limit_spent}", returncode=code)
+    return result
 
 
 @pytest.fixture(scope="session")
@@ -451,6 +537,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if _RUN_STARTED:  # a run refused at preflight ends with its one sentence, nothing more
         for line in LEDGER.cost_lines():
             terminalreporter.write_line(f"posthog-contract: {line}")
+        deprecated = LEDGER.deprecations.summary()
+        if deprecated:  # the host's own words (header values): redacted like everything it says
+            terminalreporter.write_line(f"posthog-contract: {_REDACTOR.text(deprecated)}", yellow=True)
     if not LOG.entries:
         return
     terminalreporter.section("posthog-contract warnings and unavailable checks")

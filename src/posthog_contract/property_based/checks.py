@@ -12,6 +12,7 @@ import schemathesis
 from .. import contract
 from .. import operations as ops
 from ..outcomes import LOG
+from ..policy import successor_path
 from ..wire import ENVELOPE_CODES, default_port, instant_or_none, refuses_personal_keys
 from .cases import as_int, content_type, json_or_none, judged, last_values, query_pairs
 from .run import GeneratedRun, active_run
@@ -150,11 +151,19 @@ def _same_origin_problem(link: str, run: GeneratedRun, request_path: str) -> str
     answered = f"{base.hostname}:{base.port or default_port(base.scheme)}"
     if linked != answered:
         return f"points at {linked}, not the host that answered ({answered})"
-    if parts.path.rstrip("/") != request_path.rstrip("/"):
+    # contract §1.9: today's PostHog serves /api/environments/ through /api/projects/ (posthog/middleware.py,
+    # EnvironmentsRewriteMiddleware), so a `next` built from request.path names the successor path
+    if parts.path.rstrip("/") not in _same_list(request_path):
         return f"points at path {parts.path!r}, not the listed path {request_path!r}"
     if parts.scheme != base.scheme:
         LOG.warn(f"`next` uses scheme {parts.scheme} while the suite talks {base.scheme} (TLS proxy?) (contract §1.6)")
     return None
+
+
+def _same_list(path: str) -> set[str]:
+    """The listed path, or its /api/projects/ successor: a `next` may name it (contract §1.9)."""
+    successor = successor_path(path)
+    return {path.rstrip("/")} | ({successor.rstrip("/")} if successor else set())
 
 
 _LINK_FILTER_EXEMPT: Mapping[str, frozenset[str]] = {

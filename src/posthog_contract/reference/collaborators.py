@@ -24,15 +24,12 @@ from .dashboard_access import (
     RESTRICTION_LEVELS,
     access,
     access_for,
-    choice_field,
-    invalid,
     load_dashboard,
     membership_level,
     not_allowed,
-    reject_surrogates,
     require_edit,
-    uuid_field,
 )
+from .drf_fields import choice_field, invalid, reject_surrogates, uuid_field
 from .errors import empty_response, json_response
 from .pages import page, window
 from .routing import Route

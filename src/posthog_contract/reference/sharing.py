@@ -21,18 +21,15 @@ from .auth import SHARING_READ, SHARING_WRITE, Ctx, authorize
 from .bodies import read_data
 from .dashboard_access import (
     DASHBOARD_NOT_FOUND,
-    boolean_field,
     current_sharing,
-    invalid,
-    json_text,
     load_dashboard,
     not_allowed,
-    reject_surrogates,
     require_edit,
 )
+from .drf_fields import boolean_field, invalid, reject_surrogates
 from .errors import json_response
 from .routing import Route
-from .storage import loads
+from .storage import json_text, loads
 from .timeutil import iso_z, now
 
 SHARING_ARRAY = mutants.declare("sharing_array", "sharing GET answers one SharingConfiguration object (§3, §10)")

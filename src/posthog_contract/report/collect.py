@@ -33,6 +33,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from .. import config as settings_module
+from .. import locations
 from .. import operations as ops
 from .. import outcomes as outcome_module
 from ..outcomes import LOG, UNAVAILABLE_PREFIX
@@ -147,9 +149,10 @@ class ReportCollector:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        directory = config.getoption("contract_report", default=None)
+        chosen = _run_settings(config)  # --report, --har, --drift-fail, --waivers: flag > environment > config file
+        directory = chosen["report"]
         self.report_dir: Path | None = Path(directory) if directory else None
-        self.drift_fail: bool = bool(config.getoption("contract_drift_fail", default=False))
+        self.drift_fail: bool = bool(chosen["drift-fail"])
         self.worker = hasattr(config, "workerinput")
         self.tests: dict[str, model.TestRecord] = {}
         self.live: dict[str, _Live] = {}
@@ -168,13 +171,13 @@ class ReportCollector:
         self._env_redactor = Redactor(os.environ.get(name) for name in _KEY_VARIABLES)
         self._lock = threading.RLock()
         self.today = datetime.now(UTC).date()
-        har_path = config.getoption("contract_har", default=None)
+        har_path = chosen["har"]
         self.har: har_module.HarArchive | None = None
         if har_path:  # an xdist worker writes its part next to FILE; the controller merges the parts
             worker = getattr(config, "workerinput", {}).get("workerid")
             self.har = har_module.HarArchive(Path(har_path), _version(), part=worker)
         self.waivers: waivers_module.WaiverFile | None = None
-        waiver_path = config.getoption("contract_waivers", default=None) or os.environ.get(_WAIVERS_ENV, "").strip()
+        waiver_path = chosen["waivers"]
         if waiver_path:
             try:
                 self.waivers = waivers_module.load(waiver_path)
@@ -281,6 +284,8 @@ class ReportCollector:
     def _on_requests_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
         try:
             if self.har is not None and self.contract is not None:
+                for hop in getattr(response, "history", None) or ():  # a redirect the session followed (§1.9)
+                    self.har.add(har_module.from_requests(hop, self.contract.redactor), self.current)
                 self.har.add(har_module.from_requests(response, self.contract.redactor), self.current)
             request = response.request
             operation = match.operation_for(request.method, request.url)
@@ -482,6 +487,8 @@ class ReportCollector:
 
     def _failed(self, record: model.TestRecord, report: pytest.TestReport, outcome: str) -> None:
         record.outcome = outcome
+        if not _is_subtest(report):
+            record.file, record.line = _failure_location(report)
         crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
         text = str(getattr(crash, "message", "") or report.longreprtext or "")
         text = self.scrub(text)
@@ -646,7 +653,7 @@ class ReportCollector:
         run.options = {
             "report": str(self.report_dir) if self.report_dir else None,
             "drift_fail": self.drift_fail,
-            "reference_args": [self.scrub(str(a)) for a in self.config.getoption("reference_args", default=[]) or []],
+            "reference_args": [self.scrub(str(a)) for a in _run_settings(self.config)["reference-args"]],
         }
         if session is None:
             run.notes.append("no contract session was opened (no test used the host)")
@@ -719,6 +726,16 @@ class ReportCollector:
                 terminalreporter.write_line(f"accepted: {test['id']}: {test.get('waiver', '')}")
 
 
+def _run_settings(config: pytest.Config) -> dict[str, Any]:
+    """The report's settings; a config file counts only for runs that select the suite."""
+    use_file = locations.selects_suite(config.args, config.invocation_params.dir)
+    try:
+        return settings_module.run_settings(lambda name: config.getoption(name, default=None), os.environ,
+                                            use_file=use_file)
+    except settings_module.ConfigError as exc:
+        raise pytest.UsageError(f"posthog-contract: {exc}") from None
+
+
 def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path | None) -> list[tuple[str, str]]:
     """The end-of-run table: operations covered, checks, tests, drift, where the report is."""
     summary = report["summary"]
@@ -782,6 +799,22 @@ def _shapes_for(operation: ops.Operation, status: int | None) -> list[str]:
     if status in operation.error_statuses:
         return [operation.error_shape, *operation.error_alternatives.get(status, ())]
     return []
+
+
+def _failure_location(report: Any) -> tuple[str | None, int | None]:
+    """The test's file (as its id names it) and the 1-based line of the failure: the deepest traceback
+    entry in that file (the test's own call of the failing check), else the test's ``def`` line."""
+    location = getattr(report, "location", None)
+    if not location or not location[0]:
+        return None, None
+    file = str(location[0]).replace(os.sep, "/")
+    line = location[1] + 1 if isinstance(location[1], int) else None
+    entries = getattr(getattr(report.longrepr, "reprtraceback", None), "reprentries", None) or []
+    for entry in reversed(entries):
+        where = getattr(entry, "reprfileloc", None)
+        if where is not None and str(where.path).replace(os.sep, "/").endswith(file) and where.lineno:
+            return file, int(where.lineno)
+    return file, line
 
 
 def _failure_outcome(report: Any) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from .. import operations as ops
+from ..policy import HostViolation
 from .shapes import Node, accepts, contract_node, document_node
 
 __all__ = ["DriftResult", "Finding", "check_host", "compare", "fetch", "parse_document", "register"]
@@ -163,6 +164,8 @@ def fetch(client: Any, path: str = SCHEMA_PATH, *, timeout: float = 60.0) -> tup
         response = client.get(path, headers={"Accept": _ACCEPT}, timeout=timeout)
     except httpx.HTTPError as exc:
         return None, DriftResult("error", f"{type(exc).__name__} fetching {path}", source)
+    except HostViolation as exc:  # past the size cap or the deadline; a redirect elsewhere is never followed
+        return None, DriftResult("error", str(exc), source)
     except Exception as exc:  # noqa: BLE001 - e.g. rate limit exhausted; drift never breaks a run
         return None, DriftResult("error", f"{type(exc).__name__} fetching {path}", source)
     content_type = response.headers.get("content-type", "")
@@ -424,7 +427,7 @@ def _from_host(args: argparse.Namespace) -> DriftResult | None:
     redactor = Redactor(settings.secrets())
     try:
         with ContractClient(settings.base_url, settings.personal_api_key, timeout=settings.timeout,
-                            redactor=redactor) as client:
+                            redactor=redactor, origins=(settings.capture_url,), bounds=settings.bounds()) as client:
             result = check_host(client, timeout=max(settings.timeout, 60.0))
     finally:
         if server is not None:

@@ -81,6 +81,8 @@ class TestRecord:
     waiver: str = ""  # the waiver that accepted the failure (outcome "accepted")
     warnings: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+    file: str | None = None  # a failure's test file, as its id names it (tests/test_x.py)
+    line: int | None = None  # 1-based line in that file where the failure surfaced (else the test's def)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -107,6 +109,10 @@ class TestRecord:
             data["warnings"] = list(self.warnings)
         if self.evidence:
             data["evidence"] = list(self.evidence)
+        if self.file:
+            data["file"] = self.file
+        if self.line:
+            data["line"] = self.line
         return data
 
 
