@@ -62,7 +62,8 @@ class FieldFact:
     feature: str | None = None
     alone: bool = False
     why: str = ""
-    added: str | None = None  # x-posthog-added of the response field it is read as (release-dependent)
+    #: x-posthog-added of each response field it is read as: a release-dependent read (contract §11)
+    added: Mapping[str, str] = field(default_factory=dict)
     schema: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -132,7 +133,8 @@ def field_facts(op: ops.Operation) -> tuple[FieldFact, ...]:
         raw = dict(prop.get(FACTS_KEYWORD) or {"fate": "stored"})
         raw.update((raw.pop("operations", None) or {}).get(op.operation_id, {}))
         read_as = tuple(raw.get("read_as") or (path[-1],))
-        first = response.get(read_as[0].split(".")[0]) or {}
+        added = {name: str(response[name.split(".")[0]][contract.BASELINE_KEYWORD]) for name in read_as
+                 if contract.BASELINE_KEYWORD in (response.get(name.split(".")[0]) or {})}
         compare = raw.get("compare") or ("instant" if prop.get("format") == "date-time" else "exact")
         facts.append(
             FieldFact(
@@ -146,7 +148,7 @@ def field_facts(op: ops.Operation) -> tuple[FieldFact, ...]:
                 feature=raw.get("feature"),
                 alone=bool(raw.get("alone")),
                 why=raw.get("why", ""),
-                added=first.get(contract.BASELINE_KEYWORD),
+                added=added,
                 schema={k: v for k, v in prop.items() if k != FACTS_KEYWORD},
             )
         )
