@@ -23,7 +23,7 @@ SCENARIOS_ONLY = [*mutation.SCENARIOS_ONLY, "--maxfail=5"]
 
 #: mutant -> the scenario module that must catch it (one per area of the issue's scenario list)
 REPRESENTATIVES = {
-    "patch_not_stored": "test_dashboards",
+    "patch_not_stored": "test_writes",
     "soft_delete_ignored": "test_dashboard_lifecycle",
     "sharing_token_not_rotated": "test_sharing",
     "collaborator_duplicate_accepted": "test_collaborators",
@@ -31,7 +31,7 @@ REPRESENTATIVES = {
     "template_missing_name_accepted": "test_template",
     "events_filter_event_ignored": "test_events",
     "events_next_drops_filters": "test_pagination",
-    "readonly_key_may_write": "test_auth",
+    "readonly_key_may_write": "test_writes",
     "capture_status_wrong": "test_capture",
 }
 

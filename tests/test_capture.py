@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 
+from posthog_contract import events
 from posthog_contract.assertions import expect_shape, expect_that
 from posthog_contract.operations import OPERATIONS
 from posthog_contract.paths import CAPTURE_PATHS
@@ -35,7 +35,7 @@ def one_event(run_id: str, **extra):
         "event": f"pc_{run_id}_capture_check",
         "distinct_id": f"pc-{run_id}-capture",
         "properties": {"run_id": run_id},
-        "timestamp": datetime.now(UTC).isoformat(),
+        "timestamp": events.stamp().isoformat(),  # its own timestamp, never the host's now (§9)
         "uuid": str(uuid.uuid4()),
         **extra,
     }

@@ -62,23 +62,6 @@ def with_feature(client, paths, outcomes, restricted):
     )
 
 
-@pytest.mark.operations("dashboards_partial_update", "dashboards_retrieve")
-@pytest.mark.check("persistence")
-def test_restriction_level_patch_is_stored(client, paths, new_dashboard):
-    created = new_dashboard("restriction")
-    patched = client.patch(paths.dashboard(created["id"]), json={"restriction_level": 37})
-    answered = expect_shape(patched, 200, "dashboard", rule="PATCH restriction_level=37 answers 200 (§2.5)")
-    read = client.get(paths.dashboard(created["id"]))
-    stored = expect_shape(read, 200, "dashboard", rule="the restricted dashboard can be read back (§2.4)")
-    expect_that(
-        answered["restriction_level"] == 37 and stored["restriction_level"] == 37,
-        "a valid restriction_level PATCH is stored, on any organisation (§2.5, §2.7)",
-        read,
-        f"PATCH answered restriction_level {answered['restriction_level']!r}, GET shows "
-        f"{stored['restriction_level']!r}",
-    )
-
-
 @pytest.mark.operations("dashboards_collaborators_list")
 @pytest.mark.check("shape")
 def test_a_new_restricted_dashboard_lists_no_collaborators(client, paths, restricted):

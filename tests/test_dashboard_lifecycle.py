@@ -22,14 +22,6 @@ def soft_deleted(client, paths, new_dashboard):
     return created, response
 
 
-@pytest.mark.operations("dashboards_partial_update")
-@pytest.mark.check("status", "shape")
-def test_soft_delete_answers_200_with_deleted_true(soft_deleted):
-    _, response = soft_deleted
-    body = expect_shape(response, 200, "dashboard", rule="PATCH deleted=true answers 200 with the dashboard")
-    expect_that(body["deleted"] is True, "the soft-delete answer shows deleted: true (§2.8)", response)
-
-
 @pytest.mark.operations("dashboards_retrieve")
 @pytest.mark.check("persistence", "negative")
 def test_soft_deleted_dashboard_is_404(client, paths, soft_deleted):

@@ -76,27 +76,6 @@ def test_move_tile_answers_the_source_without_the_tile(client, paths, outcomes, 
     expect_that(text not in tile_texts(body), "the returned source no longer holds the tile (§5)", response)
 
 
-@pytest.mark.operations("dashboards_move_tile_partial_update", "dashboards_retrieve")
-@pytest.mark.check("persistence")
-def test_move_tile_is_stored_on_both_dashboards(client, paths, outcomes, two_dashboards_with_tile):
-    source, destination, tile, text = two_dashboards_with_tile
-    move(
-        client, paths, source["id"], {"tile": {"id": tile["id"]}, "to_dashboard": destination["id"]}, outcomes=outcomes
-    )
-    reread_source = client.get(paths.dashboard(source["id"]))
-    expect_that(
-        text not in tile_texts(expect_shape(reread_source, 200, "dashboard")),
-        "after move_tile the source no longer has the tile (read again) (§5)",
-        reread_source,
-    )
-    reread_destination = client.get(paths.dashboard(destination["id"]))
-    expect_that(
-        text in tile_texts(expect_shape(reread_destination, 200, "dashboard")),
-        "after move_tile the destination has the tile (§5)",
-        reread_destination,
-    )
-
-
 @pytest.mark.operations("dashboards_move_tile_create")
 @pytest.mark.check("parameters")
 def test_move_tile_accepts_post_and_legacy_key(client, paths, outcomes, two_dashboards_with_tile):

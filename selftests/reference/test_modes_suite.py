@@ -37,16 +37,16 @@ PENDING = ["--deselect", "tests/test_collaborators.py::test_patch_a_collaborator
 
 #: (mode, mutant, the scenario module that must still kill it)
 REPRESENTATIVES = [
-    ("tagging-off", "patch_not_stored", "tests/test_dashboards.py"),
+    ("tagging-off", "patch_not_stored", "tests/test_writes.py"),
     ("tagging-off", "events_next_drops_filters", "tests/test_pagination.py"),
     ("access-control-off", "sharing_token_not_rotated", "tests/test_sharing.py"),
     ("access-control-off", "tile_not_moved", "tests/test_move_tile.py"),
     ("release-2024-01", "dashboard_restriction_level_string", "tests/test_dashboards.py"),
     ("release-2024-01", "events_next_missing", "tests/test_pagination.py"),
     ("move-tile-to_dashboard-only", "tile_not_moved", "tests/test_move_tile.py"),
-    ("environments-headers", "patch_not_stored", "tests/test_dashboards.py"),
+    ("environments-headers", "patch_not_stored", "tests/test_writes.py"),
     ("environments-pre-deprecation", "environments_prefix_serves_other_data", "tests/test_dashboards.py"),
-    ("environments-redirect-307", "patch_not_stored", "tests/test_dashboards.py"),
+    ("environments-redirect-307", "patch_not_stored", "tests/test_writes.py"),
 ]
 
 

@@ -51,7 +51,7 @@ ANONYMOUS_EMPTY_200 = mutants.declare(
     "anonymous_move_tile_and_template_empty_200",
     "move_tile and create_from_template_json without credentials are 401, not an empty 200 (§1.3)",
     killed_by=(
-        "tests/test_auth.py::test_every_documented_operation_needs_a_key",
+        "tests/test_writes.py::test_every_operation_refuses_a_request_without_a_key",
         "tests/test_property_based.py::test_write_operations_conform",
     ),
 )

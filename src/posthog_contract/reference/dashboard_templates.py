@@ -48,6 +48,15 @@ TEMPLATE_TILES_DROPPED = mutants.declare(
     "template_tiles_dropped", "create_from_template_json makes one tile per template tile (§6)",
     killed_by=("tests/test_template.py::test_template_creates_a_dashboard_named_after_it",),
 )
+TEMPLATE_FILTERS_DROPPED = mutants.declare(
+    "template_filters_dropped", "the template's dashboard carries dashboard_filters (§6)",
+    killed_by=("tests/test_writes.py::test_write_stores_each_field_and_ignores_the_rest"
+               "[dashboards_create_from_template_json_create-template.dashboard_filters]",),
+)
+TEMPLATE_RESTRICTED = mutants.declare(
+    "template_dashboard_restricted", "a template's dashboard has the create defaults, restriction level 21 (§2.3, §6)",
+    killed_by=("tests/test_flows.py::test_template_creation_adds_one_dashboard_with_the_documented_defaults",),
+)
 TEMPLATE_NOT_KEPT = mutants.declare(
     "template_dashboard_not_kept", "the dashboard create_from_template_json answers with is stored (§6)",
     killed_by=("tests/test_template.py::test_template_creates_a_dashboard_named_after_it",),
@@ -248,6 +257,8 @@ async def create_from_template_json(request: Request) -> Response:
         applied["dashboard_description"] = ""
     if mutants.active(TEMPLATE_TILES_DROPPED):
         applied["tiles"] = []
+    if mutants.active(TEMPLATE_FILTERS_DROPPED):
+        applied["dashboard_filters"] = {}
     with ctx.db.write() as conn:
         dashboard_id = conn.execute(
             "INSERT INTO dashboards (project_id, created_at, created_by) VALUES (?,?,?)",
@@ -255,6 +266,8 @@ async def create_from_template_json(request: Request) -> Response:
         ).lastrowid
         assert dashboard_id is not None
         apply_template(ctx, conn, dashboard_id, applied)
+        if mutants.active(TEMPLATE_RESTRICTED):
+            conn.execute("UPDATE dashboards SET restriction_level = 37 WHERE id = ?", (dashboard_id,))
     response = detail_response(ctx, dashboard_id, 201 if mutants.active(TEMPLATE_201) else 200)
     if mutants.active(TEMPLATE_NOT_KEPT):
         with ctx.db.write() as conn:

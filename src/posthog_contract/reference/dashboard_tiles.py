@@ -48,7 +48,23 @@ from .plan import move_tile_key as plan_move_tile_key
 from .storage import json_text
 from .timeutil import iso_z, now
 
+#: the derived per-field checks of every write (tests/test_writes.py); a killer names one of its items
+_FIELDS = "tests/test_writes.py::test_write_stores_each_field_and_ignores_the_rest"
+_EFFECTS = "tests/test_writes.py::test_write_changes_only_what_the_contract_says"
+
 TILE_NOT_MOVED = mutants.declare("tile_not_moved", "move_tile moves the tile to the destination (§5)")
+TILE_DISPLAY_DROPPED = mutants.declare(
+    "tile_payload_display_dropped", "a new text tile keeps the colour and layout of its payload (§2.6)",
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-tiles]", f"{_FIELDS}[dashboards_update-tiles]"),
+)
+MOVE_RESETS_TILE = mutants.declare(
+    "move_tile_resets_tile_display", "a moved tile keeps its colour and layout (§5: only its dashboard changes)",
+    killed_by=(_EFFECTS,),
+)
+MOVE_EVERY_TILE = mutants.declare(
+    "move_tile_moves_every_tile", "move_tile moves the one tile it names; the source keeps the others (§5)",
+    killed_by=(_EFFECTS,),
+)
 MOVE_UNKNOWN_TILE_200 = mutants.declare(
     "move_tile_unknown_tile_200", "move_tile with a tile not on the source is 404 (§5)"
 )
@@ -200,6 +216,8 @@ def apply_tiles(ctx: Ctx, conn: sqlite3.Connection, dashboard_id: int, plan: lis
                              (text_id, tile_id))
         elif kind == "button":
             tile_id = _apply_button(ctx, conn, dashboard_id, tile_id, op, stamp)
+        if mutants.active(TILE_DISPLAY_DROPPED) and kind == "text" and op["tile"] is None:
+            display = {}  # a new text tile: its payload's colour and layout dropped
         for column, value in display.items():
             if column in TILE_DISPLAY_FIELDS:
                 conn.execute(f"UPDATE tiles SET {column} = ? WHERE id = ?", (value, tile_id))
@@ -418,4 +436,9 @@ async def move_tile(request: Request) -> Response:
         if not mutants.active(TILE_NOT_MOVED):
             with ctx.db.write() as conn:
                 conn.execute("UPDATE tiles SET dashboard_id = ? WHERE id = ?", (destination["id"], tile["id"]))
+                if mutants.active(MOVE_RESETS_TILE):
+                    conn.execute("UPDATE tiles SET color = NULL, layouts = '{}' WHERE id = ?", (tile["id"],))
+                if mutants.active(MOVE_EVERY_TILE):
+                    conn.execute("UPDATE tiles SET dashboard_id = ? WHERE dashboard_id = ? AND deleted = 0",
+                                 (destination["id"], source["id"]))
     return detail_response(ctx, source["id"])

@@ -56,6 +56,11 @@ from .routing import Route
 from .storage import Database, json_text, loads
 from .timeutil import iso_z, now
 
+#: the derived per-field checks of every write (tests/test_writes.py); a killer names one of its items
+_FIELDS = "tests/test_writes.py::test_write_stores_each_field_and_ignores_the_rest"
+_EFFECTS = "tests/test_writes.py::test_write_changes_only_what_the_contract_says"
+_FLOWS = "tests/test_flows.py"
+
 DELETE_RETURNS_204 = mutants.declare(
     "dashboard_delete_returns_204", "DELETE answers 405 with an empty body and keeps the dashboard (§2.8)"
 )
@@ -110,14 +115,15 @@ PATCH_DELETED_SERVED = mutants.declare(
 PINNED_LAST = mutants.declare(
     "pinned_dashboards_listed_last", "the dashboards list shows pinned dashboards first (§2.2)",
     killed_by=(
-        "tests/test_pagination.py::test_dashboards_list_orders_pinned_first",
+        "tests/test_pagination.py::test_dashboards_walk_covers_the_whole_list_in_order",
         "tests/test_property_based.py",
         "tests/test_stateful.py",
     ),
 )
 RESTRICTION_PATCH_IGNORED = mutants.declare(
     "restriction_level_patch_ignored", "a valid restriction_level PATCH is stored (§2.5, §2.7, §4.2)",
-    killed_by=("tests/test_collaborators.py::test_restriction_level_patch_is_stored",),
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-restriction_level]",
+               f"{_FIELDS}[dashboards_update-restriction_level]"),
 )
 UNKNOWN_QUICK_FILTER_ACCEPTED = mutants.declare(
     "unknown_quick_filter_accepted",
@@ -128,6 +134,54 @@ PINNED_GARBAGE_ACCEPTED = mutants.declare(
     "pinned_garbage_accepted",
     "a pinned DRF's BooleanField cannot read (e.g. \"sometimes\") is a 400 invalid_input on `pinned` (§2.3)",
     killed_by=("tests/test_dashboards.py::test_non_boolean_pinned_is_400", "tests/test_property_based.py"),
+)
+# issue 23: a write judged on every field it stores, flows on the whole state, lists on every key
+FILTERS_ECHOED = mutants.declare(
+    "dashboard_filters_echoed_not_stored", "PATCH/PUT store `filters`, not only answer them (§2.5, §2.9)",
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-filters]", f"{_FIELDS}[dashboards_update-filters]"),
+)
+VARIABLES_NOT_STORED = mutants.declare(
+    "dashboard_variables_not_stored", "PATCH/PUT store `variables` (read back as persisted_variables, §2.5, §2.9)",
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-variables]", f"{_FIELDS}[dashboards_update-variables]"),
+)
+COLORS_ECHOED = mutants.declare(
+    "dashboard_breakdown_colors_echoed_not_stored", "PATCH/PUT store `breakdown_colors` (§2.1, §2.5)",
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-breakdown_colors]",
+               f"{_FIELDS}[dashboards_update-breakdown_colors]"),
+)
+LAST_REFRESH_ECHOED = mutants.declare(
+    "dashboard_last_refresh_echoed_not_stored", "PATCH/PUT store `last_refresh` (§2.1, §2.5)",
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-last_refresh]", f"{_FIELDS}[dashboards_update-last_refresh]"),
+)
+LAST_ACCESSED_ECHOED = mutants.declare(
+    "dashboard_last_accessed_at_echoed_not_stored",
+    "PATCH/PUT store `last_accessed_at` (the list shows it; a retrieve sets it to now, §2.1, §2.9)",
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-last_accessed_at]",
+               f"{_FIELDS}[dashboards_update-last_accessed_at]"),
+)
+CREATE_DROPS_FILTERS = mutants.declare(
+    "dashboard_create_drops_filters", "create stores the `filters` it is sent (§2.3)",
+    killed_by=(f"{_FIELDS}[dashboards_create-filters]",),
+)
+PUT_STORES_NOTHING = mutants.declare(
+    "dashboard_put_stores_nothing", "PUT behaves like PATCH: it stores what it answers (§2.5)",
+    killed_by=(f"{_FIELDS}[dashboards_update-",),
+)
+UNDELETE_LEAVES_TILES = mutants.declare(
+    "undelete_leaves_tiles_deleted", "an undelete brings the dashboard's tiles back (§2.8)",
+    killed_by=(f"{_FLOWS}::test_soft_delete_then_undelete_restores_every_part",),
+)
+SOFT_DELETE_UNSHARES = mutants.declare(
+    "soft_delete_disables_sharing", "soft delete and undelete leave the sharing configuration as it was (§2.8, §3)",
+    killed_by=(f"{_FLOWS}::test_soft_delete_then_undelete_restores_every_part",),
+)
+DELETE_UNSHARES = mutants.declare(
+    "dashboard_delete_405_disables_sharing", "the refused DELETE changes nothing: sharing stays as it was (§2.8)",
+    killed_by=(f"{_EFFECTS}[dashboards_destroy]",),
+)
+ORDER_IGNORES_NAME = mutants.declare(
+    "dashboards_order_ignores_name", "the dashboards list is ordered by pinned, then by name (§2.2)",
+    killed_by=("tests/test_pagination.py::test_dashboards_walk_covers_the_whole_list_in_order",),
 )
 
 SEARCH_MAX_LENGTH = 200
@@ -284,7 +338,8 @@ async def list_dashboards(request: Request) -> Response:
     else:
         sql += " AND creation_mode != 'unlisted'"
     pinned_order = "ASC" if mutants.active(PINNED_LAST) else "DESC"
-    rows = ctx.db.all(sql + f" ORDER BY pinned {pinned_order}, name IS NULL, name, id", params)
+    by_name = "" if mutants.active(ORDER_IGNORES_NAME) else "name IS NULL, name, "
+    rows = ctx.db.all(sql + f" ORDER BY pinned {pinned_order}, {by_name}id", params)
     tags = [t for t in query.getlist("tags") if t]
     if tags:
         rows = [r for r in rows if set(loads(r["tags"]) or []) & set(tags)]
@@ -318,11 +373,14 @@ async def create_dashboard(request: Request) -> Response:
         if source is None:
             raise invalid("Invalid value provided", "use_dashboard")
     filters = json_object_input(data, "filters")
-    variables = json_object_input(data, "variables")
+    json_object_input(data, "variables")  # refused when truthy and no object (§2.3), never stored:
+    # `variables` is a SerializerMethodField that PostHog's DashboardSerializer.create never reads
     if use_template and use_template not in TEMPLATES:
         raise invalid(f"Invalid template provided: {use_template}", "use_template")
 
     creation_mode = "template" if use_template else "duplicate" if use_dashboard else "default"
+    if mutants.active(CREATE_DROPS_FILTERS):
+        filters = None
     if filters is None:
         filters = (loads(source["filters"]) or {}) if source is not None else {}
     copied: dict[str, Any] = {}
@@ -352,7 +410,7 @@ async def create_dashboard(request: Request) -> Response:
                 int(bool(values.get("deleted"))),
                 creation_mode,
                 json_text(filters),
-                copied.get("variables", json_text(variables)),
+                copied.get("variables"),
                 copied.get("breakdown_colors", json_text(values.get("breakdown_colors"))),
                 copied.get("data_color_theme_id", values.get("data_color_theme_id")),
                 json_text([]),
@@ -396,10 +454,13 @@ def soft_delete(conn: sqlite3.Connection, dashboard_id: int, *, delete_insights:
             (dashboard_id,),
         )
     conn.execute("UPDATE tiles SET deleted = 1 WHERE dashboard_id = ?", (dashboard_id,))
+    if mutants.active(SOFT_DELETE_UNSHARES):
+        conn.execute("UPDATE sharing_configurations SET enabled = 0 WHERE dashboard_id = ?", (dashboard_id,))
 
 
 def undelete(conn: sqlite3.Connection, dashboard_id: int) -> None:
-    conn.execute("UPDATE tiles SET deleted = 0 WHERE dashboard_id = ?", (dashboard_id,))
+    if not mutants.active(UNDELETE_LEAVES_TILES):
+        conn.execute("UPDATE tiles SET deleted = 0 WHERE dashboard_id = ?", (dashboard_id,))
     conn.execute(
         "UPDATE insights SET deleted = 0 WHERE id IN (SELECT insight_id FROM tiles WHERE dashboard_id = ?)",
         (dashboard_id,),
@@ -481,6 +542,16 @@ async def update_dashboard(request: Request) -> Response:
                 "UPDATE dashboards SET name = ?, description = ?, pinned = ?, tags = ? WHERE id = ?",
                 (row["name"], row["description"], row["pinned"], row["tags"], row["id"]),
             )
+    echoed = {FILTERS_ECHOED: "filters", VARIABLES_NOT_STORED: "variables", COLORS_ECHOED: "breakdown_colors",
+              LAST_REFRESH_ECHOED: "last_refresh", LAST_ACCESSED_ECHOED: "last_accessed_at"}
+    restore = [column for name, column in echoed.items() if mutants.active(name)]
+    if mutants.active(PUT_STORES_NOTHING) and request.method == "PUT":
+        restore = [column for column in row.keys() if column not in ("id", "project_id")]  # noqa: SIM118 (a Row)
+    if restore:  # the answer above shows the write; the row keeps what it had
+        with ctx.db.write() as conn:
+            assignments = ", ".join(f"{column} = ?" for column in restore)
+            conn.execute(f"UPDATE dashboards SET {assignments} WHERE id = ?",
+                         (*(row[column] for column in restore), row["id"]))
     return json_response(body)
 
 
@@ -497,6 +568,9 @@ async def destroy_dashboard(request: Request) -> Response:
         return empty_response(204)
     if mutants.active(DELETE_HAS_BODY):
         raise errors.method_not_allowed("DELETE")
+    if mutants.active(DELETE_UNSHARES) and (found := find_dashboard(ctx.db, ctx.project_id, request.path_params["id"])):
+        with ctx.db.write() as conn:
+            conn.execute("UPDATE sharing_configurations SET enabled = 0 WHERE dashboard_id = ?", (found["id"],))
     return empty_response(405)
 
 

@@ -20,10 +20,20 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from . import errors
+from . import errors, mutants
 from .event_dates import parse_date, parse_iso
 from .storage import Database
 from .timeutil import to_micros
+
+_COMBINATIONS = "tests/test_events.py::test_a_combination_selects_exactly_what_it_documents"
+FIRST_LEAF_ONLY = mutants.declare(
+    "events_properties_first_leaf_only", "every filter of a `properties` list applies, ANDed (§7.2)",
+    killed_by=(_COMBINATIONS,),
+)
+OR_AS_AND = mutants.declare(
+    "events_properties_or_group_as_and", "an OR group matches events that match any of its values (§7.2)",
+    killed_by=(_COMBINATIONS,),
+)
 
 UNPARSABLE = "Properties are unparsable!"
 SUPPORTED_TYPES = ("event", "person")
@@ -244,7 +254,7 @@ class _Compiler:
         if depth > MAX_DEPTH:
             raise invalid(f"Property groups are nested more than {MAX_DEPTH} levels deep.")
         if isinstance(node, list):
-            return self.group("AND", node, depth)
+            return self.group("AND", node[:1] if mutants.active(FIRST_LEAF_ONLY) else node, depth)
         if not isinstance(node, dict):
             raise unparsable()
         kind = node.get("type")
@@ -252,7 +262,8 @@ class _Compiler:
             values = node.get("values", [])
             if not isinstance(values, list):
                 raise unparsable()
-            return self.group(kind.upper(), values, depth)
+            joiner = "AND" if mutants.active(OR_AS_AND) else kind.upper()
+            return self.group(joiner, values, depth)
         return self.filter(node)
 
     def group(self, joiner: str, values: list[Any], depth: int) -> Fragment:

@@ -77,6 +77,22 @@ RETRIEVE_BAD_UUID_404 = mutants.declare(
 UNPARSABLE_500 = mutants.declare(
     "events_unparsable_properties_500", "unparsable `properties` is 400 'Properties are unparsable!' (§7.2)"
 )
+OFFSET_IGNORED = mutants.declare(
+    "events_offset_ignored", "events `offset` skips rows (§7.1)",
+    killed_by=("tests/test_events.py::test_offset_skips_rows_of_the_limited_page",),
+)
+PERSON_ON_RETRIEVE_ONLY = mutants.declare(
+    "events_list_ignores_include_person", "`include_person` fills `person` on the list too (§7.1, §7.3)",
+    killed_by=("tests/test_events.py::test_include_person_fills_person_on_the_list_too",),
+)
+CSV_IGNORES_FILTERS = mutants.declare(
+    "events_csv_ignores_filters", "the CSV export applies the filters of the request (§7.3)",
+    killed_by=("tests/test_events.py::test_csv_format_lists_the_events",),
+)
+DISTINCT_ID_DROPPED_WITH_EVENT = mutants.declare(
+    "events_distinct_id_dropped_beside_event", "`event` and `distinct_id` together select events matching both (§7.1)",
+    killed_by=("tests/test_events.py::test_a_combination_selects_exactly_what_it_documents",),
+)
 CSV_AS_JSON = mutants.declare("events_csv_as_json", "events `format=csv` answers text/csv (§7.3)")
 CONTENT_TYPE_TEXT = mutants.declare("events_content_type_text", "events endpoints answer application/json (§7.3)")
 ORDER_BY_IGNORED = mutants.declare(
@@ -494,7 +510,7 @@ async def list_events(request: Request) -> Response:
         raise errors.not_found()  # DRF: no renderer for the requested format
     as_csv = fmt == "csv" and not mutants.active(CSV_AS_JSON)
     limit = _limit(params, CSV_DEFAULT_LIMIT if fmt == "csv" else DEFAULT_LIMIT)
-    offset = _offset(params)
+    offset = 0 if mutants.active(OFFSET_IGNORED) else _offset(params)
     ascending = _ascending(params)
     after = _date(params, "after", moment) or moment - DEFAULT_WINDOW  # personal keys: the last 24 h
     before = _date(params, "before", moment) or moment + FUTURE_SLACK
@@ -507,7 +523,9 @@ async def list_events(request: Request) -> Response:
                 raise errors.server_error() from None
             raise
 
-    include_person = _truthy(params.get("include_person"))
+    include_person = _truthy(params.get("include_person")) and not mutants.active(PERSON_ON_RETRIEVE_ONLY)
+    if as_csv and mutants.active(CSV_IGNORES_FILTERS):
+        params = {k: v for k, v in params.items() if k not in ("event", "distinct_id")}
     if "action_id" in params:  # the reference has no actions: every action matches nothing
         return csv_response([]) if as_csv else _json({"next": None, "results": []})
 
@@ -523,7 +541,8 @@ async def list_events(request: Request) -> Response:
         after=to_micros(after),
         before=to_micros(before),
         visible_at=time.time(),
-        distinct_id=params.get("distinct_id") or None,
+        distinct_id=None if mutants.active(DISTINCT_ID_DROPPED_WITH_EVENT) and params.get("event")
+        else params.get("distinct_id") or None,
         event=params.get("event") or None,
         person_pk=person_pk,
         properties=properties,
