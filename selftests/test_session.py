@@ -109,13 +109,19 @@ def _library_modules() -> list[Path]:
 
 
 def _immutable(node: ast.ClassDef) -> bool:
-    """A NamedTuple, an Enum or a frozen dataclass: an instance of it is a constant, not state."""
+    """A NamedTuple, an Enum, a frozen dataclass or a bare marker class (a sentinel: no fields, no
+    ``__init__``): an instance of it is a constant, not state."""
     bases = {ast.unparse(base) for base in node.bases}
     frozen = any(
         isinstance(d, ast.Call) and any(k.arg == "frozen" and ast.unparse(k.value) == "True" for k in d.keywords)
         for d in node.decorator_list
     )
-    return frozen or bool(bases & {"NamedTuple", "Enum", "str, Enum", "tuple"})
+    sentinel = not node.bases and not node.decorator_list and not any(
+        isinstance(item, ast.AnnAssign | ast.Assign)
+        or (isinstance(item, ast.FunctionDef) and item.name in ("__init__", "__new__", "__setattr__"))
+        for item in node.body
+    )
+    return frozen or sentinel or bool(bases & {"NamedTuple", "Enum", "tuple"})
 
 
 def _library_classes(modules: list[Path]) -> set[str]:
