@@ -94,6 +94,15 @@ def host() -> Iterator[Host]:
     server.stop()
 
 
+@pytest.fixture
+def slow_host() -> Iterator[Host]:
+    """A host answering each request after 300 ms: the run outlives the first dashboard it creates, so a
+    cancel at that moment always finds it running (on an idle machine the fast host let it finish first)."""
+    server = embedded.start(["--latency-ms=300"])
+    yield Host(server)
+    server.stop()
+
+
 def _run(installed: Install, wheel: Path, workdir: Path, artifacts: Path, host: Host | None, **inputs: str) -> Any:
     env = installed.env()
     if host is not None:
@@ -180,7 +189,9 @@ def test_too_little_coverage_fails_the_action(installed: Install, wheel: Path, h
 
 
 @pytest.mark.slow
-def test_a_cancelled_run_s_leftovers_are_removed(installed: Install, wheel: Path, host: Host, tmp_path: Path) -> None:
+def test_a_cancelled_run_s_leftovers_are_removed(installed: Install, wheel: Path, slow_host: Host,
+                                                 tmp_path: Path) -> None:
+    host = slow_host
     start = _run(installed, wheel, tmp_path / "w", tmp_path / "a", host, args="tests/test_dashboards.py")
     run = start(cancel=("Run the contract suite", lambda: bool(host.run_tagged())))
     suite = run.step("Run the contract suite")
