@@ -6,26 +6,12 @@ The installed suite (one wheel, one fresh virtualenv outside the checkout) is bu
 session and shared by every self-test that needs it (install_support.py)."""
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from install_support import Install, build_wheel, fresh_install
 
-from posthog_contract.outcomes import LOG
-from posthog_contract.policy import LEDGER
-
 os.environ.setdefault("POSTHOG_CONTRACT_SEED", "20261126")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_request_ledger() -> Iterator[None]:
-    """The ledger and the outcome log are the run's (one per process): a self-test that spends the rate
-    limit, records a deprecation or a warning must not leave that behind for the next test here."""
-    LEDGER.reset()
-    yield
-    LEDGER.reset()
-    LOG.entries.clear()
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,6 @@ from posthog_contract.client import (
     RateLimitExhausted,
     describe,
 )
-from posthog_contract.policy import LEDGER
 from posthog_contract.redaction import REDACTED, Redactor
 
 CANARY = "phx_CANARY0123456789abcdef"
@@ -305,22 +304,23 @@ def test_a_retry_after_beyond_the_budget_is_not_waited_and_spends_the_rate_limit
     with pytest.raises(RateLimitExhausted):
         client.get("/api/projects/1/dashboards/")
     assert sleep.calls == [] and len(seen) == 1
-    spent = LEDGER.rate_limit_spent
-    assert spent is not None and spent.startswith("the key's rate limit is spent") and LEDGER.stops_the_run
+    spent = client.ledger.rate_limit_spent
+    assert spent is not None and spent.startswith("the key's rate limit is spent") and client.ledger.stops_the_run
     assert "resets in 2,199 s, at " in spent and "UTC" in spent and "POSTHOG_MAX_RETRY_WAIT=120 s" in spent
     with pytest.raises(RateLimitExhausted, match="rate limit is spent"):
         client.get("/api/projects/1/dashboards/")
     assert len(seen) == 1, "a check's request after the limit was spent must not be sent"
-    with LEDGER.unmetered():  # cleanup still tries
+    with client.ledger.unmetered():  # cleanup still tries
         assert client.get("/api/projects/1/dashboards/").status_code == 200
     assert len(seen) == 2
 
 
 def test_a_rate_limit_spent_only_by_cleanup_does_not_stop_the_run() -> None:
     handler, _ = scripted(throttled("2199"))
-    with LEDGER.unmetered(), pytest.raises(RateLimitExhausted):
-        make_client(handler).patch("/api/projects/1/dashboards/1/", json={"deleted": True})
-    assert LEDGER.rate_limit_spent is not None and not LEDGER.stops_the_run
+    client = make_client(handler)
+    with client.ledger.unmetered(), pytest.raises(RateLimitExhausted):
+        client.patch("/api/projects/1/dashboards/1/", json={"deleted": True})
+    assert client.ledger.rate_limit_spent is not None and not client.ledger.stops_the_run
 
 
 def test_attempts_are_bounded_even_when_the_host_says_retry_now() -> None:

@@ -7,12 +7,21 @@ import pytest
 from posthog_contract.assertions import expect_error, expect_shape, expect_that, fail
 from posthog_contract.wire import refuses_personal_keys
 
+pytestmark = pytest.mark.check("auth")
 
+
+def judging(table: dict[str, tuple]) -> list:
+    """One case per entry of ``table`` (label -> (operation id, ...)), marked with the operation it judges."""
+    return [pytest.param(label, marks=pytest.mark.operations(table[label][0]), id=label) for label in sorted(table)]
+
+
+@pytest.mark.operations("dashboards_list")
 def test_basic_scheme_is_401_not_authenticated(anonymous_client, paths):
     response = anonymous_client.get(paths.dashboards(), headers={"Authorization": "Basic dXNlcjpwYXNz"})
     expect_error(response, 401, code="not_authenticated", rule="another auth scheme counts as no key (§1.3)")
 
 
+@pytest.mark.operations("dashboards_list")
 def test_unknown_key_is_401_authentication_failed(anonymous_client, paths):
     response = anonymous_client.get(paths.dashboards(), api_key="phx_posthogcontract0not0a0real0key000000000")
     expect_error(
@@ -28,19 +37,19 @@ def test_unknown_key_is_401_authentication_failed(anonymous_client, paths):
 _ABSENT = 2_000_000_001
 _NO_EVENT = "0190b7a1-0000-7000-8000-00000000dead"
 
-#: a method each route declares no action for (contract §1.4 "Methods without an action"); the scope
-#: check runs before any lookup (§1.5), so the ids need not exist
+#: a method each route declares no action for (contract §1.4 "Methods without an action"), judged on the
+#: catalogue operation of the same path; the scope check runs before any lookup (§1.5), so the ids need not exist
 WITHOUT_AN_ACTION = {
-    "POST dashboard": ("POST", lambda p: p.dashboard(_ABSENT)),
-    "PUT sharing": ("PUT", lambda p: p.sharing(_ABSENT)),
-    "PUT events list": ("PUT", lambda p: p.events()),
-    "POST event": ("POST", lambda p: p.event(_NO_EVENT)),
+    "POST dashboard": ("dashboards_retrieve", "POST", lambda p: p.dashboard(_ABSENT)),
+    "PUT sharing": ("dashboards_sharing_list", "PUT", lambda p: p.sharing(_ABSENT)),
+    "PUT events list": ("events_list", "PUT", lambda p: p.events()),
+    "POST event": ("events_retrieve", "POST", lambda p: p.event(_NO_EVENT)),
 }
 
 
-@pytest.mark.parametrize("route", sorted(WITHOUT_AN_ACTION))
+@pytest.mark.parametrize("route", judging(WITHOUT_AN_ACTION))
 def test_a_method_without_an_action_is_refused(client, paths, settings, outcomes, route):
-    method, path = WITHOUT_AN_ACTION[route]
+    _, method, path = WITHOUT_AN_ACTION[route]
     if settings.read_only:
         outcomes.unavailable("read-only mode sends only GET, HEAD and OPTIONS: run without --read-only")
     response = client.request(method, path(paths), json={})
@@ -56,6 +65,7 @@ def test_a_method_without_an_action_is_refused(client, paths, settings, outcomes
     )
 
 
+@pytest.mark.operations("dashboards_list")
 def test_readonly_key_can_read_dashboards(readonly_client, paths):
     expect_shape(
         readonly_client.get(paths.dashboards(), params={"limit": "1"}),
@@ -65,6 +75,7 @@ def test_readonly_key_can_read_dashboards(readonly_client, paths):
     )
 
 
+@pytest.mark.operations("dashboards_list")
 def test_another_organisations_project_is_refused(client, paths, settings, outcomes):
     if not settings.other_project_id:
         outcomes.unavailable(
@@ -88,6 +99,7 @@ def test_another_organisations_project_is_refused(client, paths, settings, outco
     )
 
 
+@pytest.mark.operations("dashboards_list")
 def test_unknown_project_is_404(client, paths):
     expect_error(
         client.get(paths.with_project("not-a-project").dashboards()),
@@ -97,6 +109,7 @@ def test_unknown_project_is_404(client, paths):
     )
 
 
+@pytest.mark.operations("dashboards_list")
 def test_current_project_alias_serves_the_project(client, paths):
     response = client.get(paths.with_project("@current").dashboards(), params={"limit": "1"})
     expect_shape(response, 200, "dashboard-list-page", rule="@current names the key owner's current project (§1.1)")

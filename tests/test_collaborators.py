@@ -62,6 +62,8 @@ def with_feature(client, paths, outcomes, restricted):
     )
 
 
+@pytest.mark.operations("dashboards_collaborators_list")
+@pytest.mark.check("shape")
 def test_a_new_restricted_dashboard_lists_no_collaborators(client, paths, restricted):
     expect_that(
         listed_uuids(client, paths, restricted["id"]) == [],
@@ -82,6 +84,8 @@ def listed_uuids(client, paths, dashboard_id) -> list[str]:
     return [item["user"]["uuid"] for item in body]
 
 
+@pytest.mark.operations("dashboards_collaborators_create", "dashboards_collaborators_list")
+@pytest.mark.check("status", "shape", "persistence")
 def test_add_collaborator_is_201_and_listed(client, paths, resources, with_feature, collaborator_uuid):
     response = add(client, paths, resources, with_feature["id"], collaborator_uuid)
     body = expect_shape(
@@ -99,6 +103,8 @@ def test_add_collaborator_is_201_and_listed(client, paths, resources, with_featu
     )
 
 
+@pytest.mark.operations("dashboards_collaborators_create")
+@pytest.mark.check("negative")
 def test_add_collaborator_at_level_21_is_400(client, paths, resources, with_feature, collaborator_uuid):
     expect_error(
         add(client, paths, resources, with_feature["id"], collaborator_uuid, level=21),
@@ -108,6 +114,8 @@ def test_add_collaborator_at_level_21_is_400(client, paths, resources, with_feat
     )
 
 
+@pytest.mark.operations("dashboards_collaborators_create")
+@pytest.mark.check("negative")
 def test_add_the_owner_is_400(client, paths, resources, with_feature, current_user_uuid):
     expect_error(
         add(client, paths, resources, with_feature["id"], current_user_uuid),
@@ -117,6 +125,8 @@ def test_add_the_owner_is_400(client, paths, resources, with_feature, current_us
     )
 
 
+@pytest.mark.operations("dashboards_collaborators_create")
+@pytest.mark.check("negative")
 def test_add_twice_is_400(client, paths, resources, with_feature, collaborator_uuid):
     add(client, paths, resources, with_feature["id"], collaborator_uuid)
     expect_error(
@@ -127,6 +137,7 @@ def test_add_twice_is_400(client, paths, resources, with_feature, collaborator_u
     )
 
 
+@pytest.mark.operations("dashboards_collaborators_destroy", "dashboards_collaborators_list")
 @pytest.mark.check("status", "shape", "persistence")
 def test_remove_collaborator_is_204_and_unlisted(client, paths, resources, with_feature, collaborator_uuid):
     add(client, paths, resources, with_feature["id"], collaborator_uuid)
@@ -140,6 +151,8 @@ def test_remove_collaborator_is_204_and_unlisted(client, paths, resources, with_
     )
 
 
+@pytest.mark.operations("dashboards_collaborators_destroy")
+@pytest.mark.check("negative")
 def test_remove_a_non_collaborator_is_404(client, paths, restricted, collaborator_uuid):
     expect_error(
         client.delete(paths.collaborator(restricted["id"], collaborator_uuid)),
@@ -149,6 +162,8 @@ def test_remove_a_non_collaborator_is_404(client, paths, restricted, collaborato
     )
 
 
+@pytest.mark.operations("dashboards_collaborators_destroy")
+@pytest.mark.check("negative")
 def test_patch_a_collaborator_is_refused(client, paths, resources, with_feature, collaborator_uuid):
     add(client, paths, resources, with_feature["id"], collaborator_uuid)
     response = client.patch(paths.collaborator(with_feature["id"], collaborator_uuid), json={"level": 21})
@@ -167,6 +182,8 @@ def test_patch_a_collaborator_is_refused(client, paths, resources, with_feature,
     expect_that("allow" in response.headers, "a 405 names the allowed methods in Allow (§4.1)", response)
 
 
+@pytest.mark.operations("dashboards_collaborators_create")
+@pytest.mark.check("negative")
 def test_add_on_lowest_restriction_level_is_400(client, paths, resources, new_dashboard, collaborator_uuid):
     created = new_dashboard("unrestricted")
     response = add(client, paths, resources, created["id"], collaborator_uuid)

@@ -11,10 +11,10 @@ pytestmark = pytest.mark.writes
 UNKNOWN_ID = 2_000_000_001
 
 
-def test_create_returns_201_with_documented_defaults(client, paths, resources):
-    response = client.post(paths.dashboards(), json={"name": resources.name("defaults")})
-    if response.status_code == 201:
-        resources.track_dashboard(response.json()["id"])
+@pytest.mark.operations("dashboards_create")
+@pytest.mark.check("status", "shape")
+def test_create_returns_201_with_documented_defaults(resources):
+    response = resources.create_dashboard("defaults", description=None)  # the name only: every default shows
     body = expect_shape(response, 201, "dashboard", rule="POST dashboards answers 201 with a Dashboard")
     defaults = {
         "description": "",
@@ -30,6 +30,8 @@ def test_create_returns_201_with_documented_defaults(client, paths, resources):
     expect_that(not wrong, "a new dashboard has the documented defaults (§2.3)", response, f"differs: {wrong}")
 
 
+@pytest.mark.operations("dashboards_retrieve")
+@pytest.mark.check("shape")
 def test_retrieve_returns_a_dashboard(client, paths, new_dashboard):
     created = new_dashboard("retrieve")
     response = client.get(paths.dashboard(created["id"]))
@@ -41,6 +43,8 @@ def test_retrieve_returns_a_dashboard(client, paths, new_dashboard):
     )
 
 
+@pytest.mark.operations("dashboards_partial_update")
+@pytest.mark.check("negative")
 def test_invalid_restriction_level_is_400_with_attr(client, paths, new_dashboard):
     created = new_dashboard("bad-restriction")
     response = client.patch(paths.dashboard(created["id"]), json={"restriction_level": 99})
@@ -54,6 +58,8 @@ def test_invalid_restriction_level_is_400_with_attr(client, paths, new_dashboard
     )
 
 
+@pytest.mark.operations("dashboards_partial_update")
+@pytest.mark.check("negative")
 def test_name_over_400_characters_is_400_max_length(client, paths, new_dashboard):
     created = new_dashboard("long-name")
     response = client.patch(paths.dashboard(created["id"]), json={"name": "x" * 401})
@@ -66,6 +72,8 @@ def test_name_over_400_characters_is_400_max_length(client, paths, new_dashboard
     )
 
 
+@pytest.mark.operations("dashboards_partial_update")
+@pytest.mark.check("negative")
 def test_non_boolean_pinned_is_400(client, paths, new_dashboard):
     created = new_dashboard("garbage-pinned")
     response = client.patch(paths.dashboard(created["id"]), json={"pinned": "sometimes"})
@@ -78,6 +86,7 @@ def test_non_boolean_pinned_is_400(client, paths, new_dashboard):
     )
 
 
+@pytest.mark.operations("dashboards_destroy", "dashboards_retrieve")
 @pytest.mark.check("status", "shape", "persistence")
 def test_delete_is_405_with_empty_body_and_keeps_the_dashboard(client, paths, new_dashboard):
     created = new_dashboard("delete-405")
@@ -87,11 +96,15 @@ def test_delete_is_405_with_empty_body_and_keeps_the_dashboard(client, paths, ne
     expect_shape(reread, 200, "dashboard", rule="the dashboard still exists after the refused DELETE (§2.8)")
 
 
+@pytest.mark.operations("dashboards_destroy")
+@pytest.mark.check("status", "negative")
 def test_delete_of_an_unknown_id_is_405(client, paths):
     response = client.delete(paths.dashboard(UNKNOWN_ID))
     expect_empty(response, 405, rule="DELETE answers 405 without looking the dashboard up (§2.8)")
 
 
+@pytest.mark.operations("dashboards_retrieve")
+@pytest.mark.check("negative")
 def test_unknown_dashboard_is_404_envelope(client, paths):
     expect_error(
         client.get(paths.dashboard(UNKNOWN_ID)),
@@ -102,6 +115,8 @@ def test_unknown_dashboard_is_404_envelope(client, paths):
     )
 
 
+@pytest.mark.operations("dashboards_retrieve")
+@pytest.mark.check("negative")
 def test_non_integer_dashboard_id_is_404(client, paths):
     expect_error(
         client.get(paths.dashboard("not-a-number")),
@@ -111,6 +126,8 @@ def test_non_integer_dashboard_id_is_404(client, paths):
     )
 
 
+@pytest.mark.operations("dashboards_list")
+@pytest.mark.check("shape")
 def test_list_items_carry_no_tiles(client, paths, new_dashboard):
     new_dashboard("list-no-tiles")
     response = client.get(paths.dashboards(), params={"limit": "20"})
@@ -119,6 +136,8 @@ def test_list_items_carry_no_tiles(client, paths, new_dashboard):
     expect_that(not with_tiles, "list items carry no `tiles` (§2.1)", response, f"ids with tiles: {with_tiles}")
 
 
+@pytest.mark.operations("dashboards_partial_update")
+@pytest.mark.check("parameters")
 def test_patch_accepts_form_data(client, paths, resources, new_dashboard):
     created = new_dashboard("form-data")
     name = resources.name("form-renamed")
@@ -127,6 +146,8 @@ def test_patch_accepts_form_data(client, paths, resources, new_dashboard):
     expect_that(body["name"] == name and body["pinned"] is True, "form fields are applied", response)
 
 
+@pytest.mark.operations("dashboards_partial_update")
+@pytest.mark.check("negative")
 def test_malformed_json_is_400_parse_error(client, paths, new_dashboard):
     created = new_dashboard("malformed-json")
     response = client.patch(
@@ -137,12 +158,16 @@ def test_malformed_json_is_400_parse_error(client, paths, new_dashboard):
     )
 
 
+@pytest.mark.operations("dashboards_retrieve")
+@pytest.mark.check("parameters")
 def test_trailing_slash_is_optional(client, paths, new_dashboard):
     created = new_dashboard("no-slash")
     response = client.get(paths.dashboard(created["id"]).rstrip("/"))
     expect_shape(response, 200, "dashboard", rule="paths answer without the trailing slash, no redirect (§1.1)")
 
 
+@pytest.mark.operations("dashboards_retrieve")
+@pytest.mark.check("shape", "parameters")
 def test_both_prefixes_serve_the_same_dashboard(client, paths, new_dashboard):
     created = new_dashboard("both-prefixes")
     bodies = {}

@@ -11,10 +11,9 @@ import pytest
 
 from posthog_contract import events
 from posthog_contract.assertions import expect_error, expect_shape, expect_status, expect_that, json_body
-from posthog_contract.outcomes import LOG
 from posthog_contract.pagination import parse_instant
 
-pytestmark = pytest.mark.writes  # seeding captures events
+pytestmark = [pytest.mark.writes, pytest.mark.operations("events_list")]  # seeding captures events
 
 
 def listed(client, paths, seeded, **params):
@@ -42,6 +41,7 @@ def test_seeded_events_are_listed_with_the_event_shape(client, paths, seeded_eve
     )
 
 
+@pytest.mark.check("parameters")
 def test_event_filter_selects_by_exact_name(client, paths, seeded_events):
     response, results = listed(client, paths, seeded_events, event=seeded_events.signup)
     expect_that(
@@ -51,6 +51,7 @@ def test_event_filter_selects_by_exact_name(client, paths, seeded_events):
     )
 
 
+@pytest.mark.check("parameters")
 def test_distinct_id_filter_selects_by_exact_id(client, paths, seeded_events):
     wanted = seeded_events.distinct_ids[1]
     response, results = listed(client, paths, seeded_events, distinct_id=wanted)
@@ -61,6 +62,7 @@ def test_distinct_id_filter_selects_by_exact_id(client, paths, seeded_events):
     )
 
 
+@pytest.mark.check("parameters")
 def test_after_is_exclusive(client, paths, seeded_events):
     pivot = seeded_events.events[10].timestamp
     response = client.get(paths.events(), params={"after": pivot.isoformat(), "properties": seeded_events.run_filter()})
@@ -72,6 +74,7 @@ def test_after_is_exclusive(client, paths, seeded_events):
     )
 
 
+@pytest.mark.check("parameters")
 def test_before_is_exclusive(client, paths, seeded_events):
     pivot = seeded_events.events[10].timestamp
     response, results = listed(client, paths, seeded_events, before=pivot.isoformat())
@@ -82,6 +85,7 @@ def test_before_is_exclusive(client, paths, seeded_events):
     )
 
 
+@pytest.mark.check("parameters")
 def test_before_accepts_a_plus_0000_offset(client, paths, seeded_events):
     pivot = seeded_events.events[10].timestamp
     response, results = listed(client, paths, seeded_events, before=pivot.strftime("%Y-%m-%dT%H:%M:%S.%f+0000"))
@@ -177,11 +181,13 @@ def test_a_combination_selects_exactly_what_it_documents(client, paths, seeded_e
                 f" missing {sorted(combined - got)[:3]}")
 
 
+@pytest.mark.check("parameters", "negative")
 def test_unknown_person_id_lists_nothing(client, paths, seeded_events):
     response, results = listed(client, paths, seeded_events, person_id="987654321")
     expect_that(results == [], "an unknown `person_id` lists no events (§7.1)", response)
 
 
+@pytest.mark.check("negative")
 def test_unparsable_properties_is_400(client, paths, seeded_events):
     response = client.get(paths.events(), params={"after": seeded_events.start.isoformat(), "properties": "[{not json"})
     expect_error(
@@ -193,6 +199,7 @@ def test_unparsable_properties_is_400(client, paths, seeded_events):
     )
 
 
+@pytest.mark.check("pagination")
 def test_limit_is_respected(client, paths, seeded_events):
     """Within a span of at most 60 s PostHog probes no time window (§7.4), so a full page links on."""
     response = client.get(paths.events(), params={**seeded_events.short_span(), "limit": "3"})
@@ -204,12 +211,13 @@ def test_limit_is_respected(client, paths, seeded_events):
 FILLER_COUNT = 1001  # one more than PostHog's cap (posthog/api/event.py, EVENT_LIST_MAX_LIMIT = 1000)
 
 
-def test_limit_is_capped_at_1000(client, paths, settings, contract, run_id):
+@pytest.mark.check("pagination")
+def test_limit_is_capped_at_1000(client, paths, settings, contract, run_id, outcomes):
     """PostHog caps `limit` at 1000 (§7.1). The run seeds 1001 events of its own on every host and
     waits until they list, so the check never passes on a host that simply holds fewer events."""
     key = settings.project_api_key or contract.facts.project_api_key
     if not key:
-        LOG.unavailable("no project API key to capture the filler events: set POSTHOG_PROJECT_API_KEY (phc_...)")
+        outcomes.unavailable("no project API key to capture the filler events: set POSTHOG_PROJECT_API_KEY (phc_...)")
     first = events.stamp()  # each filler carries its own timestamp: the window below never reads a clock
     capture_url = (settings.capture_url or settings.base_url).rstrip("/")
     filler = events.filler_body(run_id, key, FILLER_COUNT, first)
@@ -222,19 +230,21 @@ def test_limit_is_capped_at_1000(client, paths, settings, contract, run_id):
     expect_that(len(results) <= 5000, "a page never exceeds `limit` (§7.1)", response, f"got {len(results)}")
     if len(results) > 1000 and settings.baseline is not None:
         # older releases capped higher (up to 10 000, §11): a warning only for a host judged as one
-        LOG.warn(f"this host serves {len(results)} events for limit=5000: an older release's cap, not 1000 (§11)")
+        outcomes.warn(f"this host serves {len(results)} events for limit=5000: an older release's cap, not 1000 (§11)")
         return
     expect_that(len(results) == 1000 and response.json()["next"] is not None,
                 "`limit` is capped at 1000: a capped page holds exactly 1000 events and links the next (§7.1)",
                 response, f"got {len(results)} events")
 
 
+@pytest.mark.check("pagination")
 def test_newest_events_come_first(client, paths, seeded_events):
     response, results = listed(client, paths, seeded_events)
     stamps = [parse_instant(e["timestamp"]) for e in results]
     expect_that(stamps == sorted(stamps, reverse=True), "events are listed newest first by default (§7.3)", response)
 
 
+@pytest.mark.check("pagination", "parameters")
 def test_order_by_timestamp_lists_oldest_first(client, paths, seeded_events):
     response, results = listed(client, paths, seeded_events, orderBy='["timestamp"]')
     stamps = [parse_instant(e["timestamp"]) for e in results]
@@ -243,6 +253,7 @@ def test_order_by_timestamp_lists_oldest_first(client, paths, seeded_events):
     )
 
 
+@pytest.mark.check("shape")
 def test_timestamps_are_the_captured_instants(client, paths, seeded_events):
     response, results = listed(client, paths, seeded_events)
     by_id = seeded_events.by_uuid()
@@ -255,6 +266,7 @@ def test_timestamps_are_the_captured_instants(client, paths, seeded_events):
     )
 
 
+@pytest.mark.operations("events_retrieve")
 @pytest.mark.check("status", "shape", "persistence")
 def test_retrieve_returns_the_same_event(client, paths, seeded_events):
     wanted = seeded_events.events[3]
@@ -269,6 +281,8 @@ def test_retrieve_returns_the_same_event(client, paths, seeded_events):
     expect_that(same, "retrieve returns the requested event (§8)", response)
 
 
+@pytest.mark.operations("events_retrieve")
+@pytest.mark.check("negative")
 def test_retrieve_of_an_unknown_event_is_404(client, paths):
     expect_error(
         client.get(paths.event("00000000-0000-4000-8000-000000000000")),
@@ -278,6 +292,8 @@ def test_retrieve_of_an_unknown_event_is_404(client, paths):
     )
 
 
+@pytest.mark.operations("events_retrieve")
+@pytest.mark.check("negative")
 def test_retrieve_of_a_malformed_id_is_400(client, paths):
     response = client.get(paths.event("not-a-uuid"))
     body = expect_shape(
@@ -286,6 +302,8 @@ def test_retrieve_of_a_malformed_id_is_400(client, paths):
     expect_that(body["detail"] == "Invalid UUID", "the 400 says 'Invalid UUID' (§8)", response)
 
 
+@pytest.mark.operations("events_retrieve")
+@pytest.mark.check("shape", "parameters")
 def test_include_person_fills_person(client, paths, seeded_events):
     first = seeded_events.events[0]
     response = client.get(paths.event(first.uuid), params={"include_person": "true"})
@@ -326,6 +344,8 @@ def test_offset_skips_rows_of_the_limited_page(client, paths, seeded_events):
                 f"got {got}, expected {ordered[1:3]}")
 
 
+@pytest.mark.operations("events_retrieve")
+@pytest.mark.check("shape", "parameters")
 def test_person_is_null_without_include_person(client, paths, seeded_events):
     response = client.get(paths.event(seeded_events.events[0].uuid))
     expect_that(
@@ -335,6 +355,7 @@ def test_person_is_null_without_include_person(client, paths, seeded_events):
     )
 
 
+@pytest.mark.check("parameters")
 def test_csv_format_lists_the_events(client, paths, seeded_events):
     """CSV with a filter: every parameter keeps its meaning in the other format (§7.3)."""
     response = client.get(paths.events(), params={**seeded_events.window(), "format": "csv",
@@ -354,6 +375,7 @@ def test_csv_format_lists_the_events(client, paths, seeded_events):
     )
 
 
+@pytest.mark.check("shape")
 def test_json_is_served_as_json(client, paths, seeded_events):
     response = client.get(paths.events(), params=seeded_events.window())
     json_body(response, "the events list is served as application/json")

@@ -7,14 +7,15 @@ import math
 import pytest
 
 from posthog_contract.assertions import expect_shape, expect_that
-from posthog_contract.outcomes import LOG
 from posthog_contract.pagination import walk_dashboards, walk_events
 
 pytestmark = pytest.mark.writes
 
 
+@pytest.mark.operations("events_list")
+@pytest.mark.check("shape", "pagination")
 @pytest.mark.parametrize("limit", [5, 8])
-def test_events_walk_newest_first_returns_the_newest_events(client, paths, seeded_events, limit):
+def test_events_walk_newest_first_returns_the_newest_events(client, paths, seeded_events, outcomes, limit):
     """A newest-first walk may end early under PostHog's progressive time windows (§7.4): a window
     holding between half a page and a page serves the page with `next: null`. The walk is still
     judged on order, no duplicates, kept filters and cursor (the walker) and on reaching the newest
@@ -30,7 +31,7 @@ def test_events_walk_newest_first_returns_the_newest_events(client, paths, seede
         f"{len(got)} events over {len(walk.pages)} pages",
     )
     if len(got) < total:
-        LOG.warn(
+        outcomes.warn(
             f"newest-first events walk (limit {limit}) ended early under PostHog's progressive time windows:"
             f" {len(got)} of {total} matching events over {len(walk.pages)} pages (§7.4, expected behaviour)"
         )
@@ -41,6 +42,8 @@ def test_events_walk_newest_first_returns_the_newest_events(client, paths, seede
         )
 
 
+@pytest.mark.operations("events_list")
+@pytest.mark.check("pagination")
 def test_events_walk_newest_first_within_60_s_reaches_every_event(client, paths, seeded_events):
     """Spans of at most 60 s get no time window (§7.4): there `next` is null only at the true end."""
     params = {**seeded_events.short_span(8, 11), "limit": "2"}
@@ -53,6 +56,8 @@ def test_events_walk_newest_first_within_60_s_reaches_every_event(client, paths,
                 f"{len(walk.pages)} pages")
 
 
+@pytest.mark.operations("events_list")
+@pytest.mark.check("pagination")
 def test_events_walk_oldest_first_uses_after(client, paths, seeded_events):
     """Oldest-first requests get no time window (§7.4): the walk reaches every matching event."""
     params = {**seeded_events.window(), "limit": "7", "orderBy": '["timestamp"]'}

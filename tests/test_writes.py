@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
-from posthog_contract import contract, state, writes
 from posthog_contract import operations as ops
+from posthog_contract import state, writes
 from posthog_contract.assertions import expect_empty, expect_error, expect_shape, expect_that, fail
 from posthog_contract.pagination import walk_dashboards
 from posthog_contract.wire import refuses_personal_keys
@@ -248,10 +248,10 @@ def tagging_unavailable(client, outcomes, response) -> None:
                          " available_product_features): give the key organization:read to tell a lost write apart")
 
 
-def _before_the_baseline(fact: writes.FieldFact, read_as: str, obj: Any) -> str | None:
+def _before_the_baseline(fact: writes.FieldFact, read_as: str, obj: Any, baseline: str | None) -> str | None:
     """Why ``read_as`` cannot be read on this host: a field PostHog added after the release the host is
-    judged as (x-posthog-added, contract §11) and that it does not return; None when it can."""
-    baseline, added = contract.baseline(), fact.added.get(read_as)
+    judged as (``baseline``: x-posthog-added, contract §11) and that it does not return; None when it can."""
+    added = fact.added.get(read_as)
     if baseline and added and added > baseline and read_as.split(".")[0] not in (obj or {}):
         return (f"`{read_as}` arrived in PostHog {added} (x-posthog-added) and the host is judged as release"
                 f" {baseline}: judge it as a later release (--posthog-baseline)")
@@ -284,7 +284,7 @@ def test_write_stores_each_field_and_ignores_the_rest(request, client, paths, ou
         source, label = (stored, "read back")
         if fact.read_via == "dashboards_list":
             source, label = _listed_row(done, client, paths), "listed"
-        if _before_the_baseline(fact, read_as, source):
+        if _before_the_baseline(fact, read_as, source, client.baseline):
             continue
         judged.append(read_as)
         try:
@@ -313,7 +313,8 @@ def test_write_stores_each_field_and_ignores_the_rest(request, client, paths, ou
                     f"{op.operation_id} stores `{fact.name}`: {label} as `{read_as}` ({where}, §2.5)"
                     + (f" ({fact.why})" if fact.why else ""), reread, f"sent {sent!r}, {label} {kept!r}")
     if not judged:
-        outcomes.unavailable(_before_the_baseline(fact, fact.read_as[0], {}) or "", client.describe(reread))
+        outcomes.unavailable(_before_the_baseline(fact, fact.read_as[0], {}, client.baseline) or "",
+                             client.describe(reread))
 
 
 # --- refusals: no key, a read-only key, another organisation's project -----------------------------------------

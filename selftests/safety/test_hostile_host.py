@@ -36,12 +36,12 @@ from hostile import (
 )
 from safety_support import LEAN, ROOT, run_dashboards, run_suite, suite_environment, wait_for
 
-from posthog_contract import pagination, plugin
+from posthog_contract import lifecycle, pagination
 from posthog_contract.client import ContractClient
 from posthog_contract.config import Settings
-from posthog_contract.outcomes import LOG
+from posthog_contract.outcomes import OutcomeLog
 from posthog_contract.paths import ApiPaths
-from posthog_contract.policy import LEDGER, ExchangeBounds, HostViolation, RateLimitExhausted
+from posthog_contract.policy import ExchangeBounds, HostViolation, RateLimitExhausted, RequestLedger
 from posthog_contract.property_based import http_session
 from posthog_contract.redaction import Redactor
 from posthog_contract.resources import RunResources, dashboard_name, find_leftovers
@@ -65,10 +65,13 @@ class Transport:
     def __init__(self, name: str, host: StandIn, **settings: Any) -> None:
         self.name = name
         self.settings = settings_for(host, **settings)
+        self.ledger = RequestLedger()  # the run's ledger, as a ContractSession hands it to both transports
         if name == "httpx":
-            self.client = httpx_client(host, bounds=self.settings.bounds(), max_retry_wait=self.settings.max_retry_wait)
+            self.client = httpx_client(
+                host, bounds=self.settings.bounds(), max_retry_wait=self.settings.max_retry_wait, ledger=self.ledger
+            )
         else:
-            self.session = http_session(self.settings, redactor=Redactor([KEY]))
+            self.session = http_session(self.settings, redactor=Redactor([KEY]), ledger=self.ledger)
 
     def send(self, method: str, url: str, body: bytes | None = None) -> tuple[int, bytes, list[int]]:
         if self.name == "httpx":
@@ -175,13 +178,14 @@ def test_the_successor_redirect_is_followed_once_with_the_same_method_and_body(
 ):
     host = stand_in(_redirecting(lambda _: "/api/projects/1/dashboards/?a=1", status)(listener))
     body = b'{"name": "x"}' if method != "GET" else None
-    answered, content, history = Transport(transport, host).send(method, ENV + "?a=1", body)
+    sender = Transport(transport, host)
+    answered, content, history = sender.send(method, ENV + "?a=1", body)
     assert answered == 200 and history == [status]
     assert json.loads(content) == {"method": method, "path": "/api/projects/1/dashboards/?a=1",
                                    "body": (body or b"").decode()}
     assert [seen.path for seen in host.requests] == [ENV + "?a=1", "/api/projects/1/dashboards/?a=1"]
     assert host.requests[1].headers.get("Authorization") == f"Bearer {KEY}"  # same origin: the key may go
-    (record,) = LEDGER.deprecations.records
+    (record,) = sender.ledger.deprecations.records
     assert record.redirect_status == status and record.prefix == "environments" and record.path == ENV
     assert record.operation_id == {"GET": "dashboards_list", "POST": "dashboards_create", "PATCH": None}[method]
     assert record.successor == "/api/projects/1/dashboards/?a=1" and record.deprecation == "true"
@@ -304,7 +308,8 @@ def test_a_retry_after_past_the_budget_spends_the_rate_limit_in_both_transports(
     with pytest.raises(RateLimitExhausted):
         sender.send("GET", "/api/projects/1/dashboards/")
     assert time.monotonic() - started < 2, "a Retry-After beyond the budget is not waited on"
-    assert LEDGER.rate_limit_spent is not None and "resets in 2,199 s" in LEDGER.rate_limit_spent
+    spent = sender.ledger.rate_limit_spent
+    assert spent is not None and "resets in 2,199 s" in spent
     with pytest.raises(RateLimitExhausted):
         sender.send("GET", "/api/projects/1/dashboards/")
     assert len(host.requests) == 1, "nothing more is sent once the rate limit is spent"
@@ -325,16 +330,17 @@ def test_a_first_signal_during_a_throttled_cleanup_abandons_it_after_the_grace_p
         resources.track_dashboard(2)
         _interrupt_main_after(0.5, signal.SIGTERM)
         started = time.monotonic()
-        with pytest.raises(KeyboardInterrupt), plugin._signals_deferred(RUN_ID, grace=1.0):
+        log = OutcomeLog()
+        with pytest.raises(KeyboardInterrupt), lifecycle.signals_deferred(RUN_ID, grace=1.0, log=log):
             resources.cleanup(sweep=True)
         took = time.monotonic() - started
     assert 1.4 <= took < 3.5, f"abandoned after {took:.1f} s; expected the signal (0.5 s) plus the grace (1 s)"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    assert LOG.entries[-1].message.startswith("cleanup abandoned after a signal; finish it with: python -m")
+    assert log.entries[-1].message.startswith("cleanup abandoned after a signal; finish it with: python -m")
 
 
 def test_a_grace_period_ends_with_the_cleanup_when_cleanup_finishes_first():
-    with plugin._signals_deferred(RUN_ID, grace=0.3):
+    with lifecycle.signals_deferred(RUN_ID, grace=0.3):
         signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # type: ignore[arg-type]
         time.sleep(0.05)  # noted, cleanup goes on
     time.sleep(0.6)  # the grace timer must not interrupt what comes after the cleanup

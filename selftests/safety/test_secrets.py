@@ -115,6 +115,8 @@ import logging
 
 import pytest
 
+pytestmark = [pytest.mark.operations("users_me_retrieve"), pytest.mark.check("auth")]  # what every contract test says
+
 
 def test_prints_logs_and_asserts_on_the_key(settings, contract):
     key = settings.personal_api_key

@@ -20,8 +20,8 @@ from .client import ContractClient
 from .outcomes import EXIT_TOOL_ERROR, EXIT_VIOLATIONS
 from .paths import ApiPaths
 from .policy import HostViolation, RateLimitExhausted
-from .redaction import Redactor
 from .resources import find_leftovers
+from .session import ContractSession
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -51,18 +51,12 @@ def run(args: argparse.Namespace) -> int:
     if settings.base_url is None or settings.project_id is None:
         print("error: give --host (or POSTHOG_HOST) and --project-id (or POSTHOG_PROJECT_ID)", file=sys.stderr)
         return 2
-    redactor = Redactor(settings.secrets())
-    with ContractClient(
-        settings.base_url,
-        settings.personal_api_key,
-        timeout=settings.timeout,
-        max_retry_wait=settings.max_retry_wait,
-        redactor=redactor,
-        origins=(settings.capture_url,),
-        bounds=settings.bounds(),
-    ) as client:
+    session = ContractSession()  # a session against the host, as the suite opens one; it creates nothing
+    session.start(settings, metered=False)
+    try:
+        session.connect(check_host=False)
         try:
-            return _soft_delete_leftovers(client, ApiPaths(settings.project_id), args)
+            return _soft_delete_leftovers(session.client, session.paths, args)
         except HostViolation as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_VIOLATIONS
@@ -73,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_TOOL_ERROR
+    finally:
+        session.close()
 
 
 def _soft_delete_leftovers(client: ContractClient, paths: ApiPaths, args: argparse.Namespace) -> int:

@@ -4,6 +4,11 @@ Why one client: every request the suite makes must be authenticated the same way
 limits the same way, and leave the same redacted evidence behind for failure messages and the
 report. Tests never build an ``httpx.Client`` of their own.
 
+A client belongs to one run: it counts every request on the run's ledger, records outcomes in the
+run's log and judges under the run's release baseline (`posthog_contract.session.ContractSession`
+gives it all three); every response it returns names it (`client_of`), so the assertion helpers
+judge and redact with the run that sent the request, never with process-wide state.
+
 It is httpx's adapter of :mod:`posthog_contract.policy`: the origin rule before anything is sent,
 the one redirect PostHog serves (§1.9), the deadline and the size cap while the answer is read
 (streamed, never held whole past the cap; every socket operation waits at most what is left of
@@ -23,10 +28,9 @@ from typing import Any, Final
 import httpcore
 import httpx
 
-from .outcomes import LOG
+from .outcomes import OutcomeLog
 from .policy import (
     EVIDENCE_BYTES,
-    LEDGER,
     SAFE_METHODS,
     DeadlinePassed,
     ExchangeBounds,
@@ -35,6 +39,7 @@ from .policy import (
     Origins,
     RateLimitExhausted,
     ReadOnlyViolation,
+    RequestLedger,
     RetryBudget,
     exhausted_message,
     io_timeout,
@@ -58,11 +63,14 @@ __all__ = [
     "ReadOnlyViolation",
     "SAFE_METHODS",
     "USER_AGENT",
+    "client_of",
     "describe",
     "retry_after_seconds",
 ]
 
 BODY_LIMIT: Final = 20_000  # characters of each body kept in an Exchange
+#: the key of ``httpx.Response.extensions`` that names the client a response came from
+CLIENT_EXTENSION: Final = "posthog_contract.client"
 _HISTORY: Final = 2000  # exchanges kept per client family
 _PARSE_LIMIT: Final = 64_000  # bytes; bigger bodies are redacted as text, see _body_text
 _REDACTION_WINDOW: Final = BODY_LIMIT + 4096  # redact a bit past the cut so no secret is half-kept
@@ -155,9 +163,15 @@ class _Shared:
         read_only: bool = False,
         origins: Origins | None = None,
         bounds: ExchangeBounds | None = None,
+        ledger: RequestLedger | None = None,
+        log: OutcomeLog | None = None,
+        baseline: str | None = None,
     ) -> None:
         self.http = http
         self.redactor = redactor
+        self.ledger = ledger if ledger is not None else RequestLedger()
+        self.log = log if log is not None else OutcomeLog()
+        self.baseline = baseline
         self.on_exchange = on_exchange
         self.read_only = read_only
         self.origins = origins or Origins()
@@ -184,6 +198,8 @@ class ContractClient:
     ``read_only=True`` (``--read-only``) makes the client, and every :meth:`with_key` sibling, refuse
     any method outside :data:`SAFE_METHODS` with :class:`ReadOnlyViolation` before anything is sent:
     the last line of defence should a writing check escape the ``writes`` marker.
+
+    ``ledger``, ``log`` and ``baseline`` are the run's (a client made alone keeps its own ledger and log).
     """
 
     def __init__(
@@ -202,6 +218,9 @@ class ContractClient:
         read_only: bool = False,
         origins: Iterable[str | None] = (),
         bounds: ExchangeBounds | None = None,
+        ledger: RequestLedger | None = None,
+        log: OutcomeLog | None = None,
+        baseline: str | None = None,
         _shared: _Shared | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/") if base_url else None
@@ -220,7 +239,9 @@ class ContractClient:
             )
             _bound_socket_operations(http)
             allowed = Origins.of(self.base_url, *origins)
-            _shared = _Shared(http, redactor, on_exchange, history, read_only, allowed, bounds)
+            _shared = _Shared(
+                http, redactor, on_exchange, history, read_only, allowed, bounds, ledger, log, baseline
+            )
         self._shared = _shared
         redactor.add(api_key)
 
@@ -229,6 +250,21 @@ class ContractClient:
     @property
     def redactor(self) -> Redactor:
         return self._shared.redactor
+
+    @property
+    def ledger(self) -> RequestLedger:
+        """The run's request ledger: every request counted, the budget kept."""
+        return self._shared.ledger
+
+    @property
+    def log(self) -> OutcomeLog:
+        """The run's outcome log (warnings, unavailable checks)."""
+        return self._shared.log
+
+    @property
+    def baseline(self) -> str | None:
+        """The release the host is judged as (contract §11); None: the current release."""
+        return self._shared.baseline
 
     @property
     def exchanges(self) -> list[Exchange]:
@@ -324,9 +360,10 @@ class ContractClient:
         :class:`ReadOnlyViolation` and nothing is sent.
         """
         refuse_unsafe(self._shared.read_only, method, self.redactor.url(url))
-        if not LEDGER.allows():
-            LOG.unavailable(LEDGER.spent_reason())  # the budget is spent: this check is not judged
-        LEDGER.refuse_if_rate_limited()  # the key's rate limit is spent: the run is stopping
+        ledger = self._shared.ledger
+        if not ledger.allows():
+            self._shared.log.unavailable(ledger.spent_reason())  # the budget is spent: this check is not judged
+        ledger.refuse_if_rate_limited()  # the key's rate limit is spent: the run is stopping
         key = self.api_key if isinstance(api_key, _Default) else api_key
         if key:
             self.redactor.add(key)
@@ -363,27 +400,27 @@ class ContractClient:
             except HostViolation as violation:
                 elapsed = (time.perf_counter() - start) * 1000
                 answered: httpx.Response | None = getattr(violation, "response", None)
-                LEDGER.record(req.method, req.url.path, answered.status_code if answered is not None else None)
+                ledger.record(req.method, req.url.path, answered.status_code if answered is not None else None)
                 violation.exchange = self._record(req, answered, elapsed, note=str(violation))
                 violation.args = (f"{violation}\n{violation.exchange.as_text(max_body=2000)}",)  # the evidence
                 raise
             except httpx.HTTPError as exc:
                 elapsed = (time.perf_counter() - start) * 1000
-                LEDGER.record(req.method, req.url.path, None)
+                ledger.record(req.method, req.url.path, None)
                 redacted = self.redactor.text(str(exc))
                 self._record(req, None, elapsed, note=f"{type(exc).__name__}: {redacted}".rstrip(": "))
                 if redacted != str(exc) and isinstance(exc, httpx.TransportError):
                     raise type(exc)(redacted, request=req) from None  # the original text held a secret
                 raise
             elapsed = (time.perf_counter() - start) * 1000
-            LEDGER.record(req.method, req.url.path, response.status_code)
+            ledger.record(req.method, req.url.path, response.status_code)
             status = response.status_code
             if 300 <= status < 400:
                 location = response.headers.get("location")
                 decision = redirect_decision(str(req.url), status, location)
                 note = redirect_note(decision, status, self.redactor.url(location or "(no Location)"))
                 if decision.target is not None and redirected is None:
-                    LEDGER.deprecations.observe(
+                    ledger.deprecations.observe(
                         req.method, str(req.url), response.headers, redirect_status=status, successor=location
                     )
                     self._record(req, response, elapsed, note=note)
@@ -394,19 +431,19 @@ class ContractClient:
                 if redirected is not None:
                     note = f"{status} after a followed redirect: not followed again (one hop only, §1.9)"
                 self._record(req, response, elapsed, note=note)
-                LEDGER.deprecations.observe(req.method, str(req.url), response.headers)
-                return _with_history(response, redirected)
-            LEDGER.deprecations.observe(req.method, str(req.url), response.headers)
+                ledger.deprecations.observe(req.method, str(req.url), response.headers)
+                return self._named(_with_history(response, redirected))
+            ledger.deprecations.observe(req.method, str(req.url), response.headers)
             if status != 429:
                 self._record(req, response, elapsed)
-                return _with_history(response, redirected)
+                return self._named(_with_history(response, redirected))
 
             n429 += 1
             header = response.headers.get("Retry-After")
             pause = budget.pause(header, attempt=attempt, throttled=n429, waited=waited)
             if pause is None:
                 exchange = self._record(req, response, elapsed, note="429: retry budget exhausted")
-                LEDGER.spend_rate_limit(spent_sentence(budget, header))
+                ledger.spend_rate_limit(spent_sentence(budget, header))
                 raise RateLimitExhausted(
                     exhausted_message(req.method, shown_url, waited, attempt, budget, header),
                     waited=waited,
@@ -424,7 +461,7 @@ class ContractClient:
             finally:  # an interrupted wait counts what was waited, not what was meant
                 actual = pause if self.sleep is not time.sleep else min(pause, time.monotonic() - slept)
                 self._shared.slept_on_429 += actual
-                LEDGER.record_wait(actual)
+                ledger.record_wait(actual)
             waited += pause
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
@@ -442,6 +479,11 @@ class ContractClient:
     def delete(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("DELETE", url, **kwargs)
 
+    def _named(self, response: httpx.Response) -> httpx.Response:
+        """The response, naming this client (`client_of`): the run that judges it."""
+        response.extensions[CLIENT_EXTENSION] = self
+        return response
+
     def describe(self, response: httpx.Response) -> str:
         """:func:`describe` with this client's redactor."""
         return describe(response, self.redactor)
@@ -456,6 +498,12 @@ class ContractClient:
         if self._shared.on_exchange is not None:
             self._shared.on_exchange(exchange)
         return exchange
+
+
+def client_of(response: httpx.Response) -> ContractClient | None:
+    """The client a response came from (None: not one of the suite's clients)."""
+    client = response.extensions.get(CLIENT_EXTENSION)
+    return client if isinstance(client, ContractClient) else None
 
 
 def make_exchange(

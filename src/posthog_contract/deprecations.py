@@ -12,7 +12,7 @@ is set, ``Sunset: Fri, 31 Jul 2026 00:00:00 GMT``; the redirect build answers 30
 
 Each answer that carries one of them, and each redirect a transport followed, becomes one
 :class:`DeprecationRecord`, kept per operation and prefix in the run's :class:`DeprecationLog`
-(today a field of the request ledger, ``policy.LEDGER.deprecations``). Reporting them (summary,
+(a field of the run's request ledger, ``ContractSession.ledger.deprecations``). Reporting them (summary,
 report.json, HTML, JUnit, diff, ``--deprecations``) is built on :meth:`DeprecationRecord.as_dict`.
 Header values are kept raw, as the host sent them: pass them through the run's redactor before
 printing (a hostile host could echo a key into them). No I/O here, and no pytest.

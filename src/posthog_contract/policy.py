@@ -40,7 +40,6 @@ from .deprecations import DeprecationLog
 __all__ = [
     "DEFAULT_DEADLINE",
     "DEFAULT_MAX_RESPONSE_BYTES",
-    "LEDGER",
     "SAFE_METHODS",
     "DeadlinePassed",
     "ExchangeBounds",
@@ -575,7 +574,3 @@ class RequestLedger:
             "share_of_events_hourly_limit": round((self.events - self.events_throttled) / EVENTS_HOURLY_LIMIT, 4),
             "by_test": dict(self.by_label.most_common()),
         }
-
-
-#: one ledger per process; the plugin resets it at session start
-LEDGER = RequestLedger()

@@ -15,9 +15,9 @@ from schemathesis.core.failures import Failure
 from schemathesis.core.parameters import ParameterLocation
 
 from .. import contract
-from ..outcomes import LOG
+from ..outcomes import OutcomeLog
 from .cases import is_negative, is_ours, json_or_none, operation_id
-from .run import active_run
+from .run import run_of
 
 #: The failures an empty body causes by itself (no body to parse, type or content-type); only these
 #: are excused by a documented empty 200. Anything else (an unauthenticated request that succeeded,
@@ -322,7 +322,7 @@ def _move_tile_key_not_read(op_id: str, failure: Failure, case: schemathesis.Cas
     if attr in case.body:
         return False  # the key was sent: a `required` on it is a real refusal
     other = " / ".join(key for key in _DESTINATION_KEYS if key != attr)
-    LOG.warn(
+    _log(case).warn(
         f"move_tile refused a body without `{attr}` (400 required): this release does not read {other}"
         " (contract §5, §11)"
     )
@@ -351,12 +351,18 @@ def _posthog_raises_on_tiles(op_id: str, failure: Failure, case: schemathesis.Ca
     ]
     if not unwalkable:
         return False
-    LOG.warn(
+    _log(case).warn(
         f"{case.method.upper()} {case.formatted_path} answered {response.status_code} to a body whose"
         f" {' and '.join(unwalkable)} is not a list of objects: PostHog's own serializer raises there too"
         " (DashboardSerializer.update; contract §2.5), so this is reported, not failed"
     )
     return True
+
+
+def _log(case: schemathesis.Case) -> OutcomeLog:
+    """The outcome log of the run the case belongs to (a throwaway one outside a run)."""
+    run = run_of(case)
+    return run.log if run is not None else OutcomeLog()
 
 
 @schemathesis.hook("filter_failure")
@@ -370,7 +376,8 @@ def _filter_failure(
     whose body the host's own looser validation accepts (`_LENIENT_BODY`), is accepted data, not a
     bug; any other violation, and any violation in the path or headers, still has to be rejected.
     """
-    if active_run() is None or not is_ours(case.operation):
+    run = run_of(case)
+    if run is None or not is_ours(case.operation):
         return True
     op_id = operation_id(case.operation)
     if _move_tile_key_not_read(op_id, failure, case, response) or _posthog_raises_on_tiles(
@@ -384,7 +391,7 @@ def _filter_failure(
             and not response.content.strip()
             and type(failure).__name__ in _EMPTY_BODY_FAILURES
         ):
-            LOG.warn(
+            run.log.warn(
                 f"{case.method.upper()} {case.formatted_path} answered 200 with an empty body, as PostHog "
                 f"documents ('No response body'); the suite expects the Dashboard (contract §5, §6)"
             )

@@ -8,7 +8,9 @@ the run's session, whose :class:`RetryAfterAdapter` is ``requests``' adapter of
 anything is sent, the one redirect PostHog serves (§1.9) followed once, the deadline and the size
 cap while the answer is read (every socket read and write waits at most what is left of the
 deadline, through :class:`_BoundedSocket`), 429 waits within the budget (past it the rate limit is
-spent: a tool error, and the run stops), the read-only guard and the deprecation records.
+spent: a tool error, and the run stops), the read-only guard and the deprecation records. Every
+request is counted on the run's ledger and every note goes to the run's outcome log (both the
+ContractSession's), never to process-wide state.
 """
 
 from __future__ import annotations
@@ -27,15 +29,15 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ..config import Settings
-from ..outcomes import LOG
+from ..outcomes import OutcomeLog
 from ..policy import (
     EVIDENCE_BYTES,
-    LEDGER,
     ExchangeBounds,
     ExchangeMeter,
     HostViolation,
     Origins,
     RateLimitExhausted,
+    RequestLedger,
     RetryBudget,
     exhausted_message,
     io_timeout,
@@ -46,7 +48,7 @@ from ..policy import (
     wait_note,
 )
 from ..redaction import Redactor
-from .run import active_run
+from .run import RUN_ATTRIBUTE, GeneratedRun, run_of
 
 _CHUNK = 65_536
 
@@ -65,9 +67,11 @@ class RetryAfterAdapter(HTTPAdapter):
         origins: Origins | None = None,
         bounds: ExchangeBounds | None = None,
         shown: Callable[[str], str] | None = None,
+        ledger: RequestLedger | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.ledger = ledger if ledger is not None else RequestLedger()
         self.budget = RetryBudget(max_wait, max_attempts)
         self.read_only = read_only
         self.sleep = sleep
@@ -92,7 +96,7 @@ class RetryAfterAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         method = str(request.method)
         refuse_unsafe(self.read_only, method, urlsplit(request.url or "").path)
-        LEDGER.refuse_if_rate_limited()  # the key's rate limit is spent: the run is stopping
+        self.ledger.refuse_if_rate_limited()  # the key's rate limit is spent: the run is stopping
         attempt = 0
         waited = 0.0
         redirected: requests.Response | None = None
@@ -107,22 +111,22 @@ class RetryAfterAdapter(HTTPAdapter):
                 response = self._send_bounded(request, meter, kwargs)
             except HostViolation as violation:
                 answered = getattr(violation, "response", None)
-                LEDGER.record(method, path, answered.status_code if answered is not None else None)
+                self.ledger.record(method, path, answered.status_code if answered is not None else None)
                 raise
-            LEDGER.record(method, path, response.status_code)
+            self.ledger.record(method, path, response.status_code)
             status = response.status_code
             if 300 <= status < 400:
                 location = response.headers.get("Location")
                 decision = redirect_decision(url, status, location)
                 if decision.target is not None and redirected is None:
-                    LEDGER.deprecations.observe(
+                    self.ledger.deprecations.observe(
                         method, url, response.headers, redirect_status=status, successor=location
                     )
                     redirected = response
                     request = request.copy()
                     request.url = decision.target  # same method, headers and body; the query is in the target
                     continue
-            LEDGER.deprecations.observe(method, url, response.headers)
+            self.ledger.deprecations.observe(method, url, response.headers)
             if status != 429:
                 if redirected is not None:
                     response.history = [redirected]
@@ -130,7 +134,7 @@ class RetryAfterAdapter(HTTPAdapter):
             header = response.headers.get("Retry-After")
             pause = self.budget.pause(header, attempt=attempt, throttled=attempt, waited=waited)
             if pause is None:  # past the budget: the rate limit is spent, a tool error (the host was not judged)
-                LEDGER.spend_rate_limit(spent_sentence(self.budget, header))
+                self.ledger.spend_rate_limit(spent_sentence(self.budget, header))
                 raise RateLimitExhausted(
                     exhausted_message(method, shown, waited, attempt, self.budget, header),
                     waited=waited,
@@ -140,7 +144,7 @@ class RetryAfterAdapter(HTTPAdapter):
             waited += pause
             self.slept += pause
             self.retries += 1
-            LEDGER.record_wait(pause)
+            self.ledger.record_wait(pause)
             if self.on_wait is not None:
                 self.on_wait(wait_note(method, shown, header, pause, attempt))
             self.sleep(pause)
@@ -259,17 +263,24 @@ _BOUNDED_POOLS = {"http": _BoundedHTTPPool, "https": _BoundedHTTPSPool}
 
 
 def http_session(
-    settings: Settings, *, redactor: Redactor | None = None, sleep: Callable[[float], Any] = time.sleep
+    settings: Settings,
+    *,
+    redactor: Redactor | None = None,
+    sleep: Callable[[float], Any] = time.sleep,
+    ledger: RequestLedger | None = None,
+    log: OutcomeLog | None = None,
 ) -> requests.Session:
-    """A ``requests.Session`` bound to the policy (origins, redirects, bounds, 429, read-only); warnings go
-    to the report."""
+    """A ``requests.Session`` bound to the policy (origins, redirects, bounds, 429, read-only), counting on
+    the run's ``ledger``; warnings go to the run's ``log`` (the report)."""
     scrub = redactor.text if redactor is not None else (lambda text: text)
+    outcome_log = log if log is not None else OutcomeLog()
     session = requests.Session()
     adapter = RetryAfterAdapter(
         max_wait=settings.max_retry_wait,
         read_only=settings.read_only,
         sleep=sleep,
-        on_wait=lambda note: LOG.warn(scrub(note)),
+        on_wait=lambda note: outcome_log.warn(scrub(note)),
+        ledger=ledger,
         origins=Origins.of(settings.base_url, settings.capture_url),
         bounds=settings.bounds(),
         shown=redactor.url if redactor is not None else None,
@@ -280,7 +291,7 @@ def http_session(
 
 
 class PolicyTransport(RequestsTransport):
-    """Schemathesis' requests transport, with the active run's session for every request that brings
+    """Schemathesis' requests transport, with the case's run's session for every request that brings
     none (auth probes, link follow-ups): nothing schemathesis sends bypasses the policy."""
 
     def __init__(self) -> None:
@@ -288,26 +299,22 @@ class PolicyTransport(RequestsTransport):
         self._copy_serializers_from(REQUESTS_TRANSPORT)
 
     def send(self, case: Any, *, session: requests.Session | None = None, **kwargs: Any) -> Any:
-        run = active_run()
+        run = run_of(case)
         if session is None and run is not None and run.session is not None:
             session = run.session
         return super().send(case, session=session, **kwargs)
 
 
-POLICY_TRANSPORT = PolicyTransport()
-_WITH_POLICY: dict[type, type] = {}
+def use_policy_transport(schema: Any, run: GeneratedRun | None = None) -> Any:
+    """Make ``schema`` (and every operation, probe and clone of it) send through a :class:`PolicyTransport`
+    of its own and carry ``run`` (what the hooks and checks act for, `run.run_of`).
 
-
-def use_policy_transport(schema: Any) -> Any:
-    """Make ``schema`` (and every operation and probe of it) send through :data:`POLICY_TRANSPORT`.
-
-    Schemathesis picks the transport through the schema's read-only ``transport`` property, so the
-    schema's class is swapped for a subclass that answers ours; nothing global changes.
+    Schemathesis picks the transport through the schema's read-only ``transport`` property and clones
+    a schema by its class, so the schema's class is swapped for a subclass made for this schema alone:
+    nothing global changes, and two runs never share one.
     """
+    transport = PolicyTransport()
     base = type(schema)
-    if base not in _WITH_POLICY:
-        _WITH_POLICY[base] = type(
-            f"Policy{base.__name__}", (base,), {"transport": property(lambda self: POLICY_TRANSPORT)}
-        )
-    schema.__class__ = _WITH_POLICY[base]
+    attributes: dict[str, Any] = {"transport": property(lambda self: transport), RUN_ATTRIBUTE: run}
+    schema.__class__ = type(f"Policy{base.__name__}", (base,), attributes)
     return schema

@@ -19,7 +19,7 @@ from schemathesis.core.parameters import ParameterLocation
 
 from ..wire import instant_or_none
 from .cases import WRITE_METHODS, as_int, is_negative, is_ours, is_positive, operation_id, pick, stable_hash, steer_id
-from .run import GeneratedRun, active_run
+from .run import GeneratedRun, run_of
 
 # --- steering: path parameters ------------------------------------------------------------------------
 
@@ -272,7 +272,7 @@ def steer(case: schemathesis.Case, *, query: bool = True) -> schemathesis.Case:
     Path and body steering is idempotent, so ``before_call`` applies it again as the safety net;
     query steering shapes generated data only and runs once, in ``map_case``.
     """
-    run = active_run()
+    run = run_of(case)
     if run is None or not is_ours(case.operation):
         return case
     op_id = operation_id(case.operation)
@@ -292,7 +292,7 @@ def steer(case: schemathesis.Case, *, query: bool = True) -> schemathesis.Case:
 @schemathesis.hook("filter_case")
 def _filter_case(context: schemathesis.HookContext, case: schemathesis.Case) -> bool:
     """Drop a write aimed at a dashboard id when the run has no dashboard of its own to aim it at."""
-    run = active_run()
+    run = run_of(case)
     if run is None or not is_ours(case.operation) or run.write_targets():
         return True
     if case.method.upper() not in WRITE_METHODS or "/dashboards/{" not in case.path:
@@ -314,7 +314,7 @@ def _before_call(context: schemathesis.HookContext, case: schemathesis.Case, kwa
 
 @schemathesis.hook("after_call")
 def _after_call(context: schemathesis.HookContext, case: schemathesis.Case, response: schemathesis.Response) -> None:
-    run = active_run()
+    run = run_of(case)
     if run is None or not is_ours(case.operation):
         return
     record_response(run, operation_id(case.operation), case.path_parameters or {}, case.body, response)
