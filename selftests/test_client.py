@@ -87,8 +87,8 @@ def test_the_key_goes_in_a_bearer_header_with_the_suite_user_agent() -> None:
     assert body["user_agent"] == USER_AGENT and USER_AGENT.startswith("posthog-contract/")
 
 
-def test_relative_urls_keep_the_base_path_and_absolute_urls_pass_through() -> None:
-    client = make_client(echo)
+def test_relative_urls_keep_the_base_path_and_absolute_urls_to_a_configured_origin_pass_through() -> None:
+    client = make_client(echo, origins=["https://capture.example"])
     assert client.get("/api/projects/", params={"limit": 1}).json()["url"] == BASE + "/api/projects/?limit=1"
     assert client.get("https://capture.example/batch/").json()["url"] == "https://capture.example/batch/"
 
@@ -280,17 +280,47 @@ def test_a_past_http_date_means_retry_now() -> None:
 
 
 def test_the_wait_budget_is_bounded_and_exhaustion_says_which_setting_to_raise() -> None:
+    """Budget 5 s, Retry-After 3 s: the first wait fits, the second (3 s > the 2 s left) is not started."""
     handler, seen = scripted(throttled("3"))
     sleep = FakeSleep()
     client = make_client(handler, sleep=sleep, max_retry_wait=5)
     with pytest.raises(RateLimitExhausted) as info:
         client.get(f"/x?token={CANARY}")
-    assert sleep.calls == [3.0, 2.0] and len(seen) == 3
+    assert sleep.calls == [3.0] and len(seen) == 2
     message = str(info.value)
-    assert message.startswith("host kept answering 429 for 5 s")
+    assert message.startswith("host kept answering 429 for 3 s")
     assert "POSTHOG_MAX_RETRY_WAIT" in message and CANARY not in message
-    assert info.value.waited == 5 and info.value.attempts == 3
+    assert "last Retry-After asked for 3 s" in message
+    assert info.value.waited == 3 and info.value.attempts == 2 and info.value.retry_after == 3
     assert info.value.exchange is not None and info.value.exchange.status == 429
+
+
+def test_a_retry_after_beyond_the_budget_is_not_waited_and_spends_the_rate_limit() -> None:
+    """Issue 24: PostHog answered `Retry-After: 2199` once the hourly limit was spent; nothing is waited,
+    the ledger says when the limit resets, and the next check's request is refused unsent."""
+    handler, seen = scripted(throttled("2199"), httpx.Response(200))
+    sleep = FakeSleep()
+    client = make_client(handler, sleep=sleep, max_retry_wait=120)
+    with pytest.raises(RateLimitExhausted):
+        client.get("/api/projects/1/dashboards/")
+    assert sleep.calls == [] and len(seen) == 1
+    spent = client.ledger.rate_limit_spent
+    assert spent is not None and spent.startswith("the key's rate limit is spent") and client.ledger.stops_the_run
+    assert "resets in 2,199 s, at " in spent and "UTC" in spent and "POSTHOG_MAX_RETRY_WAIT=120 s" in spent
+    with pytest.raises(RateLimitExhausted, match="rate limit is spent"):
+        client.get("/api/projects/1/dashboards/")
+    assert len(seen) == 1, "a check's request after the limit was spent must not be sent"
+    with client.ledger.unmetered():  # cleanup still tries
+        assert client.get("/api/projects/1/dashboards/").status_code == 200
+    assert len(seen) == 2
+
+
+def test_a_rate_limit_spent_only_by_cleanup_does_not_stop_the_run() -> None:
+    handler, _ = scripted(throttled("2199"))
+    client = make_client(handler)
+    with client.ledger.unmetered(), pytest.raises(RateLimitExhausted):
+        client.patch("/api/projects/1/dashboards/1/", json={"deleted": True})
+    assert client.ledger.rate_limit_spent is not None and not client.ledger.stops_the_run
 
 
 def test_attempts_are_bounded_even_when_the_host_says_retry_now() -> None:

@@ -11,7 +11,16 @@ from typing import Any
 
 import pytest
 
-from posthog_contract.config import OPTIONS, OTHER_ENVIRONMENT, ConfigError, Settings, add_options, settings_from
+from posthog_contract.config import (
+    CONFIG_OPTION,
+    OPTIONS,
+    OTHER_ENVIRONMENT,
+    RUN_SETTINGS,
+    ConfigError,
+    Settings,
+    add_options,
+    settings_from,
+)
 from posthog_contract.mutation import suite_environment
 
 CANARY = "phx_CANARY0123456789abcdef"
@@ -147,6 +156,15 @@ def test_with_embedded_points_everything_at_the_reference_server() -> None:
         ({"POSTHOG_HOST": "https://"}, "POSTHOG_HOST must be an http(s) URL with a host"),
         ({"POSTHOG_HOST": "https://u:pw@ph.example.com"}, "POSTHOG_HOST must not carry credentials"),
         ({"POSTHOG_HOST": HOST + "/?x=1"}, "POSTHOG_HOST must not have a query string"),
+        (
+            {"POSTHOG_HOST": HOST + "/api/", "POSTHOG_PERSONAL_API_KEY": CANARY, "POSTHOG_PROJECT_ID": "1"},
+            "POSTHOG_HOST must be the host's origin without a path, like https://us.posthog.com, not "
+            "'https://ph.example.com/api/': drop '/api/'",
+        ),
+        (
+            {"POSTHOG_HOST": HOST, "POSTHOG_PERSONAL_API_KEY": CANARY, "POSTHOG_CAPTURE_URL": HOST + "/capture/"},
+            "POSTHOG_CAPTURE_URL must be the host's origin without a path",
+        ),
         ({"POSTHOG_HOST": HOST}, "POSTHOG_HOST is set but POSTHOG_PERSONAL_API_KEY is not: "),
         (
             {"POSTHOG_HOST": HOST, "POSTHOG_PERSONAL_API_KEY": "   "},
@@ -205,6 +223,11 @@ def test_errors_name_the_command_line_flag_when_the_value_came_from_it() -> None
     assert config_error(posthog_profile="x").startswith("--contract-profile must be")
 
 
+def test_an_empty_optional_key_is_unset_as_ci_hands_over_an_undefined_secret() -> None:
+    settings = build({"POSTHOG_PROJECT_API_KEY": "", "POSTHOG_READONLY_API_KEY": " "})
+    assert settings.project_api_key is None and settings.readonly_api_key is None
+
+
 def test_a_key_pasted_into_another_variable_is_not_echoed() -> None:
     message = config_error({"POSTHOG_CONTRACT_SEED": CANARY})
     assert "looks like an API key" in message
@@ -233,7 +256,7 @@ class FakeGroup:
 def test_add_options_registers_every_flag_with_none_defaults_and_env_in_help() -> None:
     group = FakeGroup()
     add_options(group)
-    flags = {o.flag for o in OPTIONS if o.flag}
+    flags = {o.flag for o in OPTIONS if o.flag} | {CONFIG_OPTION.flag}
     assert set(group.added) == flags
     assert {"--base-url", "--project-id", "--read-only", "--request-timeout"} <= flags
     assert all(kwargs["default"] is None for kwargs in group.added.values())
@@ -304,8 +327,10 @@ def test_the_readme_table_lists_every_setting() -> None:
             assert any(f"`{option.flag}" in line for line in table), option.flag
     for name, _ in OTHER_ENVIRONMENT:
         assert any(f"`{name}`" in line for line in table), name
-    for flag in ("--report", "--drift-fail", "--har", "--waivers", "--reference-arg", "--contract-env"):
-        assert any(f"`{flag}" in line for line in table), flag
+    for setting in (*RUN_SETTINGS, CONFIG_OPTION):
+        for name in filter(None, (setting.flag, setting.env)):
+            assert any(f"`{name}" in line for line in table), name
+    assert any("`--contract-env" in line for line in table)
 
 
 def test_contract_env_shows_the_state_of_each_setting_without_keys() -> None:
@@ -314,9 +339,10 @@ def test_contract_env_shows_the_state_of_each_setting_without_keys() -> None:
                           text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     assert CANARY not in done.stdout
-    lines = {line.split()[0]: line.split(None, 1)[1] for line in done.stdout.splitlines() if line.strip()}
-    assert lines["POSTHOG_PERSONAL_API_KEY"] == "[set]" and lines["POSTHOG_EVENTS_TIMEOUT"] == "'5'"
-    assert lines["POSTHOG_HOST"] == "(unset)"
+    rows = {line.split()[2]: line.split()[3:] for line in done.stdout.splitlines()[3:]}
+    assert rows["POSTHOG_PERSONAL_API_KEY"] == ["[set]", "environment"]
+    assert rows["POSTHOG_EVENTS_TIMEOUT"] == ["'5'", "environment"]
+    assert rows["POSTHOG_HOST"] == ["(unset)", "default"]
 
 
 def test_a_clash_on_an_option_name_is_reported_once_at_start(tmp_path: Path) -> None:

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from posthog_contract import mutation
 
-SCENARIOS_ONLY = ["--ignore=tests/test_property_based.py", "--ignore=tests/test_stateful.py", "--maxfail=5"]
+SCENARIOS_ONLY = [*mutation.SCENARIOS_ONLY, "--maxfail=5"]
 
 #: mutant -> the scenario module that must catch it (one per area of the issue's scenario list)
 REPRESENTATIVES = {
-    "patch_not_stored": "test_dashboards",
+    "patch_not_stored": "test_writes",
     "soft_delete_ignored": "test_dashboard_lifecycle",
     "sharing_token_not_rotated": "test_sharing",
     "collaborator_duplicate_accepted": "test_collaborators",
@@ -29,7 +31,7 @@ REPRESENTATIVES = {
     "template_missing_name_accepted": "test_template",
     "events_filter_event_ignored": "test_events",
     "events_next_drops_filters": "test_pagination",
-    "readonly_key_may_write": "test_auth",
+    "readonly_key_may_write": "test_writes",
     "capture_status_wrong": "test_capture",
 }
 
@@ -95,6 +97,30 @@ def test_the_declared_killers_modules_run_first():
         "tests/test_events.py", "tests/test_property_based.py", "tests/test_auth.py", "tests/test_dashboards.py",
     ]
     assert mutation.killers_first(targets, ()) == targets
+
+
+def test_phase_two_runs_for_killers_phase_one_did_not_run():
+    """Phase one deselects the property-based tests by their mark; a declared killer absent from its JUnit
+    (deselected, never reached) is what sends a surviving mutant to phase two, whatever its file is called."""
+    run = mutation.SuiteRun("m", "rule", 1, 1.0, expected=("tests/test_a.py::test_rule", "tests/test_b.py"))
+    run.ran = ["tests/test_a.py::test_rule[1]", "tests/test_a.py::test_rule[2]", "tests/test_c.py::test_x"]
+    assert mutation.unrun_killers(run) == ["tests/test_b.py"]
+    run.ran.append("tests/test_b.py::test_anything")
+    assert mutation.unrun_killers(run) == []
+
+
+def test_the_scenarios_phase_leaves_out_exactly_the_property_based_marks(tmp_path):
+    """``-m "not property_based"`` on the real suite: what it deselects carries the mark, nothing else does."""
+    def collected(*args: str) -> set[str]:
+        done = subprocess.run([sys.executable, "-m", "pytest", "tests", "--co", "-q", "-p", "no:cacheprovider", *args],
+                              cwd=mutation.ROOT, capture_output=True, text=True, env=mutation.suite_environment())
+        assert done.returncode == 0, done.stdout + done.stderr
+        return {line for line in done.stdout.splitlines() if "::" in line}
+
+    everything, scenarios = collected(), collected(*mutation.SCENARIOS_ONLY)
+    property_based = collected("-m", "property_based")
+    assert scenarios and property_based and scenarios | property_based == everything
+    assert not scenarios & property_based
 
 
 def test_no_score_is_printed_when_the_clean_run_fails(tmp_path):

@@ -33,7 +33,6 @@ def schema():
     run = property_based.new_run(settings, pool=(101,), tiles={101: {11}})
     loaded = property_based.load_schema(settings, run)
     yield loaded
-    property_based.activate(None)
     run.session.close()
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
+import time
 from urllib.parse import quote, quote_plus, urlencode
 
 import httpx
@@ -181,3 +183,60 @@ def test_a_secret_with_reserved_characters_is_redacted_in_every_encoding() -> No
     out = redactor.url(url) + redactor.text(json.dumps({"s": secret}))
     assert secret not in out and quote(secret, safe="") not in out and quote_plus(secret) not in out
     assert out.count(REDACTED) == 3
+
+
+# --- by meaning, not by spelling (issue 20) ---------------------------------------------------------------
+
+
+def _spellings(key: str) -> dict[str, str]:
+    raw = key.encode()
+    return {
+        "json escapes": "".join(f"\\u{b:04x}" for b in raw),
+        "json escapes mixed with raw": "".join(f"\\u{b:04X}" if i % 2 else chr(b) for i, b in enumerate(raw)),
+        "json escapes, doubled": "".join(f"\\\\u{b:04x}" for b in raw),
+        "python bytes escapes": "".join(f"\\x{b:02x}" for b in raw),
+        "percent, every byte": "".join(f"%{b:02X}" for b in raw),
+        "percent, twice": "".join(f"%25{b:02x}" for b in raw),
+        "html references": "".join(f"&#{b};" if i % 2 else f"&#x{b:x};" for i, b in enumerate(raw)),
+        "base64": base64.b64encode(raw).decode(),
+        "base64 of Bearer <key>": base64.b64encode(b"Bearer " + raw).decode(),
+        "base64url of user:<key>": base64.urlsafe_b64encode(b"user:" + raw).decode(),
+        "base64 of a JSON document": base64.b64encode(json.dumps({"authorization": key}).encode()).decode(),
+        "hex": raw.hex(),
+    }
+
+
+@pytest.mark.parametrize("spelling", sorted(_spellings(CANARY)))
+def test_a_key_is_found_in_every_spelling_and_only_its_text_goes(redactor: Redactor, spelling: str) -> None:
+    encoded = _spellings(CANARY)[spelling]
+    out = redactor.text(f"before {encoded} after")
+    assert out == f"before {REDACTED} after"
+
+
+def test_spellings_of_an_unconfigured_lookalike_are_left_alone(redactor: Redactor) -> None:
+    for encoded in _spellings(UNRELATED).values():
+        assert redactor.text(encoded) == encoded
+
+
+def test_the_key_in_a_json_body_with_escapes_and_in_a_form_body_percent_encoded(redactor: Redactor) -> None:
+    escaped = '{"detail": "' + "".join(f"\\u{b:04x}" for b in CANARY.encode()) + '"}'
+    assert CANARY not in redactor.body(escaped.encode(), "application/json")
+    assert redactor.body(escaped.encode(), "application/json") == '{"detail": "[REDACTED]"}'
+    form = "note=" + "".join(f"%{b:02x}" for b in CANARY.encode())
+    assert redactor.body(form, "application/x-www-form-urlencoded") == f"note={REDACTED}"
+
+
+def test_a_gzip_bomb_is_decoded_only_within_a_bound() -> None:
+    bomb = gzip.compress(b"0" * 50_000_000)
+    out = Redactor([CANARY]).body(bomb)
+    assert out.startswith("[gzip, first 4,000,000 bytes] ") and len(out) < 4_100_000
+
+
+def test_redacting_a_long_text_stays_linear() -> None:
+    """A run of base64-looking characters or of escapes must not make the scan quadratic."""
+    redactor = Redactor([CANARY, PROJECT_CANARY])
+    started = time.perf_counter()
+    redactor.text("A" * 200_000)
+    redactor.text("%41" * 100_000)
+    redactor.text("\\u0041" * 50_000)
+    assert time.perf_counter() - started < 2

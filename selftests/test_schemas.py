@@ -962,11 +962,7 @@ def older(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in names}
 
 
-@pytest.fixture
-def baseline_2024_01() -> Iterator[None]:
-    contract.set_baseline("2024-01")
-    yield
-    contract.set_baseline(None)
+OLDER = "2024-01"
 
 
 def _added_keywords() -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -1002,24 +998,29 @@ def test_an_older_payload_fails_the_current_baseline_only_on_later_fields():
     assert problems and all(any(name in p for name in LATER_DASHBOARD + LATER_USER) for p in problems), problems
 
 
-def test_under_an_older_baseline_later_fields_are_optional_but_typed(baseline_2024_01):
+def test_under_an_older_baseline_later_fields_are_optional_but_typed():
     body = older(dashboard(created_by=older(user(), LATER_USER)), LATER_DASHBOARD)
-    assert contract.errors(body, "dashboard") == []
-    assert contract.errors({**body, "team_id": "one"}, "dashboard"), "a later field present is still type-checked"
-    assert contract.errors(older(body, ("name",)), "dashboard"), "fields of the baseline stay required"
-    findings = contract.version_findings(body, "dashboard")
+    assert contract.errors(body, "dashboard", baseline=OLDER) == []
+    assert contract.errors({**body, "team_id": "one"}, "dashboard", baseline=OLDER), "a later field is still typed"
+    assert contract.errors(older(body, ("name",)), "dashboard", baseline=OLDER), "fields of the baseline stay required"
+    findings = contract.version_findings(body, "dashboard", OLDER)
     assert "team_id (added 2024-02)" in findings and "created_by.role_at_organization (added 2024-02)" in findings
-    assert contract.version_findings(dashboard(), "dashboard") == []
+    assert contract.version_findings(dashboard(), "dashboard", OLDER) == []
+    assert contract.errors(body, "dashboard"), "the current release is judged alongside, unchanged (no shared state)"
 
 
-def test_the_openapi_document_follows_the_baseline(baseline_2024_01):
-    component = contract.openapi_document()["components"]["schemas"][contract.component_name("dashboard-common")]
+def test_the_openapi_document_follows_the_baseline():
+    name = contract.component_name("dashboard-common")
+    component = contract.openapi_document(baseline=OLDER)["components"]["schemas"][name]
     assert "team_id" not in component["required"] and "team_id" in component["properties"]
+    assert "team_id" in contract.openapi_document()["components"]["schemas"][name]["required"]
 
 
 def test_an_invalid_baseline_is_refused():
     with pytest.raises(ValueError, match="YYYY-MM"):
-        contract.set_baseline("January 2024")
+        contract.openapi_document(baseline="January 2024")
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        contract.errors({}, "dashboard", baseline="January 2024")
 
 
 # --- real PostHog payloads (issue 13): valid under their era's baseline ----------------------------
@@ -1044,11 +1045,7 @@ def test_there_are_real_payloads_with_their_source():
 def test_a_real_payload_validates_under_its_eras_baseline(path):
     data = json.loads(path.read_text())
     source, payload = data["_source"], data["payload"]
-    contract.set_baseline(source["baseline"])
-    try:
-        assert contract.errors(payload, source["shape"]) == [], path.name
-    finally:
-        contract.set_baseline(None)
+    assert contract.errors(payload, source["shape"], baseline=source["baseline"]) == [], path.name
     current = contract.errors(payload, source["shape"])
     later = _later_fields()
     assert all(any(f"'{name}'" in problem for name in later) for problem in current), (

@@ -7,25 +7,21 @@ import pytest
 from posthog_contract.assertions import expect_error, expect_shape, expect_that, fail
 from posthog_contract.wire import refuses_personal_keys
 
-NOT_PROVIDED = "Authentication credentials were not provided."
+pytestmark = pytest.mark.check("auth")
 
 
-def test_no_credentials_is_401_not_authenticated(anonymous_client, paths):
-    expect_error(
-        anonymous_client.get(paths.dashboards()),
-        401,
-        code="not_authenticated",
-        detail=NOT_PROVIDED,
-        type_="authentication_error",
-        rule="a request without a key is 401 not_authenticated (§1.3)",
-    )
+def judging(table: dict[str, tuple]) -> list:
+    """One case per entry of ``table`` (label -> (operation id, ...)), marked with the operation it judges."""
+    return [pytest.param(label, marks=pytest.mark.operations(table[label][0]), id=label) for label in sorted(table)]
 
 
+@pytest.mark.operations("dashboards_list")
 def test_basic_scheme_is_401_not_authenticated(anonymous_client, paths):
     response = anonymous_client.get(paths.dashboards(), headers={"Authorization": "Basic dXNlcjpwYXNz"})
     expect_error(response, 401, code="not_authenticated", rule="another auth scheme counts as no key (§1.3)")
 
 
+@pytest.mark.operations("dashboards_list")
 def test_unknown_key_is_401_authentication_failed(anonymous_client, paths):
     response = anonymous_client.get(paths.dashboards(), api_key="phx_posthogcontract0not0a0real0key000000000")
     expect_error(
@@ -37,75 +33,23 @@ def test_unknown_key_is_401_authentication_failed(anonymous_client, paths):
     )
 
 
-def test_events_need_a_key_too(anonymous_client, paths):
-    expect_error(
-        anonymous_client.get(paths.events()),
-        401,
-        code="not_authenticated",
-        rule="the events list requires a key (§1.3)",
-    )
-
-
-#: every documented operation (§0.1) and the request that reaches it; ids are made up: 401 comes first (§1.5)
+#: made-up ids: 401 and the scope come first (§1.5)
 _ABSENT = 2_000_000_001
 _NO_EVENT = "0190b7a1-0000-7000-8000-00000000dead"
-DOCUMENTED = {
-    "retrieve dashboard": ("GET", lambda p: p.dashboard(_ABSENT), None),
-    "patch dashboard": ("PATCH", lambda p: p.dashboard(_ABSENT), {"description": "forbidden"}),
-    "delete dashboard": ("DELETE", lambda p: p.dashboard(_ABSENT), None),
-    "move tile": ("PATCH", lambda p: p.move_tile(_ABSENT), {"tile": {"id": 1}, "to_dashboard": _ABSENT}),
-    "create from template": (
-        "POST",
-        lambda p: p.create_from_template_json(),
-        {
-            "template": {
-                "template_name": "forbidden",
-                "dashboard_description": "",
-                "dashboard_filters": {},
-                "tiles": [{"type": "TEXT", "body": "forbidden", "layouts": {}}],
-            }
-        },
-    ),
-    "sharing": ("GET", lambda p: p.sharing(_ABSENT), None),
-    "remove collaborator": ("DELETE", lambda p: p.collaborator(_ABSENT, "0190b7a1-0000-7000-8000-0000000000ff"), None),
-    "events": ("GET", lambda p: p.events(), None),
-    "retrieve event": ("GET", lambda p: p.event(_NO_EVENT), None),
-}
 
-
-@pytest.mark.parametrize("operation", sorted(DOCUMENTED))
-def test_every_documented_operation_needs_a_key(anonymous_client, paths, resources, settings, outcomes, operation):
-    method, path, body = DOCUMENTED[operation]
-    if settings.read_only and method != "GET":
-        outcomes.unavailable("read-only mode sends no write, even unauthenticated: run without --read-only")
-    if operation == "create from template":
-        body = {"template": {**body["template"], "template_name": resources.name("forbidden")}}
-    response = anonymous_client.request(method, path(paths), json=body)
-    if response.status_code in (200, 201) and response.content.strip():
-        created = response.json()
-        if isinstance(created, dict) and isinstance(created.get("id"), int) and operation == "create from template":
-            resources.track_dashboard(created["id"])
-    expect_error(
-        response,
-        401,
-        code="not_authenticated",
-        rule=f"{operation} without credentials is 401 not_authenticated, whatever the body (§1.3)",
-    )
-
-
-#: a method each route declares no action for (contract §1.4 "Methods without an action"); the scope
-#: check runs before any lookup (§1.5), so the ids need not exist
+#: a method each route declares no action for (contract §1.4 "Methods without an action"), judged on the
+#: catalogue operation of the same path; the scope check runs before any lookup (§1.5), so the ids need not exist
 WITHOUT_AN_ACTION = {
-    "POST dashboard": ("POST", lambda p: p.dashboard(_ABSENT)),
-    "PUT sharing": ("PUT", lambda p: p.sharing(_ABSENT)),
-    "PUT events list": ("PUT", lambda p: p.events()),
-    "POST event": ("POST", lambda p: p.event(_NO_EVENT)),
+    "POST dashboard": ("dashboards_retrieve", "POST", lambda p: p.dashboard(_ABSENT)),
+    "PUT sharing": ("dashboards_sharing_list", "PUT", lambda p: p.sharing(_ABSENT)),
+    "PUT events list": ("events_list", "PUT", lambda p: p.events()),
+    "POST event": ("events_retrieve", "POST", lambda p: p.event(_NO_EVENT)),
 }
 
 
-@pytest.mark.parametrize("route", sorted(WITHOUT_AN_ACTION))
+@pytest.mark.parametrize("route", judging(WITHOUT_AN_ACTION))
 def test_a_method_without_an_action_is_refused(client, paths, settings, outcomes, route):
-    method, path = WITHOUT_AN_ACTION[route]
+    _, method, path = WITHOUT_AN_ACTION[route]
     if settings.read_only:
         outcomes.unavailable("read-only mode sends only GET, HEAD and OPTIONS: run without --read-only")
     response = client.request(method, path(paths), json={})
@@ -121,6 +65,7 @@ def test_a_method_without_an_action_is_refused(client, paths, settings, outcomes
     )
 
 
+@pytest.mark.operations("dashboards_list")
 def test_readonly_key_can_read_dashboards(readonly_client, paths):
     expect_shape(
         readonly_client.get(paths.dashboards(), params={"limit": "1"}),
@@ -130,45 +75,7 @@ def test_readonly_key_can_read_dashboards(readonly_client, paths):
     )
 
 
-#: operation -> (method, path for a dashboard id, body for a dashboard id)
-WRITES = {
-    # the name is run-tagged by the test: a host that wrongly accepts it leaves something cleanup can find
-    "create dashboard": ("POST", lambda p, d: p.dashboards(), lambda d: {"name": "forbidden"}),
-    "patch dashboard": ("PATCH", lambda p, d: p.dashboard(d), lambda d: {"description": "forbidden"}),
-    "delete dashboard": ("DELETE", lambda p, d: p.dashboard(d), lambda d: None),
-    "patch sharing": ("PATCH", lambda p, d: p.sharing(d), lambda d: {"enabled": True}),
-    "refresh sharing": ("POST", lambda p, d: p.sharing_refresh(d), lambda d: None),
-    "add collaborator": (
-        "POST",
-        lambda p, d: p.collaborators(d),
-        lambda d: {"user_uuid": "0190b7a1-0000-7000-8000-0000000000ff", "level": 37},
-    ),
-    "move tile": ("PATCH", lambda p, d: p.move_tile(d), lambda d: {"tile": {"id": 1}, "to_dashboard": d}),
-}
-
-
-@pytest.mark.writes
-@pytest.mark.parametrize("operation", sorted(WRITES))
-def test_readonly_key_cannot_write(readonly_client, paths, resources, new_dashboard, operation):
-    method, path, body = WRITES[operation]
-    dashboard = new_dashboard(f"readonly-{operation.replace(' ', '-')}")
-    sent = body(dashboard["id"])
-    if operation == "create dashboard":
-        sent["name"] = resources.name("forbidden")
-    if operation == "patch sharing":
-        resources.track_sharing(dashboard["id"])  # should the host wrongly enable it, cleanup disables it
-    response = readonly_client.request(method, path(paths, dashboard["id"]), json=sent)
-    if operation == "create dashboard" and response.status_code == 201 and "id" in response.json():
-        resources.track_dashboard(response.json()["id"])
-    expect_error(
-        response,
-        403,
-        code="permission_denied",
-        detail_contains="missing required scope",
-        rule=f"{operation} with a read-only key is 403 missing scope (§1.4)",
-    )
-
-
+@pytest.mark.operations("dashboards_list")
 def test_another_organisations_project_is_refused(client, paths, settings, outcomes):
     if not settings.other_project_id:
         outcomes.unavailable(
@@ -192,6 +99,7 @@ def test_another_organisations_project_is_refused(client, paths, settings, outco
     )
 
 
+@pytest.mark.operations("dashboards_list")
 def test_unknown_project_is_404(client, paths):
     expect_error(
         client.get(paths.with_project("not-a-project").dashboards()),
@@ -201,6 +109,7 @@ def test_unknown_project_is_404(client, paths):
     )
 
 
+@pytest.mark.operations("dashboards_list")
 def test_current_project_alias_serves_the_project(client, paths):
     response = client.get(paths.with_project("@current").dashboards(), params={"limit": "1"})
     expect_shape(response, 200, "dashboard-list-page", rule="@current names the key owner's current project (§1.1)")

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 
+from posthog_contract import events
 from posthog_contract.assertions import expect_shape, expect_that
+from posthog_contract.operations import OPERATIONS
 from posthog_contract.paths import CAPTURE_PATHS
 
-pytestmark = pytest.mark.writes
+pytestmark = [pytest.mark.writes, pytest.mark.operations("capture_batch")]
+
+#: capture path -> the catalogue operation it is
+CAPTURE_OPERATIONS = {op.path: op.operation_id for op in OPERATIONS if "capture" in op.tags}
 
 
 @pytest.fixture(scope="module")
@@ -31,23 +35,28 @@ def one_event(run_id: str, **extra):
         "event": f"pc_{run_id}_capture_check",
         "distinct_id": f"pc-{run_id}-capture",
         "properties": {"run_id": run_id},
-        "timestamp": datetime.now(UTC).isoformat(),
+        "timestamp": events.stamp().isoformat(),  # its own timestamp, never the host's now (§9)
         "uuid": str(uuid.uuid4()),
         **extra,
     }
 
 
-@pytest.mark.parametrize("path", CAPTURE_PATHS)
+@pytest.mark.check("status", "shape")
+@pytest.mark.parametrize(
+    "path", [pytest.param(path, marks=pytest.mark.operations(CAPTURE_OPERATIONS[path])) for path in CAPTURE_PATHS]
+)
 def test_capture_accepts_a_single_event(client, capture_base, project_key, run_id, path):
     response = client.post(capture_base + path, json={"api_key": project_key, **one_event(run_id)}, api_key=None)
     expect_shape(response, 200, "capture-response", rule=f"POST {path} answers 200 with a capture status (§9)")
 
 
+@pytest.mark.check("auth")
 def test_capture_without_a_token_is_4xx(client, capture_base, run_id):
     response = client.post(capture_base + "/batch/", json={"batch": [one_event(run_id)]}, api_key=None)
     expect_that(400 <= response.status_code < 500, "capture without a project key is refused with a 4xx (§9)", response)
 
 
+@pytest.mark.check("auth")
 def test_capture_with_an_unknown_token_is_refused(client, capture_base, run_id, outcomes, settings):
     body = {"api_key": "phc_posthogcontract0unknown0token0000000000", "batch": [one_event(run_id)]}
     response = client.post(capture_base + "/batch/", json=body, api_key=None)
@@ -60,6 +69,7 @@ def test_capture_with_an_unknown_token_is_refused(client, capture_base, run_id, 
     expect_that(response.status_code in (401, 403), "capture with an unknown project key is 401 or 403 (§9)", response)
 
 
+@pytest.mark.check("negative")
 def test_capture_without_an_event_name_is_4xx(client, capture_base, project_key, run_id):
     event = one_event(run_id)
     del event["event"]

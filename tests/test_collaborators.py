@@ -62,21 +62,8 @@ def with_feature(client, paths, outcomes, restricted):
     )
 
 
-def test_restriction_level_patch_is_stored(client, paths, new_dashboard):
-    created = new_dashboard("restriction")
-    patched = client.patch(paths.dashboard(created["id"]), json={"restriction_level": 37})
-    answered = expect_shape(patched, 200, "dashboard", rule="PATCH restriction_level=37 answers 200 (§2.5)")
-    read = client.get(paths.dashboard(created["id"]))
-    stored = expect_shape(read, 200, "dashboard", rule="the restricted dashboard can be read back (§2.4)")
-    expect_that(
-        answered["restriction_level"] == 37 and stored["restriction_level"] == 37,
-        "a valid restriction_level PATCH is stored, on any organisation (§2.5, §2.7)",
-        read,
-        f"PATCH answered restriction_level {answered['restriction_level']!r}, GET shows "
-        f"{stored['restriction_level']!r}",
-    )
-
-
+@pytest.mark.operations("dashboards_collaborators_list")
+@pytest.mark.check("shape")
 def test_a_new_restricted_dashboard_lists_no_collaborators(client, paths, restricted):
     expect_that(
         listed_uuids(client, paths, restricted["id"]) == [],
@@ -97,6 +84,8 @@ def listed_uuids(client, paths, dashboard_id) -> list[str]:
     return [item["user"]["uuid"] for item in body]
 
 
+@pytest.mark.operations("dashboards_collaborators_create", "dashboards_collaborators_list")
+@pytest.mark.check("status", "shape", "persistence")
 def test_add_collaborator_is_201_and_listed(client, paths, resources, with_feature, collaborator_uuid):
     response = add(client, paths, resources, with_feature["id"], collaborator_uuid)
     body = expect_shape(
@@ -114,6 +103,8 @@ def test_add_collaborator_is_201_and_listed(client, paths, resources, with_featu
     )
 
 
+@pytest.mark.operations("dashboards_collaborators_create")
+@pytest.mark.check("negative")
 def test_add_collaborator_at_level_21_is_400(client, paths, resources, with_feature, collaborator_uuid):
     expect_error(
         add(client, paths, resources, with_feature["id"], collaborator_uuid, level=21),
@@ -123,6 +114,8 @@ def test_add_collaborator_at_level_21_is_400(client, paths, resources, with_feat
     )
 
 
+@pytest.mark.operations("dashboards_collaborators_create")
+@pytest.mark.check("negative")
 def test_add_the_owner_is_400(client, paths, resources, with_feature, current_user_uuid):
     expect_error(
         add(client, paths, resources, with_feature["id"], current_user_uuid),
@@ -132,6 +125,8 @@ def test_add_the_owner_is_400(client, paths, resources, with_feature, current_us
     )
 
 
+@pytest.mark.operations("dashboards_collaborators_create")
+@pytest.mark.check("negative")
 def test_add_twice_is_400(client, paths, resources, with_feature, collaborator_uuid):
     add(client, paths, resources, with_feature["id"], collaborator_uuid)
     expect_error(
@@ -142,6 +137,7 @@ def test_add_twice_is_400(client, paths, resources, with_feature, collaborator_u
     )
 
 
+@pytest.mark.operations("dashboards_collaborators_destroy", "dashboards_collaborators_list")
 @pytest.mark.check("status", "shape", "persistence")
 def test_remove_collaborator_is_204_and_unlisted(client, paths, resources, with_feature, collaborator_uuid):
     add(client, paths, resources, with_feature["id"], collaborator_uuid)
@@ -155,6 +151,8 @@ def test_remove_collaborator_is_204_and_unlisted(client, paths, resources, with_
     )
 
 
+@pytest.mark.operations("dashboards_collaborators_destroy")
+@pytest.mark.check("negative")
 def test_remove_a_non_collaborator_is_404(client, paths, restricted, collaborator_uuid):
     expect_error(
         client.delete(paths.collaborator(restricted["id"], collaborator_uuid)),
@@ -164,6 +162,8 @@ def test_remove_a_non_collaborator_is_404(client, paths, restricted, collaborato
     )
 
 
+@pytest.mark.operations("dashboards_collaborators_destroy")
+@pytest.mark.check("negative")
 def test_patch_a_collaborator_is_refused(client, paths, resources, with_feature, collaborator_uuid):
     add(client, paths, resources, with_feature["id"], collaborator_uuid)
     response = client.patch(paths.collaborator(with_feature["id"], collaborator_uuid), json={"level": 21})
@@ -182,6 +182,8 @@ def test_patch_a_collaborator_is_refused(client, paths, resources, with_feature,
     expect_that("allow" in response.headers, "a 405 names the allowed methods in Allow (§4.1)", response)
 
 
+@pytest.mark.operations("dashboards_collaborators_create")
+@pytest.mark.check("negative")
 def test_add_on_lowest_restriction_level_is_400(client, paths, resources, new_dashboard, collaborator_uuid):
     created = new_dashboard("unrestricted")
     response = add(client, paths, resources, created["id"], collaborator_uuid)

@@ -22,12 +22,8 @@ def soft_deleted(client, paths, new_dashboard):
     return created, response
 
 
-def test_soft_delete_answers_200_with_deleted_true(soft_deleted):
-    _, response = soft_deleted
-    body = expect_shape(response, 200, "dashboard", rule="PATCH deleted=true answers 200 with the dashboard")
-    expect_that(body["deleted"] is True, "the soft-delete answer shows deleted: true (§2.8)", response)
-
-
+@pytest.mark.operations("dashboards_retrieve")
+@pytest.mark.check("persistence", "negative")
 def test_soft_deleted_dashboard_is_404(client, paths, soft_deleted):
     created, _ = soft_deleted
     expect_error(
@@ -38,6 +34,8 @@ def test_soft_deleted_dashboard_is_404(client, paths, soft_deleted):
     )
 
 
+@pytest.mark.operations("dashboards_list")
+@pytest.mark.check("persistence")
 def test_soft_deleted_dashboard_leaves_the_list(client, paths, soft_deleted):
     created, _ = soft_deleted
     response = client.get(paths.dashboards(), params={"limit": "1"})
@@ -46,6 +44,8 @@ def test_soft_deleted_dashboard_leaves_the_list(client, paths, soft_deleted):
     )
 
 
+@pytest.mark.operations("dashboards_list", "dashboards_partial_update")
+@pytest.mark.check("pagination", "persistence")
 def test_soft_delete_lowers_the_list_count(client, paths, new_dashboard):
     created = new_dashboard("count-drop")
     before = expect_shape(client.get(paths.dashboards(), params={"limit": "1"}), 200, "dashboard-list-page")["count"]
@@ -60,13 +60,22 @@ def test_soft_delete_lowers_the_list_count(client, paths, new_dashboard):
     )
 
 
-@pytest.mark.parametrize("endpoint", ["sharing", "collaborators"])
+@pytest.mark.check("persistence")
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        pytest.param("sharing", marks=pytest.mark.operations("dashboards_sharing_list")),
+        pytest.param("collaborators", marks=pytest.mark.operations("dashboards_collaborators_list")),
+    ],
+)
 def test_soft_deleted_dashboard_subresources_are_404(client, paths, soft_deleted, endpoint):
     created, _ = soft_deleted
     path = getattr(paths, endpoint)(created["id"])
     expect_error(client.get(path), 404, code="not_found", rule=f"{endpoint} of a soft-deleted dashboard is 404 (§2.8)")
 
 
+@pytest.mark.operations("dashboards_partial_update")
+@pytest.mark.check("persistence", "negative")
 def test_patch_of_soft_deleted_dashboard_without_undelete_is_404(client, paths, resources, soft_deleted):
     created, _ = soft_deleted
     expect_error(
@@ -76,6 +85,8 @@ def test_patch_of_soft_deleted_dashboard_without_undelete_is_404(client, paths, 
     )
 
 
+@pytest.mark.operations("dashboards_partial_update", "dashboards_retrieve", "dashboards_list")
+@pytest.mark.check("persistence")
 def test_undelete_brings_the_dashboard_back(client, paths, soft_deleted):
     created, _ = soft_deleted
     response = client.patch(paths.dashboard(created["id"]), json={"deleted": False})

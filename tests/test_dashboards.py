@@ -11,10 +11,10 @@ pytestmark = pytest.mark.writes
 UNKNOWN_ID = 2_000_000_001
 
 
-def test_create_returns_201_with_documented_defaults(client, paths, resources):
-    response = client.post(paths.dashboards(), json={"name": resources.name("defaults")})
-    if response.status_code == 201:
-        resources.track_dashboard(response.json()["id"])
+@pytest.mark.operations("dashboards_create")
+@pytest.mark.check("status", "shape")
+def test_create_returns_201_with_documented_defaults(resources):
+    response = resources.create_dashboard("defaults", description=None)  # the name only: every default shows
     body = expect_shape(response, 201, "dashboard", rule="POST dashboards answers 201 with a Dashboard")
     defaults = {
         "description": "",
@@ -30,6 +30,8 @@ def test_create_returns_201_with_documented_defaults(client, paths, resources):
     expect_that(not wrong, "a new dashboard has the documented defaults (§2.3)", response, f"differs: {wrong}")
 
 
+@pytest.mark.operations("dashboards_retrieve")
+@pytest.mark.check("shape")
 def test_retrieve_returns_a_dashboard(client, paths, new_dashboard):
     created = new_dashboard("retrieve")
     response = client.get(paths.dashboard(created["id"]))
@@ -41,71 +43,8 @@ def test_retrieve_returns_a_dashboard(client, paths, new_dashboard):
     )
 
 
-def tagging_unavailable(client, outcomes, response) -> None:
-    """`tags: []` after a tag write is PostHog without the paid tagging feature (§2.1: writes silently
-    ignored, posthog/api/tagged_item.py) unless the organisation lists `tagging` among its
-    `available_product_features` (PostHog: OrganizationSerializer); then the write was lost: fail."""
-    org = client.get("/api/organizations/@current/")
-    body = org.json() if org.status_code == 200 and "json" in org.headers.get("content-type", "") else {}
-    features = body.get("available_product_features") if isinstance(body, dict) else None
-    if isinstance(features, list):
-        keys = {f.get("key") if isinstance(f, dict) else f for f in features}
-        expect_that("tagging" not in keys, "tags written on an organisation with the tagging feature are stored (§2.1)",
-                    response, "the organisation lists `tagging` among its available_product_features")
-        outcomes.unavailable("tagging is a paid feature this organisation lacks (`tags` reads [] after a tag write,"
-                             " `tagging` not among its available_product_features); a plan with tagging enables it")
-    outcomes.unavailable("tagging is a paid feature this organisation seems to lack (`tags` reads [] after a tag"
-                         f" write; GET /api/organizations/@current/ answered {org.status_code} without"
-                         " available_product_features): give the key organization:read to tell a lost write apart")
-
-
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [("name", "renamed"), ("description", "a new description"), ("pinned", True), ("tags", ["contract", "beta"])],
-)
-def test_patch_is_returned_and_stored(client, paths, resources, new_dashboard, outcomes, field, value):
-    created = new_dashboard(f"patch-{field}")
-    if field == "name":
-        value = resources.name(value)
-    response = client.patch(paths.dashboard(created["id"]), json={field: value})
-    body = expect_shape(response, 200, "dashboard", rule="PATCH dashboards/{id} answers 200 with a Dashboard")
-    same = (lambda a, b: sorted(a) == sorted(b)) if field == "tags" else (lambda a, b: a == b)
-    if field == "tags" and body.get("tags") == []:
-        tagging_unavailable(client, outcomes, response)
-    expect_that(same(body[field], value), f"PATCH returns the new `{field}`", response, f"got {body[field]!r}")
-    reread = client.get(paths.dashboard(created["id"]))
-    stored = expect_shape(reread, 200, "dashboard")[field]
-    expect_that(
-        same(stored, value),
-        f"PATCH stores the new `{field}` (read again with GET)",
-        reread,
-        f"stored {stored!r}, sent {value!r}",
-    )
-
-
-def test_patch_ignores_read_only_fields(client, paths, new_dashboard):
-    created = new_dashboard("read-only-fields")
-    attempt = {
-        "creation_mode": "template",
-        "is_shared": True,
-        "effective_restriction_level": 37,
-        "effective_privilege_level": 21,
-        "id": created["id"] + 1000,
-    }
-    response = client.patch(paths.dashboard(created["id"]), json=attempt)
-    body = expect_shape(response, 200, "dashboard", rule="PATCH with read-only keys still answers 200")
-    reread = expect_shape(client.get(paths.dashboard(created["id"])), 200, "dashboard")
-    for source in (body, reread):
-        changed = {
-            k: source[k]
-            for k in ("creation_mode", "is_shared", "effective_restriction_level", "id")
-            if source[k] != created[k]
-        }
-        expect_that(
-            not changed, "read-only fields are silently ignored by PATCH (§1.1, §2.5)", response, f"changed: {changed}"
-        )
-
-
+@pytest.mark.operations("dashboards_partial_update")
+@pytest.mark.check("negative")
 def test_invalid_restriction_level_is_400_with_attr(client, paths, new_dashboard):
     created = new_dashboard("bad-restriction")
     response = client.patch(paths.dashboard(created["id"]), json={"restriction_level": 99})
@@ -119,6 +58,8 @@ def test_invalid_restriction_level_is_400_with_attr(client, paths, new_dashboard
     )
 
 
+@pytest.mark.operations("dashboards_partial_update")
+@pytest.mark.check("negative")
 def test_name_over_400_characters_is_400_max_length(client, paths, new_dashboard):
     created = new_dashboard("long-name")
     response = client.patch(paths.dashboard(created["id"]), json={"name": "x" * 401})
@@ -131,6 +72,8 @@ def test_name_over_400_characters_is_400_max_length(client, paths, new_dashboard
     )
 
 
+@pytest.mark.operations("dashboards_partial_update")
+@pytest.mark.check("negative")
 def test_non_boolean_pinned_is_400(client, paths, new_dashboard):
     created = new_dashboard("garbage-pinned")
     response = client.patch(paths.dashboard(created["id"]), json={"pinned": "sometimes"})
@@ -143,6 +86,7 @@ def test_non_boolean_pinned_is_400(client, paths, new_dashboard):
     )
 
 
+@pytest.mark.operations("dashboards_destroy", "dashboards_retrieve")
 @pytest.mark.check("status", "shape", "persistence")
 def test_delete_is_405_with_empty_body_and_keeps_the_dashboard(client, paths, new_dashboard):
     created = new_dashboard("delete-405")
@@ -152,11 +96,15 @@ def test_delete_is_405_with_empty_body_and_keeps_the_dashboard(client, paths, ne
     expect_shape(reread, 200, "dashboard", rule="the dashboard still exists after the refused DELETE (§2.8)")
 
 
+@pytest.mark.operations("dashboards_destroy")
+@pytest.mark.check("status", "negative")
 def test_delete_of_an_unknown_id_is_405(client, paths):
     response = client.delete(paths.dashboard(UNKNOWN_ID))
     expect_empty(response, 405, rule="DELETE answers 405 without looking the dashboard up (§2.8)")
 
 
+@pytest.mark.operations("dashboards_retrieve")
+@pytest.mark.check("negative")
 def test_unknown_dashboard_is_404_envelope(client, paths):
     expect_error(
         client.get(paths.dashboard(UNKNOWN_ID)),
@@ -167,6 +115,8 @@ def test_unknown_dashboard_is_404_envelope(client, paths):
     )
 
 
+@pytest.mark.operations("dashboards_retrieve")
+@pytest.mark.check("negative")
 def test_non_integer_dashboard_id_is_404(client, paths):
     expect_error(
         client.get(paths.dashboard("not-a-number")),
@@ -176,6 +126,8 @@ def test_non_integer_dashboard_id_is_404(client, paths):
     )
 
 
+@pytest.mark.operations("dashboards_list")
+@pytest.mark.check("shape")
 def test_list_items_carry_no_tiles(client, paths, new_dashboard):
     new_dashboard("list-no-tiles")
     response = client.get(paths.dashboards(), params={"limit": "20"})
@@ -184,6 +136,8 @@ def test_list_items_carry_no_tiles(client, paths, new_dashboard):
     expect_that(not with_tiles, "list items carry no `tiles` (§2.1)", response, f"ids with tiles: {with_tiles}")
 
 
+@pytest.mark.operations("dashboards_partial_update")
+@pytest.mark.check("parameters")
 def test_patch_accepts_form_data(client, paths, resources, new_dashboard):
     created = new_dashboard("form-data")
     name = resources.name("form-renamed")
@@ -192,6 +146,8 @@ def test_patch_accepts_form_data(client, paths, resources, new_dashboard):
     expect_that(body["name"] == name and body["pinned"] is True, "form fields are applied", response)
 
 
+@pytest.mark.operations("dashboards_partial_update")
+@pytest.mark.check("negative")
 def test_malformed_json_is_400_parse_error(client, paths, new_dashboard):
     created = new_dashboard("malformed-json")
     response = client.patch(
@@ -202,12 +158,16 @@ def test_malformed_json_is_400_parse_error(client, paths, new_dashboard):
     )
 
 
+@pytest.mark.operations("dashboards_retrieve")
+@pytest.mark.check("parameters")
 def test_trailing_slash_is_optional(client, paths, new_dashboard):
     created = new_dashboard("no-slash")
     response = client.get(paths.dashboard(created["id"]).rstrip("/"))
     expect_shape(response, 200, "dashboard", rule="paths answer without the trailing slash, no redirect (§1.1)")
 
 
+@pytest.mark.operations("dashboards_retrieve")
+@pytest.mark.check("shape", "parameters")
 def test_both_prefixes_serve_the_same_dashboard(client, paths, new_dashboard):
     created = new_dashboard("both-prefixes")
     bodies = {}

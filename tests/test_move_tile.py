@@ -7,7 +7,7 @@ import pytest
 from posthog_contract.assertions import expect_error, expect_shape, expect_that
 from posthog_contract.wire import refuses_personal_keys
 
-pytestmark = pytest.mark.writes
+pytestmark = [pytest.mark.writes, pytest.mark.operations("dashboards_move_tile_partial_update")]
 
 
 def tile_texts(dashboard: dict) -> list[str]:
@@ -76,25 +76,8 @@ def test_move_tile_answers_the_source_without_the_tile(client, paths, outcomes, 
     expect_that(text not in tile_texts(body), "the returned source no longer holds the tile (§5)", response)
 
 
-def test_move_tile_is_stored_on_both_dashboards(client, paths, outcomes, two_dashboards_with_tile):
-    source, destination, tile, text = two_dashboards_with_tile
-    move(
-        client, paths, source["id"], {"tile": {"id": tile["id"]}, "to_dashboard": destination["id"]}, outcomes=outcomes
-    )
-    reread_source = client.get(paths.dashboard(source["id"]))
-    expect_that(
-        text not in tile_texts(expect_shape(reread_source, 200, "dashboard")),
-        "after move_tile the source no longer has the tile (read again) (§5)",
-        reread_source,
-    )
-    reread_destination = client.get(paths.dashboard(destination["id"]))
-    expect_that(
-        text in tile_texts(expect_shape(reread_destination, 200, "dashboard")),
-        "after move_tile the destination has the tile (§5)",
-        reread_destination,
-    )
-
-
+@pytest.mark.operations("dashboards_move_tile_create")
+@pytest.mark.check("parameters")
 def test_move_tile_accepts_post_and_legacy_key(client, paths, outcomes, two_dashboards_with_tile):
     """POST with the legacy `toDashboard`: newest PostHog answers 400 `required` on `to_dashboard`
     (it reads only that key), which is release behaviour; otherwise the legacy form must move the tile."""
@@ -112,6 +95,7 @@ def test_move_tile_accepts_post_and_legacy_key(client, paths, outcomes, two_dash
     expect_that(text in tile_texts(reread), "the legacy form moves the tile too (§5)", response)
 
 
+@pytest.mark.check("negative")
 def test_move_tile_of_an_unknown_tile_is_404(client, paths, outcomes, two_dashboards_with_tile):
     source, destination, _, _ = two_dashboards_with_tile
     response = move(
@@ -124,6 +108,7 @@ def test_move_tile_of_an_unknown_tile_is_404(client, paths, outcomes, two_dashbo
     expect_error(response, 404, code="not_found", rule="moving a tile that is not on the source is 404 (§5)")
 
 
+@pytest.mark.check("negative")
 def test_move_tile_to_an_unknown_dashboard_is_404(client, paths, outcomes, two_dashboards_with_tile):
     source, _, tile, _ = two_dashboards_with_tile
     response = move(
@@ -132,6 +117,7 @@ def test_move_tile_to_an_unknown_dashboard_is_404(client, paths, outcomes, two_d
     expect_error(response, 404, code="not_found", rule="moving to an unknown destination is 404 (§5)")
 
 
+@pytest.mark.check("negative")
 @pytest.mark.parametrize(("body_without", "attr"), [("to_dashboard", "to_dashboard"), ("tile", "tile")])
 def test_move_tile_without_a_required_key_is_400(
     client, paths, outcomes, settings, two_dashboards_with_tile, body_without, attr

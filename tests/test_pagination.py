@@ -7,14 +7,15 @@ import math
 import pytest
 
 from posthog_contract.assertions import expect_shape, expect_that
-from posthog_contract.outcomes import LOG
 from posthog_contract.pagination import walk_dashboards, walk_events
 
 pytestmark = pytest.mark.writes
 
 
+@pytest.mark.operations("events_list")
+@pytest.mark.check("shape", "pagination")
 @pytest.mark.parametrize("limit", [5, 8])
-def test_events_walk_newest_first_returns_the_newest_events(client, paths, seeded_events, limit):
+def test_events_walk_newest_first_returns_the_newest_events(client, paths, seeded_events, outcomes, limit):
     """A newest-first walk may end early under PostHog's progressive time windows (§7.4): a window
     holding between half a page and a page serves the page with `next: null`. The walk is still
     judged on order, no duplicates, kept filters and cursor (the walker) and on reaching the newest
@@ -30,7 +31,7 @@ def test_events_walk_newest_first_returns_the_newest_events(client, paths, seede
         f"{len(got)} events over {len(walk.pages)} pages",
     )
     if len(got) < total:
-        LOG.warn(
+        outcomes.warn(
             f"newest-first events walk (limit {limit}) ended early under PostHog's progressive time windows:"
             f" {len(got)} of {total} matching events over {len(walk.pages)} pages (§7.4, expected behaviour)"
         )
@@ -41,6 +42,8 @@ def test_events_walk_newest_first_returns_the_newest_events(client, paths, seede
         )
 
 
+@pytest.mark.operations("events_list")
+@pytest.mark.check("pagination")
 def test_events_walk_newest_first_within_60_s_reaches_every_event(client, paths, seeded_events):
     """Spans of at most 60 s get no time window (§7.4): there `next` is null only at the true end."""
     params = {**seeded_events.short_span(8, 11), "limit": "2"}
@@ -53,6 +56,8 @@ def test_events_walk_newest_first_within_60_s_reaches_every_event(client, paths,
                 f"{len(walk.pages)} pages")
 
 
+@pytest.mark.operations("events_list")
+@pytest.mark.check("pagination")
 def test_events_walk_oldest_first_uses_after(client, paths, seeded_events):
     """Oldest-first requests get no time window (§7.4): the walk reaches every matching event."""
     params = {**seeded_events.window(), "limit": "7", "orderBy": '["timestamp"]'}
@@ -62,36 +67,59 @@ def test_events_walk_oldest_first_uses_after(client, paths, seeded_events):
                 None, f"{len(got)} of {len(seeded_events.events)} over {len(walk.pages)} pages")
 
 
-def test_dashboards_walk_covers_the_whole_list(client, paths, new_dashboard):
-    ours = {new_dashboard(f"page-{i}")["id"] for i in range(3)}
+#: the run's own dashboards for the list checks, in creation order (ids ascend): name label, pinned. Their
+#: names differ in one lowercase letter, an order every database collation agrees on (PostHog orders
+#: by `-pinned, name` in the database: DashboardsViewSet.get_queryset), and neither the creation order
+#: nor the pinned flag alone gives the documented order
+LISTED = (("order-c", True), ("order-a", True), ("order-d", False), ("order-b", False))
+
+
+@pytest.mark.operations("dashboards_list")
+@pytest.mark.check("pagination", "shape")
+def test_dashboards_walk_covers_the_whole_list_in_order(client, paths, new_dashboard):
+    """One walk of the whole list, judged on every documented fact: `count` against the walked items,
+    pinned first on every row, then by name (§2.2), and every field of the run's rows as created."""
+    ours = [new_dashboard(label, pinned=pinned, tags=["posthog-contract", label], restriction_level=37 if pinned
+                          else 21) for label, pinned in LISTED]
     count = expect_shape(client.get(paths.dashboards(), params={"limit": "1"}), 200, "dashboard-list-page")["count"]
     limit = max(2, math.ceil(count / 15))
     walk = walk_dashboards(client, paths.dashboards(), limit=limit)
-    ids = {item["id"] for item in walk.items}
-    expect_that(
-        ours <= ids,
-        "every dashboard of the run is reached by walking `next` (§1.6)",
-        None,
-        f"missing {sorted(ours - ids)}",
-    )
-    expect_that(
-        len(ids) == walk.bodies[0]["count"],
-        "`count` equals the number of dashboards walked (§1.6)",
-        None,
-        f"count {walk.bodies[0]['count']}, walked {len(ids)}",
-    )
+    rows = walk.items
+    ids = [item["id"] for item in rows]
+    missing = [d["id"] for d in ours if d["id"] not in ids]
+    expect_that(not missing, "every dashboard of the run is reached by walking `next` (§1.6)", None,
+                f"missing {missing}")
+    expect_that(len(ids) == walk.bodies[0]["count"], "`count` equals the number of dashboards walked (§1.6)", None,
+                f"count {walk.bodies[0]['count']}, walked {len(ids)}")
+    flags = [bool(item["pinned"]) for item in rows]
+    expect_that(flags == sorted(flags, reverse=True), "pinned dashboards are listed first (§2.2)", None,
+                f"pinned flags in order: {flags[:40]}")
+    by_id = {item["id"]: item for item in rows}
+    order = [by_id[d["id"]]["name"] for d in sorted(ours, key=lambda d: ids.index(d["id"]))]
+    wanted = [d["name"] for d in sorted(ours, key=lambda d: (not d["pinned"], d["name"]))]
+    expect_that(order == wanted, "within the pinned and the unpinned, dashboards are listed by name (§2.2)", None,
+                f"listed {order}, documented order {wanted}")
+    for created in ours:
+        row = by_id[created["id"]]
+        wrong = {k: (v, created.get(k)) for k, v in row.items()
+                 if k not in ("last_accessed_at", "last_viewed_at") and k in created and v != created[k]}
+        expect_that(not wrong, "a list row shows every field as the dashboard has it (§2.1 'List' column)", None,
+                    f"dashboard {created['id']}: (listed, created) {wrong}")
 
 
-def test_dashboards_list_orders_pinned_first(client, paths, new_dashboard):
-    pinned = new_dashboard("zz-pinned", pinned=True)
-    new_dashboard("aa-unpinned")
-    walk = walk_dashboards(client, paths.dashboards(), limit=200)
-    items = walk.items
-    flags = [bool(item["pinned"]) for item in items]
-    expect_that(
-        flags == sorted(flags, reverse=True),
-        "pinned dashboards are listed first (§2.2)",
-        None,
-        f"pinned flags in order: {flags[:20]}",
-    )
-    expect_that(pinned["id"] in {i["id"] for i in items}, "the pinned dashboard is listed")
+@pytest.mark.operations("dashboards_list")
+@pytest.mark.check("parameters", "pagination")
+def test_limit_and_offset_together_select_a_slice(client, paths, new_dashboard):
+    """`limit` alone, `offset` alone and both select three different pages; both together select the
+    slice of the ordered list (§1.6)."""
+    first = expect_shape(client.get(paths.dashboards(), params={"limit": "3"}), 200, "dashboard-list-page")
+    if len(first["results"]) < 3:  # a project this empty gets dashboards of the run's own to slice
+        for label, pinned in LISTED[len(first["results"]):3]:
+            new_dashboard(f"slice {label}", pinned=pinned)
+        first = expect_shape(client.get(paths.dashboards(), params={"limit": "3"}), 200, "dashboard-list-page")
+    response = client.get(paths.dashboards(), params={"limit": "2", "offset": "1"})
+    page = expect_shape(response, 200, "dashboard-list-page")
+    wanted = [item["id"] for item in first["results"][1:3]]
+    got = [item["id"] for item in page["results"]]
+    expect_that(got == wanted, "`limit` and `offset` together select the slice of the ordered list (§1.6)", response,
+                f"got {got}, expected {wanted} (the 2nd and 3rd of limit=3)")

@@ -12,21 +12,26 @@ from __future__ import annotations
 import pytest
 import schemathesis
 
-pytestmark = pytest.mark.property_based
+from posthog_contract.property_based import generated_operations
+
+pytestmark = [pytest.mark.property_based, pytest.mark.check("generated")]
 schema = schemathesis.pytest.from_fixture("property_schema")
 
 
+@pytest.mark.operations(*generated_operations(reads=True))
 @schema.include(method="GET").parametrize()
 def test_read_operations_conform(case, property_run):
     property_run.call_and_validate(case)
 
 
 @pytest.mark.writes
+@pytest.mark.operations(*generated_operations(reads=False))
 @schema.exclude(method="GET").parametrize()
 def test_write_operations_conform(case, property_run):
     property_run.call_and_validate(case)
 
 
+@pytest.mark.operations("events_list")
 def test_events_csv_export_conforms(property_schema, property_run):
     """`format=csv` (pinned to json everywhere else): text/csv, judged by the same checks (§7.3)."""
     query = {"format": "csv", "limit": 5}

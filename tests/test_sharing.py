@@ -19,6 +19,7 @@ def shared(client, paths, resources, new_dashboard):
     return created, body
 
 
+@pytest.mark.operations("dashboards_sharing_list")
 @pytest.mark.check("status", "shape")
 def test_never_configured_sharing_is_one_disabled_object(client, paths, new_dashboard):
     created = new_dashboard("sharing-default")
@@ -36,6 +37,8 @@ def test_never_configured_sharing_is_one_disabled_object(client, paths, new_dash
     )
 
 
+@pytest.mark.operations("dashboards_sharing_partial_update")
+@pytest.mark.check("shape")
 def test_enable_answers_enabled_with_a_token(shared):
     _, body = shared
     expect_that(body["enabled"] is True, "PATCH enabled=true answers enabled: true (§3)")
@@ -45,6 +48,8 @@ def test_enable_answers_enabled_with_a_token(shared):
     )
 
 
+@pytest.mark.operations("dashboards_sharing_partial_update", "dashboards_sharing_list")
+@pytest.mark.check("persistence")
 def test_enable_is_stored(client, paths, shared):
     created, enabled = shared
     response = client.get(paths.sharing(created["id"]))
@@ -56,6 +61,8 @@ def test_enable_is_stored(client, paths, shared):
     expect_that(body["created_at"] is not None, "a stored configuration has created_at (§3)", response)
 
 
+@pytest.mark.operations("dashboards_sharing_partial_update", "dashboards_retrieve")
+@pytest.mark.check("persistence")
 def test_enable_marks_the_dashboard_shared(client, paths, shared):
     created, _ = shared
     response = client.get(paths.dashboard(created["id"]))
@@ -63,6 +70,8 @@ def test_enable_marks_the_dashboard_shared(client, paths, shared):
     expect_that(body["is_shared"] is True, "the dashboard's is_shared follows sharing enabled (§3)", response)
 
 
+@pytest.mark.operations("dashboards_sharing_partial_update", "dashboards_retrieve")
+@pytest.mark.check("persistence")
 def test_disable_is_stored_and_unshares_the_dashboard(client, paths, shared):
     created, _ = shared
     response = client.patch(paths.sharing(created["id"]), json={"enabled": False})
@@ -76,6 +85,8 @@ def test_disable_is_stored_and_unshares_the_dashboard(client, paths, shared):
     )
 
 
+@pytest.mark.operations("dashboards_sharing_refresh_create", "dashboards_sharing_list")
+@pytest.mark.check("shape", "persistence")
 def test_refresh_issues_a_different_token(client, paths, shared):
     created, enabled = shared
     response = client.post(paths.sharing_refresh(created["id"]))
@@ -86,6 +97,8 @@ def test_refresh_issues_a_different_token(client, paths, shared):
     expect_that(reread["access_token"] == body["access_token"], "the refreshed token is the stored one (§3)", response)
 
 
+@pytest.mark.operations("dashboards_sharing_partial_update")
+@pytest.mark.check("negative")
 def test_enabled_must_be_a_boolean(client, paths, new_dashboard):
     created = new_dashboard("sharing-bad-enabled")
     expect_error(
@@ -97,6 +110,8 @@ def test_enabled_must_be_a_boolean(client, paths, new_dashboard):
     )
 
 
+@pytest.mark.operations("dashboards_sharing_partial_update")
+@pytest.mark.check("negative")
 def test_password_required_must_be_a_boolean(client, paths, new_dashboard, outcomes):
     created = new_dashboard("sharing-bad-password-flag")
     response = client.patch(paths.sharing(created["id"]), json={"password_required": "sometimes"})
@@ -114,6 +129,8 @@ def test_password_required_must_be_a_boolean(client, paths, new_dashboard, outco
     )
 
 
+@pytest.mark.operations("dashboards_sharing_partial_update")
+@pytest.mark.check("negative")
 def test_settings_are_accepted_or_refused_with_the_envelope(client, paths, shared):
     created, _ = shared
     response = client.patch(paths.sharing(created["id"]), json={"settings": {"showInspector": True}})
@@ -138,6 +155,8 @@ def _is_password_feature_refusal(response) -> bool:
     return isinstance(body, dict) and "password" in str(body.get("error", "")).lower()
 
 
+@pytest.mark.operations("dashboards_sharing_list")
+@pytest.mark.check("negative")
 def test_sharing_of_an_unknown_dashboard_is_404(client, paths):
     expect_error(
         client.get(paths.sharing(2_000_000_001)),

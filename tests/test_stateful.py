@@ -23,7 +23,20 @@ from posthog_contract.assertions import expect_empty, expect_error, expect_shape
 from posthog_contract.pagination import walk_dashboards
 from posthog_contract.paths import PREFIXES
 
-pytestmark = pytest.mark.writes
+#: the steps run on the schemathesis machinery (property_run's checks), so the file runs with the property-based part
+pytestmark = [
+    pytest.mark.writes,
+    pytest.mark.property_based,
+    pytest.mark.operations(
+        "dashboards_create",
+        "dashboards_retrieve",
+        "dashboards_partial_update",
+        "dashboards_sharing_partial_update",
+        "dashboards_sharing_refresh_create",
+        "dashboards_destroy",
+        "dashboards_list",
+    ),
+]
 
 MAX_DASHBOARDS = 3  # per scenario: enough for interleavings, few enough to list quickly
 LIST_PAGES = 20  # a host with more than 20 * 100 dashboards makes the list check unavailable
@@ -43,241 +56,250 @@ class Model:
     token: str | None = None  # the stored sharing token, once a PATCH stored the configuration
 
 
-def lifecycle_machine(client, paths, resources, property_run, outcomes) -> type[RuleBasedStateMachine]:
-    """A state machine class bound to this session's client, paths, resources and checks."""
+class DashboardLifecycle(RuleBasedStateMachine):
+    """The lifecycle's steps and the model they are judged against; `bound` gives the class a session's
+    client, paths, resources, checks and outcome log (Hypothesis builds the machine without arguments)."""
 
-    class DashboardLifecycle(RuleBasedStateMachine):
-        dashboards = Bundle("dashboards")
+    dashboards = Bundle("dashboards")
+    client: Any
+    paths: Any
+    resources: Any
+    property_run: Any
+    outcomes: Any
 
-        def __init__(self) -> None:
-            super().__init__()
-            self.model: dict[int, Model] = {}
+    @classmethod
+    def bound(cls, client: Any, paths: Any, resources: Any, property_run: Any, outcomes: Any) -> type[Any]:
+        """A subclass that talks to this session's host (one per test: the class attributes are its own)."""
+        session = {"client": client, "paths": paths, "resources": resources, "property_run": property_run,
+                   "outcomes": outcomes}
+        return type(cls.__name__, (cls,), session)
 
-        # -- helpers ---------------------------------------------------------------------------
+    def __init__(self) -> None:
+        super().__init__()
+        self.model: dict[int, Model] = {}
 
-        def checked(self, op_id: str, response: Any, prefix: str, *, body: Any = None, **path: Any) -> Any:
-            """Record what the host created or shared, then run schemathesis' checks on the answer."""
-            property_run.record_response(op_id, path, body, response)
-            property_run.validate_exchange(op_id, response, prefix=prefix, path_parameters=path, body=body)
-            return response
+    # -- helpers ---------------------------------------------------------------------------
 
-        # -- rules -----------------------------------------------------------------------------
+    def checked(self, op_id: str, response: Any, prefix: str, *, body: Any = None, **path: Any) -> Any:
+        """Record what the host created or shared, then run schemathesis' checks on the answer."""
+        self.property_run.record_response(op_id, path, body, response)
+        self.property_run.validate_exchange(op_id, response, prefix=prefix, path_parameters=path, body=body)
+        return response
 
-        @precondition(lambda self: len(self.model) < MAX_DASHBOARDS)
-        @rule(target=dashboards, prefix=st.sampled_from(PREFIXES), label=_WORD)
-        def create(self, prefix: str, label: str) -> int:
-            name = resources.name(f"stateful {label}")
-            body = {"name": name, "description": resources.description()}
-            response = client.post(paths.with_prefix(prefix).dashboards(), json=body)
-            if response.status_code == 201 and isinstance(response.json(), dict) and "id" in response.json():
-                resources.track_dashboard(response.json()["id"])  # before any assertion can fail
-            self.checked("dashboards_create", response, prefix, body=body)
-            created = expect_shape(response, 201, "dashboard", rule="POST dashboards creates a dashboard (§2.3)")
-            expect_that(
-                created["name"] == name and created["deleted"] is False and created["is_shared"] is False,
-                "a new dashboard has the sent name, is live and not shared (§2.3)",
-                response,
-            )
-            self.model[created["id"]] = Model(name=name, description=body["description"])
-            return created["id"]
+    # -- rules -----------------------------------------------------------------------------
 
-        @rule(dashboard=dashboards, prefix=st.sampled_from(PREFIXES))
-        def retrieve(self, dashboard: int, prefix: str) -> None:
-            state = self.model[dashboard]
-            response = self.checked(
-                "dashboards_retrieve", client.get(paths.with_prefix(prefix).dashboard(dashboard)), prefix, id=dashboard
-            )
-            if state.deleted:
-                expect_error(
-                    response, 404, code="not_found", rule="GET of a soft-deleted dashboard is 404 (§2.4, §2.8)"
-                )
-                return
-            body = expect_shape(response, 200, "dashboard", rule="GET of a live dashboard is 200 (§2.4)")
-            seen = {k: body.get(k) for k in ("name", "description", "pinned", "deleted", "is_shared")}
-            wanted = {
-                "name": state.name,
-                "description": state.description,
-                "pinned": state.pinned,
-                "deleted": False,
-                "is_shared": state.shared,
-            }
-            expect_that(
-                seen == wanted,
-                "GET shows every value written so far; is_shared follows sharing (§2.5, §3)",
-                response,
-                f"expected {wanted}, got {seen}",
-            )
-
-        @rule(
-            dashboard=dashboards,
-            prefix=st.sampled_from(PREFIXES),
-            name=_WORD,
-            description=_WORD,
-            pinned=st.booleans(),
-            which=st.sets(st.sampled_from(("name", "description", "pinned")), min_size=1),
+    @precondition(lambda self: len(self.model) < MAX_DASHBOARDS)
+    @rule(target=dashboards, prefix=st.sampled_from(PREFIXES), label=_WORD)
+    def create(self, prefix: str, label: str) -> int:
+        name = self.resources.name(f"stateful {label}")
+        body = {"name": name, "description": self.resources.description()}
+        # registered for cleanup the moment the host answers, before any assertion can fail
+        response = self.resources.create_dashboard(client=self.client, paths=self.paths.with_prefix(prefix), **body)
+        self.checked("dashboards_create", response, prefix, body=body)
+        created = expect_shape(response, 201, "dashboard", rule="POST dashboards creates a dashboard (§2.3)")
+        expect_that(
+            created["name"] == name and created["deleted"] is False and created["is_shared"] is False,
+            "a new dashboard has the sent name, is live and not shared (§2.3)",
+            response,
         )
-        def patch(
-            self, dashboard: int, prefix: str, name: str, description: str, pinned: bool, which: set[str]
-        ) -> None:
-            state = self.model[dashboard]
-            values = {"name": resources.name(f"stateful {name}"), "description": description, "pinned": pinned}
-            body = {key: values[key] for key in sorted(which)}
-            response = self.checked(
-                "dashboards_partial_update",
-                client.patch(paths.with_prefix(prefix).dashboard(dashboard), json=body),
-                prefix,
-                body=body,
-                id=dashboard,
+        self.model[created["id"]] = Model(name=name, description=body["description"])
+        return created["id"]
+
+    @rule(dashboard=dashboards, prefix=st.sampled_from(PREFIXES))
+    def retrieve(self, dashboard: int, prefix: str) -> None:
+        state = self.model[dashboard]
+        response = self.client.get(self.paths.with_prefix(prefix).dashboard(dashboard))
+        self.checked("dashboards_retrieve", response, prefix, id=dashboard)
+        if state.deleted:
+            expect_error(
+                response, 404, code="not_found", rule="GET of a soft-deleted dashboard is 404 (§2.4, §2.8)"
             )
-            if state.deleted:
-                expect_error(
-                    response,
-                    404,
-                    code="not_found",
-                    rule="PATCH without a falsy `deleted` on a soft-deleted dashboard is 404 (§2.8)",
-                )
-                return
-            shown = expect_shape(response, 200, "dashboard", rule="PATCH of a live dashboard is 200 (§2.5)")
-            expect_that(
-                all(shown[key] == value for key, value in body.items()),
-                "PATCH answers the written values (§2.5)",
+            return
+        body = expect_shape(response, 200, "dashboard", rule="GET of a live dashboard is 200 (§2.4)")
+        seen = {k: body.get(k) for k in ("name", "description", "pinned", "deleted", "is_shared")}
+        wanted = {
+            "name": state.name,
+            "description": state.description,
+            "pinned": state.pinned,
+            "deleted": False,
+            "is_shared": state.shared,
+        }
+        expect_that(
+            seen == wanted,
+            "GET shows every value written so far; is_shared follows sharing (§2.5, §3)",
+            response,
+            f"expected {wanted}, got {seen}",
+        )
+
+    @rule(
+        dashboard=dashboards,
+        prefix=st.sampled_from(PREFIXES),
+        name=_WORD,
+        description=_WORD,
+        pinned=st.booleans(),
+        which=st.sets(st.sampled_from(("name", "description", "pinned")), min_size=1),
+    )
+    def patch(
+        self, dashboard: int, prefix: str, name: str, description: str, pinned: bool, which: set[str]
+    ) -> None:
+        state = self.model[dashboard]
+        values = {"name": self.resources.name(f"stateful {name}"), "description": description, "pinned": pinned}
+        body = {key: values[key] for key in sorted(which)}
+        response = self.checked(
+            "dashboards_partial_update",
+            self.client.patch(self.paths.with_prefix(prefix).dashboard(dashboard), json=body),
+            prefix,
+            body=body,
+            id=dashboard,
+        )
+        if state.deleted:
+            expect_error(
                 response,
-                f"sent {body}",
+                404,
+                code="not_found",
+                rule="PATCH without a falsy `deleted` on a soft-deleted dashboard is 404 (§2.8)",
             )
-            for key, value in body.items():
-                setattr(state, key, value)
+            return
+        shown = expect_shape(response, 200, "dashboard", rule="PATCH of a live dashboard is 200 (§2.5)")
+        expect_that(
+            all(shown[key] == value for key, value in body.items()),
+            "PATCH answers the written values (§2.5)",
+            response,
+            f"sent {body}",
+        )
+        for key, value in body.items():
+            setattr(state, key, value)
 
-        @rule(dashboard=dashboards, prefix=st.sampled_from(PREFIXES), enabled=st.booleans())
-        def share(self, dashboard: int, prefix: str, enabled: bool) -> None:
-            state = self.model[dashboard]
-            body = {"enabled": enabled}
-            response = client.patch(paths.with_prefix(prefix).sharing(dashboard), json=body)
-            self.checked("dashboards_sharing_partial_update", response, prefix, body=body, dashboard_id=dashboard)
-            if state.deleted:
-                expect_error(
-                    response,
-                    404,
-                    code="not_found",
-                    detail="Dashboard not found.",
-                    rule="sharing of a soft-deleted dashboard is 404 'Dashboard not found.' (§2.8, §3)",
-                )
-                return
-            shown = expect_shape(response, 200, "sharing-configuration", rule="sharing PATCH is 200 (§3)")
-            expect_that(shown["enabled"] is enabled, "sharing PATCH answers the written `enabled` (§3)", response)
-            expect_that(
-                shown["created_at"] is not None, "the first sharing PATCH stores the configuration (§3)", response
+    @rule(dashboard=dashboards, prefix=st.sampled_from(PREFIXES), enabled=st.booleans())
+    def share(self, dashboard: int, prefix: str, enabled: bool) -> None:
+        state = self.model[dashboard]
+        body = {"enabled": enabled}
+        response = self.client.patch(self.paths.with_prefix(prefix).sharing(dashboard), json=body)
+        self.checked("dashboards_sharing_partial_update", response, prefix, body=body, dashboard_id=dashboard)
+        if state.deleted:
+            expect_error(
+                response,
+                404,
+                code="not_found",
+                detail="Dashboard not found.",
+                rule="sharing of a soft-deleted dashboard is 404 'Dashboard not found.' (§2.8, §3)",
             )
-            if enabled and state.shared and state.token is not None:
-                expect_that(shown["access_token"] == state.token, "an enabled share keeps its token (§3)", response)
-            state.shared, state.token = enabled, shown["access_token"]
+            return
+        shown = expect_shape(response, 200, "sharing-configuration", rule="sharing PATCH is 200 (§3)")
+        expect_that(shown["enabled"] is enabled, "sharing PATCH answers the written `enabled` (§3)", response)
+        expect_that(
+            shown["created_at"] is not None, "the first sharing PATCH stores the configuration (§3)", response
+        )
+        if enabled and state.shared and state.token is not None:
+            expect_that(shown["access_token"] == state.token, "an enabled share keeps its token (§3)", response)
+        state.shared, state.token = enabled, shown["access_token"]
 
-        @rule(dashboard=dashboards, prefix=st.sampled_from(PREFIXES))
-        def refresh_share(self, dashboard: int, prefix: str) -> None:
-            state = self.model[dashboard]
-            response = client.post(paths.with_prefix(prefix).sharing_refresh(dashboard))
-            self.checked("dashboards_sharing_refresh_create", response, prefix, dashboard_id=dashboard)
-            if state.deleted:
-                expect_error(
-                    response,
-                    404,
-                    code="not_found",
-                    detail="Dashboard not found.",
-                    rule="sharing refresh of a soft-deleted dashboard is 404 (§2.8, §3)",
-                )
-                return
-            shown = expect_shape(response, 200, "sharing-configuration", rule="sharing refresh is 200 (§3)")
-            expect_that(shown["enabled"] is state.shared, "refresh copies `enabled` (§3)", response)
-            if state.token is not None:
-                expect_that(shown["access_token"] != state.token, "refresh issues a new access_token (§3)", response)
-            state.token = shown["access_token"]
+    @rule(dashboard=dashboards, prefix=st.sampled_from(PREFIXES))
+    def refresh_share(self, dashboard: int, prefix: str) -> None:
+        state = self.model[dashboard]
+        response = self.client.post(self.paths.with_prefix(prefix).sharing_refresh(dashboard))
+        self.checked("dashboards_sharing_refresh_create", response, prefix, dashboard_id=dashboard)
+        if state.deleted:
+            expect_error(
+                response,
+                404,
+                code="not_found",
+                detail="Dashboard not found.",
+                rule="sharing refresh of a soft-deleted dashboard is 404 (§2.8, §3)",
+            )
+            return
+        shown = expect_shape(response, 200, "sharing-configuration", rule="sharing refresh is 200 (§3)")
+        expect_that(shown["enabled"] is state.shared, "refresh copies `enabled` (§3)", response)
+        if state.token is not None:
+            expect_that(shown["access_token"] != state.token, "refresh issues a new access_token (§3)", response)
+        state.token = shown["access_token"]
 
-        @rule(dashboard=dashboards, prefix=st.sampled_from(PREFIXES))
-        def soft_delete(self, dashboard: int, prefix: str) -> None:
-            state = self.model[dashboard]
-            body = {"deleted": True}
-            response = self.checked(
-                "dashboards_partial_update",
-                client.patch(paths.with_prefix(prefix).dashboard(dashboard), json=body),
-                prefix,
-                body=body,
-                id=dashboard,
+    @rule(dashboard=dashboards, prefix=st.sampled_from(PREFIXES))
+    def soft_delete(self, dashboard: int, prefix: str) -> None:
+        state = self.model[dashboard]
+        body = {"deleted": True}
+        response = self.checked(
+            "dashboards_partial_update",
+            self.client.patch(self.paths.with_prefix(prefix).dashboard(dashboard), json=body),
+            prefix,
+            body=body,
+            id=dashboard,
+        )
+        if state.deleted:
+            expect_error(
+                response, 404, code="not_found", rule="PATCH deleted=true on a soft-deleted dashboard is 404 (§2.8)"
             )
-            if state.deleted:
-                expect_error(
-                    response, 404, code="not_found", rule="PATCH deleted=true on a soft-deleted dashboard is 404 (§2.8)"
-                )
-                return
-            shown = expect_shape(response, 200, "dashboard", rule="PATCH deleted=true is 200 (§2.8)")
-            expect_that(shown["deleted"] is True, "the soft-delete answer shows deleted: true (§2.8)", response)
-            state.deleted = True
+            return
+        shown = expect_shape(response, 200, "dashboard", rule="PATCH deleted=true is 200 (§2.8)")
+        expect_that(shown["deleted"] is True, "the soft-delete answer shows deleted: true (§2.8)", response)
+        state.deleted = True
 
-        @rule(dashboard=dashboards, prefix=st.sampled_from(PREFIXES))
-        def undelete(self, dashboard: int, prefix: str) -> None:
-            state = self.model[dashboard]
-            body = {"deleted": False}
-            response = self.checked(
-                "dashboards_partial_update",
-                client.patch(paths.with_prefix(prefix).dashboard(dashboard), json=body),
-                prefix,
-                body=body,
-                id=dashboard,
-            )
-            shown = expect_shape(
-                response, 200, "dashboard", rule="PATCH deleted=false restores or keeps the dashboard (§2.8)"
-            )
-            expect_that(shown["deleted"] is False, "the undelete answer shows deleted: false (§2.8)", response)
-            state.deleted = False
+    @rule(dashboard=dashboards, prefix=st.sampled_from(PREFIXES))
+    def undelete(self, dashboard: int, prefix: str) -> None:
+        state = self.model[dashboard]
+        body = {"deleted": False}
+        response = self.checked(
+            "dashboards_partial_update",
+            self.client.patch(self.paths.with_prefix(prefix).dashboard(dashboard), json=body),
+            prefix,
+            body=body,
+            id=dashboard,
+        )
+        shown = expect_shape(
+            response, 200, "dashboard", rule="PATCH deleted=false restores or keeps the dashboard (§2.8)"
+        )
+        expect_that(shown["deleted"] is False, "the undelete answer shows deleted: false (§2.8)", response)
+        state.deleted = False
 
-        @rule(dashboard=dashboards, prefix=st.sampled_from(PREFIXES))
-        def hard_delete_is_refused(self, dashboard: int, prefix: str) -> None:
-            response = self.checked(
-                "dashboards_destroy",
-                client.delete(paths.with_prefix(prefix).dashboard(dashboard)),
-                prefix,
-                id=dashboard,
-            )
-            expect_empty(
-                response, 405, rule="DELETE of a dashboard is 405 with an empty body, whatever its state (§2.8)"
-            )
+    @rule(dashboard=dashboards, prefix=st.sampled_from(PREFIXES))
+    def hard_delete_is_refused(self, dashboard: int, prefix: str) -> None:
+        response = self.checked(
+            "dashboards_destroy",
+            self.client.delete(self.paths.with_prefix(prefix).dashboard(dashboard)),
+            prefix,
+            id=dashboard,
+        )
+        expect_empty(
+            response, 405, rule="DELETE of a dashboard is 405 with an empty body, whatever its state (§2.8)"
+        )
 
-        @precondition(lambda self: bool(self.model))
-        @rule(prefix=st.sampled_from(PREFIXES))
-        def list_shows_live_dashboards_only(self, prefix: str) -> None:
-            url = paths.with_prefix(prefix).dashboards()
-            first = client.get(url, params={"limit": "1"})
-            count = expect_shape(first, 200, "dashboard-list-page", rule="the dashboards list is 200 (§2.2)")["count"]
-            if count > LIST_PAGES * 100:
-                outcomes.unavailable(
-                    f"the project lists {count} dashboards, more than the {LIST_PAGES * 100} this check walks; "
-                    "point POSTHOG_PROJECT_ID at a project with fewer dashboards",
-                    client.describe(first),
-                )
-            walked = walk_dashboards(
-                client,
-                url,
-                limit=100,
-                max_pages=LIST_PAGES + 1,
-                on_page=lambda response, body, number: self.checked("dashboards_list", response, prefix),
+    @precondition(lambda self: bool(self.model))
+    @rule(prefix=st.sampled_from(PREFIXES))
+    def list_shows_live_dashboards_only(self, prefix: str) -> None:
+        url = self.paths.with_prefix(prefix).dashboards()
+        first = self.client.get(url, params={"limit": "1"})
+        count = expect_shape(first, 200, "dashboard-list-page", rule="the dashboards list is 200 (§2.2)")["count"]
+        if count > LIST_PAGES * 100:
+            self.outcomes.unavailable(
+                f"the project lists {count} dashboards, more than the {LIST_PAGES * 100} this check walks; "
+                "point POSTHOG_PROJECT_ID at a project with fewer dashboards",
+                self.client.describe(first),
             )
-            listed = {item["id"] for item in walked.items}
-            live = {d for d, state in self.model.items() if not state.deleted}
-            gone = set(self.model) - live
-            expect_that(
-                live <= listed and not gone & listed,
-                "the list shows live dashboards and no soft-deleted one (§2.2, §2.8)",
-                None,
-                f"missing: {sorted(live - listed)}, soft-deleted but listed: {sorted(gone & listed)}",
-            )
-
-    return DashboardLifecycle
+        walked = walk_dashboards(
+            self.client,
+            url,
+            limit=100,
+            max_pages=LIST_PAGES + 1,
+            on_page=lambda response, body, number: self.checked("dashboards_list", response, prefix),
+        )
+        listed = {item["id"] for item in walked.items}
+        live = {d for d, state in self.model.items() if not state.deleted}
+        gone = set(self.model) - live
+        expect_that(
+            live <= listed and not gone & listed,
+            "the list shows live dashboards and no soft-deleted one (§2.2, §2.8)",
+            None,
+            f"missing: {sorted(live - listed)}, soft-deleted but listed: {sorted(gone & listed)}",
+        )
 
 
 @pytest.fixture
 def machine(client, paths, resources, property_run, property_schema, outcomes):
     # property_schema activates the run (load_schema): validate_exchange needs its operations
-    return lifecycle_machine(client, paths, resources, property_run, outcomes)
+    return DashboardLifecycle.bound(client, paths, resources, property_run, outcomes)
 
 
+@pytest.mark.check("status", "shape", "persistence")
 def test_dashboard_lifecycle_chain(machine):
     """The documented chain once, step by step (the state machine below explores around it)."""
     flow = machine()
@@ -301,7 +323,7 @@ def test_dashboard_lifecycle_chain(machine):
         flow.teardown()
 
 
-@pytest.mark.property_based
+@pytest.mark.check("generated")
 def test_dashboard_lifecycle_state_machine(machine, property_run):
     """Random interleavings of the lifecycle steps, checked against the model at every step."""
     profile = property_run.profile

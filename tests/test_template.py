@@ -8,7 +8,7 @@ from posthog_contract.assertions import expect_error, expect_shape, expect_that,
 from posthog_contract.pagination import walk_dashboards
 from posthog_contract.wire import refuses_personal_keys
 
-pytestmark = pytest.mark.writes
+pytestmark = [pytest.mark.writes, pytest.mark.operations("dashboards_create_from_template_json_create")]
 
 
 def template(name: str, **changes) -> dict:
@@ -79,6 +79,7 @@ def test_template_creates_a_dashboard_named_after_it(client, paths, resources, o
     )
 
 
+@pytest.mark.check("negative")
 def test_template_without_a_name_is_400_naming_the_key(client, paths, resources, outcomes):
     body = template(resources.name("no-name"), template_name=None)
     response = post_template(client, paths, resources, outcomes, body)
@@ -91,6 +92,7 @@ def test_template_without_a_name_is_400_naming_the_key(client, paths, resources,
     )
 
 
+@pytest.mark.check("negative")
 def test_template_with_no_tiles_is_400(client, paths, resources, outcomes):
     response = post_template(client, paths, resources, outcomes, template(resources.name("no-tiles"), tiles=[]))
     expect_error(response, 400, code="invalid_input", rule="a template with an empty `tiles` is a 400 (§6)")

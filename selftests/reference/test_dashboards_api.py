@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from posthog_contract.reference.world import QUICK_FILTER_ID
+
 UUID_OWNER_KEYS = {"id", "uuid", "distinct_id", "first_name", "last_name", "email", "is_email_verified",
                    "hedgehog_config", "role_at_organization"}
 LIST_FIELDS = {
@@ -267,7 +269,7 @@ def test_patch_stores_writable_fields(api, base, make_dashboard):
     made = make_dashboard(name=unique("before"))
     changes = {"name": unique("after"), "description": "new", "pinned": True, "tags": ["x", "y"],
                "breakdown_colors": {"a": "#fff"}, "data_color_theme_id": 3, "last_refresh": "2024-05-01T12:00:00Z",
-               "quick_filter_ids": [str(uuid.UUID(int=7))]}
+               "quick_filter_ids": [QUICK_FILTER_ID]}
     patched = api.patch(f"{base}/dashboards/{made['id']}/", json=changes)
     assert patched.status_code == 200
     fetched = api.get(f"{base}/dashboards/{made['id']}/").json()
@@ -334,6 +336,15 @@ def test_malformed_json_is_400_parse_error_and_other_types_415(api, base, make_d
     expect_error(api.patch(path, content=b"name=x", headers={"Content-Type": "text/plain"}), 415,
                  "unsupported_media_type")
     expect_error(api.post(f"{base}/dashboards/", content=b"[1]", headers=json_header), 400, "invalid_input", attr=None)
+
+
+@pytest.mark.parametrize("blank", [b" ", b"\x0c", b"\n\t"])
+def test_a_whitespace_json_body_is_a_parse_error_and_an_empty_one_no_data(api, base, expect_error, blank):
+    """DRF treats only a zero-length body as no data (Request._load_stream); JSONParser refuses whitespace."""
+    json_header = {"Content-Type": "application/json"}
+    expect_error(api.post(f"{base}/dashboards/", content=blank, headers=json_header), 400, "parse_error")
+    empty = api.post(f"{base}/dashboards/", content=b"", headers=json_header)
+    assert empty.status_code == 201 and empty.json()["name"] is None
 
 
 # --- validation (§2.3) --------------------------------------------------------------------------------------

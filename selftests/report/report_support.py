@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from posthog_contract.mutation import ROOT, suite_environment
+from posthog_contract.mutation import ROOT, external_environment, start_server, suite_environment
 
 SUITE_TIMEOUT_S = 600
 SLOW_SUITE_FILES = ("tests/test_property_based.py", "tests/test_stateful.py")
@@ -72,3 +72,25 @@ def run_suite(directory: Path, *server_args: str, extra: tuple[str, ...] = (), w
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "posthog_contract", *args], cwd=ROOT, env=suite_environment(),
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=SUITE_TIMEOUT_S)
+
+
+def run_external(directory: Path, *targets: str, unset: tuple[str, ...] = ()) -> SuiteRun:
+    """``pytest TARGETS --report`` against a reference server started as an *external* host (every setting
+    given through POSTHOG_* variables, as on a real host), with the ``unset`` variables left out."""
+    directory.mkdir(parents=True, exist_ok=True)
+    process, credentials = start_server()
+    try:
+        (directory / "credentials.json").write_text(json.dumps(credentials), encoding="utf-8")
+        env = {k: v for k, v in external_environment(credentials).items() if k not in unset}
+        command = [sys.executable, "-m", "pytest", *targets, "-p", "no:cacheprovider", "-rA",
+                   "--report", str(directory / "report"), f"--junitxml={directory / 'junit.xml'}"]
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=SUITE_TIMEOUT_S)
+    finally:
+        if process.stdin:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return SuiteRun(directory, done.returncode, done.stdout + done.stderr)

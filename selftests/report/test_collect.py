@@ -1,7 +1,8 @@
 """The collecting plugin on small stand-ins (no host): outcomes, schemathesis subtests, markers, JUnit.
 
-Each test runs pytest in a subprocess on a file of its own, with only the report plugin loaded
-(``-p posthog_contract.report.collect``), as a user's run loads it through the project's plugin.
+Each test runs pytest in a subprocess on a file of its own, with the project's plugin loaded
+(``-p posthog_contract.plugin``) as a user's run loads it, but no test using the host: the run's
+session is made (its outcome log, its verdicts) and never opened.
 """
 
 from __future__ import annotations
@@ -17,9 +18,17 @@ from posthog_contract.mutation import suite_environment
 
 STAND_IN = '''
 import pytest
-from posthog_contract.outcomes import LOG
+from posthog_contract.lifecycle import session_of
 
 
+@pytest.fixture
+def log(request):
+    """The run's outcome log, without opening the run (the suite's `outcomes` fixture would)."""
+    return session_of(request.config).log
+
+
+@pytest.mark.check("generated")
+@pytest.mark.operations("dashboards_retrieve", "events_list")
 def test_read_operations_conform(request, subtests):
     """Like schemathesis' lazy schema: one subtest per operation, the node id naming it."""
     node_id = request.node._nodeid
@@ -32,14 +41,12 @@ def test_read_operations_conform(request, subtests):
     request.node._nodeid = node_id
 
 
-def test_unavailable_check():
-    LOG.current_test = "test_stand_in.py::test_unavailable_check"
-    LOG.unavailable("no collaborator configured (POSTHOG_COLLABORATOR_UUID)")
+def test_unavailable_check(log):
+    log.unavailable("no collaborator configured (POSTHOG_COLLABORATOR_UUID)")
 
 
-def test_warned():
-    LOG.current_test = "test_stand_in.py::test_warned"
-    LOG.warn("move_tile answered 200 with an empty body")
+def test_warned(log):
+    log.warn("move_tile answered 200 with an empty body")
 
 
 @pytest.mark.check("persistence")
@@ -65,7 +72,7 @@ def run_stand_in(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProces
     (tmp_path / "test_stand_in.py").write_text(STAND_IN, encoding="utf-8")
     environment = suite_environment() | {"POSTHOG_PERSONAL_API_KEY": "phx_standin0canary0000000000000000000000000"}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "posthog_contract.report.collect", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "-p", "posthog_contract.plugin", "-p", "no:cacheprovider",
          "test_stand_in.py", *args],
         cwd=tmp_path, env=environment, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
     )

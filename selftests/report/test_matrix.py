@@ -1,8 +1,13 @@
-"""The matrix tells the truth (issue 14, point 2): every cell is pass, fail, error, accepted, warning,
-unavailable, not applicable (declared in the operation catalogue) or not checked, and the summary
-counts the applicable cells of the documented operations that were checked."""
+"""The matrix tells the truth (issue 14, point 2; issue 21, point 3): every cell is pass, fail, error,
+accepted, warning, unavailable, not applicable (declared in the operation catalogue) or not checked; a
+test lands in the cells its marks declare whatever its outcome, a cell passes only when all its tests
+did, and the summary counts the applicable cells of the documented operations that were checked."""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+from report_support import run_external
 
 from posthog_contract import operations as ops
 from posthog_contract.report import model
@@ -46,5 +51,55 @@ def test_every_cell_is_present_and_says_what_it_is() -> None:
 def test_a_failure_outranks_a_tool_error_and_a_pass() -> None:
     assert model.cell_outcome(["passed", "failed", "error"]) == "fail"
     assert model.cell_outcome(["passed", "accepted"]) == "accepted"
-    assert model.cell_outcome(["unavailable", "passed"]) == "pass"
     assert model.cell_outcome([]) is None
+
+
+def test_a_cell_passes_only_when_every_test_of_it_was_made() -> None:
+    """One check of a cell that could not be made leaves the cell unjudged, with its reason: a passing
+    neighbour does not paint it green (the auth column once read all green with nine checks unavailable)."""
+    assert model.cell_outcome(["unavailable", "passed"]) == "unavailable"
+    assert model.cell_outcome(["skipped", "passed"]) == "not_checked"
+    assert model.cell_outcome(["unavailable", "skipped", "passed"]) == "unavailable"
+    assert model.cell_outcome(["passed", "warning"]) == "warning"
+    assert model.cell_outcome(["unavailable", "failed"]) == "fail"
+    report = _build(
+        model.TestRecord("t::anonymous", checks=("auth",), operations=("dashboards_destroy",)),
+        model.TestRecord("t::readonly", outcome="unavailable", reason="no read-only key: set POSTHOG_READONLY_API_KEY",
+                         checks=("auth",), operations=("dashboards_destroy",)),
+    )
+    destroy = next(op for op in report["operations"] if op["operation_id"] == "dashboards_destroy")
+    cell = destroy["checks"]["auth"]
+    assert cell["outcome"] == "unavailable" and "POSTHOG_READONLY_API_KEY" in " ".join(cell["reasons"])
+    assert [t["outcome"] for t in cell["tests"]] == ["passed", "unavailable"]
+    assert report["summary"]["applicable_cells"]["unavailable"] == 1
+
+
+def test_without_the_readonly_key_and_the_other_project_the_auth_cells_say_unavailable(tmp_path: Path) -> None:
+    """End to end, against the reference served as an external host with POSTHOG_READONLY_API_KEY and
+    POSTHOG_OTHER_PROJECT_ID unset: the checks that need them land on their operations' auth cells as
+    unavailable, naming the setting, next to the anonymous checks that still pass there; the summary no
+    longer counts those cells as checked (it used to say 64/64 with the auth column all green)."""
+    run = run_external(tmp_path, "tests/test_auth.py", "tests/test_writes.py", "-k",
+                       "read_only_key or readonly or another_organisation or without_a_key",
+                       unset=("POSTHOG_READONLY_API_KEY", "POSTHOG_OTHER_PROJECT_ID"))
+    assert run.exit_code == 0, run.output[-4000:]
+    report = run.report
+    unavailable = [t for t in report["tests"] if t["outcome"] == "unavailable"]
+    assert unavailable and all(t["operations"] and t["checks"] == ["auth"] for t in unavailable), unavailable
+    settings = ("POSTHOG_READONLY_API_KEY", "POSTHOG_OTHER_PROJECT_ID")
+    assert all(any(name in t["reason"] for name in settings) for t in unavailable), unavailable
+    affected = {operation for t in unavailable for operation in t["operations"]}
+    cells = {op["operation_id"]: op["checks"]["auth"] for op in report["operations"]}
+    for operation_id in affected:
+        cell = cells[operation_id]
+        assert cell["outcome"] == "unavailable", (operation_id, cell)
+        assert any(name in " ".join(cell["reasons"]) for name in settings), (operation_id, cell)
+        assert "passed" in {t["outcome"] for t in cell["tests"]}, f"{operation_id}: the anonymous check still ran"
+    for operation_id in ("dashboards_retrieve", "events_list", "events_retrieve"):  # no write, no other project
+        assert operation_id not in affected and cells[operation_id]["outcome"] == "pass", cells[operation_id]
+    for operation_id in ("dashboards_partial_update", "dashboards_destroy", "dashboards_move_tile_partial_update"):
+        assert operation_id in affected, f"{operation_id}: a write the read-only key must be refused"
+    applicable = report["summary"]["applicable_cells"]
+    documented = {op.operation_id for op in ops.documented_operations()}
+    assert applicable["unavailable"] == len(documented & affected) >= 3
+    assert applicable["checked"] == applicable["total"] - applicable["unavailable"] - applicable["not_checked"]

@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from schemathesis.core.failures import Failure, FailureGroup
 
-from posthog_contract import outcomes
+from posthog_contract import outcomes, verdicts
 from posthog_contract.mutation import ROOT, suite_environment
 from posthog_contract.report import model
 
@@ -27,19 +27,19 @@ HERE = Path(__file__).resolve().parent
 
 def test_assertions_and_schemathesis_failures_are_violations() -> None:
     failure = Failure(operation="GET /x", title="Response violates schema", message="bad")
-    assert outcomes.is_violation(AssertionError("Contract rule broken: x"))
-    assert outcomes.is_violation(failure)
-    assert outcomes.is_violation(FailureGroup([failure], "one failure"))
+    assert verdicts.is_violation(AssertionError("Contract rule broken: x"))
+    assert verdicts.is_violation(failure)
+    assert verdicts.is_violation(FailureGroup([failure], "one failure"))
     with pytest.raises(pytest.fail.Exception) as raised:
         pytest.fail("a judgement")
-    assert outcomes.is_violation(raised.value)
+    assert verdicts.is_violation(raised.value)
 
 
 def test_crashes_of_the_tool_are_errors() -> None:
-    assert not outcomes.is_violation(AttributeError("'Function' object has no attribute '_nodeid'"))
-    assert not outcomes.is_violation(KeyError("id"))
-    assert not outcomes.is_violation(ExceptionGroup("two crashes", [ValueError("a"), TypeError("b")]))
-    assert outcomes.is_violation(ExceptionGroup("mixed", [ValueError("a"), AssertionError("b")]))
+    assert not verdicts.is_violation(AttributeError("'Function' object has no attribute '_nodeid'"))
+    assert not verdicts.is_violation(KeyError("id"))
+    assert not verdicts.is_violation(ExceptionGroup("two crashes", [ValueError("a"), TypeError("b")]))
+    assert verdicts.is_violation(ExceptionGroup("mixed", [ValueError("a"), AssertionError("b")]))
 
 
 def test_an_error_is_an_error_cell_never_a_failed_one() -> None:

@@ -1,4 +1,4 @@
-"""Fixtures of the safety self-tests; the helpers they use live in safety_support.py.
+"""Fixtures of the safety self-tests; the helpers they use live in safety_support.py and hostile.py.
 
 Each test gets its own reference server(s) on a fresh SQLite file and stops them afterwards;
 suites started in the background are killed if a test leaves them running.
@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hostile import Answer, Seen, StandIn
 from safety_support import ROOT, RunningSuite, Server, spawn_suite_process, start_server
 
 
@@ -47,3 +48,25 @@ def spawn_suite() -> Iterator[Callable[..., RunningSuite]]:
     yield spawn
     for suite in running:
         suite.kill()
+
+
+@pytest.fixture
+def listener() -> Iterator[StandIn]:
+    """The foreign origin of the hostile-host tests: anything arriving here is a leak."""
+    with StandIn() as foreign:
+        yield foreign
+
+
+@pytest.fixture
+def stand_in() -> Iterator[Callable[[Callable[[Seen], Answer]], StandIn]]:
+    """``stand_in(respond)`` starts a hostile stand-in answering with ``respond``; all stop after the test."""
+    started: list[StandIn] = []
+
+    def start(respond: Callable[[Seen], Answer]) -> StandIn:
+        server = StandIn(respond)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()

@@ -22,7 +22,7 @@ from safety_support import (
     suite_environment,
 )
 
-from posthog_contract import plugin
+from posthog_contract import lifecycle
 from posthog_contract.client import ContractClient
 from posthog_contract.paths import ApiPaths
 from posthog_contract.redaction import Redactor
@@ -98,7 +98,7 @@ def test_final_sweep_soft_deletes_untracked_run_dashboards_only(server):
 
 
 def test_a_second_signal_during_cleanup_abandons_it_the_first_does_not():
-    with plugin._signals_deferred("pcrtest0000001"):
+    with lifecycle.signals_deferred("pcrtest0000001"):
         os.kill(os.getpid(), signal.SIGINT)  # noted, not raised
         time.sleep(0.05)
         with pytest.raises(KeyboardInterrupt):

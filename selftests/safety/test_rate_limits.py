@@ -40,8 +40,9 @@ def test_suite_passes_under_a_rate_limit_and_reports_the_waits(tmp_path):
 
 def test_a_rate_limit_beyond_the_wait_budget_fails_clearly_and_quickly(tmp_path):
     """3/min: preflight (2 requests) and the test's first request get through, then the next answer is
-    a 429 whose Retry-After exceeds the budget (POSTHOG_MAX_RETRY_WAIT=1). That is not a judgement of
-    the contract: the check is an error (exit 3, "the host was not judged"), never a violation."""
+    a 429 whose Retry-After exceeds the budget (POSTHOG_MAX_RETRY_WAIT=1): not waited on at all. That is
+    not a judgement of the contract: the check is an error (exit 3, "the host was not judged"), never a
+    violation, and the run stops there (issue 24; see also test_hostile_host.py)."""
     run = run_suite(
         "tests/test_dashboards.py::test_list_items_carry_no_tiles", *LEAN, "-q", "--reference-arg=--rate-limit=3/min",
         env=suite_environment(POSTHOG_MAX_RETRY_WAIT="1"), timeout=300,
@@ -49,6 +50,7 @@ def test_a_rate_limit_beyond_the_wait_budget_fails_clearly_and_quickly(tmp_path)
     assert run.returncode == 3, run.output[-3000:]
     assert "RateLimitExhausted" in run.output and "1 tool errors" in run.output, run.output[-3000:]
     assert "host kept answering 429" in run.output and "POSTHOG_MAX_RETRY_WAIT=1 s" in run.output
+    assert "the key's rate limit is spent" in run.output and "no further test starts" in run.output
     # the dashboard the test made cannot be cleaned up while throttled: the run says how to finish the job
     assert "python -m posthog_contract cleanup --run-id pcr" in run.output, run.output[-3000:]
     assert run.seconds < 60, f"a 1 s budget should end the run quickly, took {run.seconds:.0f} s"

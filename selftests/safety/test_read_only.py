@@ -52,6 +52,11 @@ def test_read_only_from_the_environment_variable(servers, tmp_path):
 
 
 UNMARKED_WRITER = '''
+import pytest
+
+
+@pytest.mark.operations("dashboards_create")
+@pytest.mark.check("status")
 def test_forgets_the_writes_marker(client, paths, resources):
     client.post(paths.dashboards(), json={"name": resources.name("should never be sent")})
 '''

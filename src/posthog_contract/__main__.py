@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from importlib import metadata
 
-#: modules that add a subcommand (cleanup of crashed runs; report diff, drift and the CI job summary)
+#: modules that add a subcommand (cleanup of crashed runs; report diff, drift, the CI job summary, the fan-in matrix)
 COMMAND_MODULES = (
     "posthog_contract.cleanup",
     "posthog_contract.report.diff",
     "posthog_contract.report.drift",
     "posthog_contract.report.summary",
+    "posthog_contract.report.matrix",
 )
 
 
@@ -61,10 +63,18 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in PASS_THROUGH:
-        return PASS_THROUGH[argv[0]](argv[1:])
-    args = parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        if argv and argv[0] in PASS_THROUGH:
+            return PASS_THROUGH[argv[0]](argv[1:])
+        args = parser().parse_args(argv)
+        status = int(args.handler(args))
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        # the reader went away (`… | head`): no traceback; stdout goes to devnull so the interpreter's
+        # final flush cannot raise again (Python's docs, signal module, "Note on SIGPIPE")
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

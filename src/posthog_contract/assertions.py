@@ -2,6 +2,9 @@
 
 Every failure message names the rule, then shows the redacted exchange that proves it. The helpers
 set ``__tracebackhide__`` so a failure's traceback ends in the test that broke, not in here.
+
+They judge with the run that sent the request: the client a response came from (`client.client_of`)
+gives the redactor, the release baseline (contract §11) and the outcome log for version findings.
 """
 
 from __future__ import annotations
@@ -12,21 +15,16 @@ from typing import Any
 import httpx
 
 from . import contract
-from .client import describe
+from .client import client_of, describe
 from .redaction import Redactor
 
-_redactor = Redactor(())
 _ANY = object()
 
 
-def configure(redactor: Redactor) -> None:
-    """Set once per session by the plugin, so evidence never shows a configured secret."""
-    global _redactor
-    _redactor = redactor
-
-
 def evidence(response: httpx.Response) -> str:
-    return describe(response, _redactor)
+    """The redacted exchange, scrubbed of every key the run that sent it knows."""
+    client = client_of(response)
+    return describe(response, client.redactor if client is not None else Redactor(()))
 
 
 def fail(rule: str, response: httpx.Response | None = None, detail: str = "") -> AssertionError:
@@ -61,9 +59,19 @@ def expect_shape(response: httpx.Response, status: int, shape: str, *, rule: str
     __tracebackhide__ = True
     expect_status(response, status, rule=rule or f"status {status}")
     body = json_body(response, rule or f"a {shape} body")
-    problems = contract.errors(body, shape)
+    client = client_of(response)
+    baseline = client.baseline if client is not None else None
+    problems = contract.errors(body, shape, baseline=baseline)
     if problems:
         raise fail(rule or f"the body matches schemas/{shape}.json", response, "\n".join(problems[:15]))
+    if baseline is not None and client is not None:
+        # each finding once per run, as a warning naming the baseline (terminal summary, report)
+        fresh = [f for f in contract.version_findings(body, shape, baseline) if client.log.first_time((shape, f))]
+        if fresh:
+            client.log.warn(
+                f"version finding: {shape} lacks {', '.join(fresh)}: fields PostHog added after the baseline"
+                f" {baseline}, type-checked when present (contract §11)"
+            )
     return body
 
 

@@ -1,6 +1,10 @@
 """``python -m posthog_contract cleanup``: soft-delete dashboards left behind by crashed runs.
 
-It finds them by the run tag in their name only (see resources.py), so it touches nothing else.
+It finds them by the run tag in their name only (see resources.py), so it touches nothing else. It
+talks through the suite's client, so the host's answers are held to the same rules as a run's: a
+``next`` link to another origin is refused (the key never leaves the configured host) and reported
+as a host violation (exit 1); a rate limit past POSTHOG_MAX_RETRY_WAIT ends it (exit 3, run it again
+once the limit resets).
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from typing import Any
 
 from . import config
 from .client import ContractClient
+from .outcomes import EXIT_TOOL_ERROR, EXIT_VIOLATIONS
 from .paths import ApiPaths
-from .redaction import Redactor
+from .policy import HostViolation, RateLimitExhausted
 from .resources import find_leftovers
+from .session import ContractSession
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -45,23 +51,40 @@ def run(args: argparse.Namespace) -> int:
     if settings.base_url is None or settings.project_id is None:
         print("error: give --host (or POSTHOG_HOST) and --project-id (or POSTHOG_PROJECT_ID)", file=sys.stderr)
         return 2
-    redactor = Redactor(settings.secrets())
-    with ContractClient(
-        settings.base_url, settings.personal_api_key, timeout=settings.timeout, redactor=redactor
-    ) as client:
-        paths = ApiPaths(settings.project_id)
-        leftovers = find_leftovers(client, paths, run_id=args.run_id, older_than_seconds=args.older_than)
-        failed = 0
-        for item in leftovers:
-            if args.dry_run:
-                print(f"would soft-delete dashboard {item['id']}: {item['name']}")
-                continue
-            response = client.patch(paths.dashboard(item["id"]), json={"deleted": True})
-            ok = response.status_code == 200
-            failed += not ok
-            verdict = "soft-deleted" if ok else f"FAILED (HTTP {response.status_code})"
-            print(f"{verdict} dashboard {item['id']}: {item['name']}")
-        print(f"{len(leftovers)} leftover dashboard(s) found, {failed} failed")
+    session = ContractSession()  # a session against the host, as the suite opens one; it creates nothing
+    session.start(settings, metered=False)
+    try:
+        session.connect(check_host=False)
+        try:
+            return _soft_delete_leftovers(session.client, session.paths, args)
+        except HostViolation as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_VIOLATIONS
+        except RateLimitExhausted as exc:
+            print(
+                f"error: the host's rate limit for this key is spent ({exc}): run the same command again once it"
+                " resets",
+                file=sys.stderr,
+            )
+            return EXIT_TOOL_ERROR
+    finally:
+        session.close()
+
+
+def _soft_delete_leftovers(client: ContractClient, paths: ApiPaths, args: argparse.Namespace) -> int:
+    leftovers = find_leftovers(client, paths, run_id=args.run_id, older_than_seconds=args.older_than)
+    failed = 0
+    for item in leftovers:
+        name = client.redactor.text(str(item["name"]))  # the host's text: it could echo a key
+        if args.dry_run:
+            print(f"would soft-delete dashboard {item['id']}: {name}")
+            continue
+        response = client.patch(paths.dashboard(item["id"]), json={"deleted": True})
+        ok = response.status_code == 200
+        failed += not ok
+        verdict = "soft-deleted" if ok else f"FAILED (HTTP {response.status_code})"
+        print(f"{verdict} dashboard {item['id']}: {name}")
+    print(f"{len(leftovers)} leftover dashboard(s) found, {failed} failed")
     return 1 if failed else 0
 
 

@@ -4,35 +4,54 @@ Why one place: every misconfiguration should surface as a single readable senten
 start (naming the option or environment variable to fix), never as a stack trace from deep inside
 a test, and never with a key value in it.
 
-Precedence: command-line option > environment variable > default. API keys are environment-only on
-purpose: a key on the command line ends up in shell history, process lists and pytest's
-``invocation_params``.
+Precedence: command-line option > environment variable > config file > default. The config file is
+``posthog-contract.toml``, or a ``[tool.posthog-contract]`` table in ``pyproject.toml``, found in the
+working directory or its parents (up to the repository's top, the folder holding ``.git``), as
+schemathesis finds ``schemathesis.toml`` and ruff its ``[tool.ruff]``; ``--contract-config FILE`` /
+``POSTHOG_CONTRACT_CONFIG`` name one. Its keys are the flags' names (``base-url = "https://…"``,
+``request-timeout = 10``, ``seed = 42``). API keys are environment-only on purpose: a key on the
+command line ends up in shell history, process lists and pytest's ``invocation_params``, and a key in
+a file ends up in a repository; the file may only name the variable that holds one
+(``personal-api-key-env = "STAGING_POSTHOG_KEY"``), and a key written into it is a misconfiguration.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import re
 import secrets as _secrets
 import string
+import tomllib
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
+from .policy import DEFAULT_DEADLINE, ExchangeBounds
+
 __all__ = [
+    "CONFIG_OPTION",
     "OPTIONS",
     "PROFILES",
+    "RUN_SETTINGS",
     "ConfigError",
+    "ConfigFile",
     "Option",
+    "RunSetting",
     "Settings",
     "add_options",
+    "config_file",
+    "describe",
     "environment_help",
-    "environment_state",
     "is_read_only",
     "new_run_id",
+    "raw_value",
+    "reference_args",
+    "run_setting",
     "settings_from",
 ]
 
@@ -70,6 +89,21 @@ class Option(NamedTuple):
     def field(self) -> str:
         """The :class:`Settings` field this option fills."""
         return self.dest.removeprefix("posthog_")
+
+    @property
+    def secret(self) -> bool:
+        """An API key: environment only, never a flag, never in a file."""
+        return self.env.endswith("_API_KEY")
+
+    @property
+    def key(self) -> str:
+        """Its name in the config file: the flag's (``--contract-seed`` -> ``seed``), else the variable's
+        (``POSTHOG_EVENTS_TIMEOUT`` -> ``events-timeout``); a secret's file key names its variable."""
+        if self.flag is not None:
+            name = self.flag.removeprefix("--").removeprefix("contract-").removeprefix("posthog-")
+        else:
+            name = self.env.removeprefix("POSTHOG_").lower().replace("_", "-")
+        return f"{name}-env" if self.secret else name
 
 
 # dest names carry a ``posthog_`` prefix: ``timeout`` is pytest-timeout's and ``base_url`` is
@@ -140,6 +174,22 @@ OPTIONS: list[Option] = [
         "SECONDS",
     ),
     Option(
+        "--request-deadline",
+        "POSTHOG_REQUEST_DEADLINE",
+        "posthog_deadline",
+        "seconds one request may take in all, from sending it to the last byte of the answer (default 60,"
+        " or the request timeout if larger); an answer not complete by then is a host violation",
+        "SECONDS",
+    ),
+    Option(
+        "--max-response-mb",
+        "POSTHOG_MAX_RESPONSE_MB",
+        "posthog_max_response_mb",
+        "largest answer the suite reads, in MB of 1,000,000 bytes (default 32: an events page of 1,000 events"
+        " is a few MB); a larger answer is a host violation, the rest is not read",
+        "MB",
+    ),
+    Option(
         None,
         "POSTHOG_MAX_RETRY_WAIT",
         "posthog_max_retry_wait",
@@ -193,6 +243,40 @@ OPTIONS: list[Option] = [
 
 _BOOLEAN_FIELDS = frozenset({"read_only"})
 
+#: the config file's own setting (which file; registered by add_options beside OPTIONS)
+CONFIG_OPTION = Option(
+    "--contract-config",
+    "POSTHOG_CONTRACT_CONFIG",
+    "posthog_config",
+    "settings file (TOML; keys as the flags without --, e.g. base-url): default posthog-contract.toml, or the"
+    " [tool.posthog-contract] table of pyproject.toml, in the working directory or its parents",
+    "FILE",
+)
+CONFIG_FILE_NAME = "posthog-contract.toml"
+PYPROJECT_TABLE = "posthog-contract"  # [tool.posthog-contract]
+
+
+class RunSetting(NamedTuple):
+    """A setting outside :class:`Settings`, read by another part of the plugin (the report, the embedded
+    server) through :func:`run_setting`: its config-file key, its flag and pytest dest, its variable."""
+
+    key: str
+    flag: str | None
+    dest: str | None
+    env: str | None
+    kind: str = "text"  # text | switch (a store_true flag) | list (repeatable flag, shell-quoted variable)
+
+
+RUN_SETTINGS: tuple[RunSetting, ...] = (
+    RunSetting("waivers", "--waivers", "contract_waivers", "POSTHOG_CONTRACT_WAIVERS"),
+    RunSetting("report", "--report", "contract_report", None),
+    RunSetting("har", "--har", "contract_har", None),
+    RunSetting("drift-fail", "--drift-fail", "contract_drift_fail", None, "switch"),
+    RunSetting("reference-args", "--reference-arg", "reference_args", "POSTHOG_REFERENCE_ARGS", "list"),
+)
+#: read when the package loads, before any file could be found: environment only, never in the file
+_ENVIRONMENT_ONLY_KEYS = {"schemas-dir": "POSTHOG_CONTRACT_SCHEMAS_DIR"}
+
 #: settings read from the environment outside `Settings` (no flag either), for ``pytest --help``
 OTHER_ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("POSTHOG_REFERENCE_ARGS", "extra arguments for the embedded reference server, shell-quoted "
@@ -224,6 +308,8 @@ class Settings:
     capture_url: str | None = None
     read_only: bool = False
     timeout: float = 30.0
+    deadline: float | None = None  # --request-deadline; None = policy.DEFAULT_DEADLINE or the timeout if larger
+    max_response_mb: float = 32.0  # --max-response-mb: the response size cap
     max_retry_wait: float = 120.0
     events_timeout: float = 120.0
     seed: int | None = None
@@ -233,6 +319,11 @@ class Settings:
     request_budget: int | None = None  # --request-budget: None = the profile's; 0 = no cap
     run_id: str = field(default_factory=new_run_id)
     embedded: bool = False  # True once with_embedded() pointed the settings at the reference server
+
+    def bounds(self) -> ExchangeBounds:
+        """The deadline and size cap every exchange of the run is held to (policy.ExchangeBounds)."""
+        deadline = self.deadline if self.deadline is not None else max(DEFAULT_DEADLINE, self.timeout)
+        return ExchangeBounds(deadline=deadline, max_bytes=max(1, int(self.max_response_mb * 1_000_000)))
 
     def secrets(self) -> tuple[str, ...]:
         """Every non-empty key value, for the redactor (duplicates removed, order kept)."""
@@ -286,7 +377,7 @@ def add_options(group: Any) -> list[str]:
     """
     clashes = []
     taken = _taken_flags(group)
-    for option in OPTIONS:
+    for option in (*OPTIONS, CONFIG_OPTION):
         if option.flag is None:
             continue
         kwargs: dict[str, Any] = {
@@ -327,50 +418,291 @@ def environment_help() -> str:
     return "\n".join(lines)
 
 
-def environment_state(environ: Mapping[str, str]) -> list[str]:
-    """Every environment setting with its state; keys only as set/unset, never their value."""
-    names = [o.env for o in OPTIONS] + [name for name, _ in OTHER_ENVIRONMENT]
-    lines = []
-    for name in dict.fromkeys(names):
-        value = environ.get(name)
-        if value is None:
-            shown = "(unset)"
-        elif name.endswith("_KEY") or _KEY_LOOKALIKE.search(value):
-            shown = "[set]"
+# --------------------------------------------------------------------------------------------------
+# The config file: posthog-contract.toml, or [tool.posthog-contract] in pyproject.toml.
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A loaded, validated config file: its settings by key, and how to name it in a sentence."""
+
+    path: Path
+    label: str  # "posthog-contract.toml" or "[tool.posthog-contract] in pyproject.toml", with the folder
+    values: Mapping[str, Any]
+    found_by: str  # the flag or variable that named it, or "found in <folder>"
+
+
+def _file_keys() -> dict[str, str]:
+    """Every key a config file may hold -> the flag or variable it stands for (for messages)."""
+    keys = {o.key: o.flag or o.env for o in OPTIONS}
+    keys.update({s.key: s.flag or s.env or s.key for s in RUN_SETTINGS})
+    return keys
+
+
+def config_file(
+    get_option: Callable[[str], Any], environ: Mapping[str, str], cwd: Path | None = None
+) -> ConfigFile | None:
+    """The config file of this run: named by ``--contract-config`` / ``POSTHOG_CONTRACT_CONFIG``, else
+    ``posthog-contract.toml`` or a pyproject.toml with a ``[tool.posthog-contract]`` table in ``cwd`` or
+    its parents, up to the folder holding ``.git``; None when there is none. ConfigError when unusable."""
+    folder = Path.cwd() if cwd is None else Path(cwd)
+    named, source = get_option(CONFIG_OPTION.dest), CONFIG_OPTION.flag
+    if _blank(named):
+        named, source = environ.get(CONFIG_OPTION.env), CONFIG_OPTION.env
+    if not _blank(named):
+        path = folder / str(named).strip()
+        if not path.is_file():
+            raise ConfigError(f"{source} names {str(named).strip()!r}, which is not a file: give the path of a "
+                              f"{CONFIG_FILE_NAME} or of a pyproject.toml with a [tool.{PYPROJECT_TABLE}] table.",
+                              option=source)
+        return _load(path, found_by=str(source), table_required=path.name == "pyproject.toml")
+    for directory in (folder, *folder.parents):
+        if (directory / CONFIG_FILE_NAME).is_file():
+            return _load(directory / CONFIG_FILE_NAME, found_by=f"found in {directory}")
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file():
+            loaded = _load(pyproject, found_by=f"found in {directory}")
+            if loaded is not None:
+                return loaded
+        if (directory / ".git").exists():
+            break
+    return None
+
+
+def _load(path: Path, *, found_by: str, table_required: bool = False) -> ConfigFile | None:
+    pyproject = path.name == "pyproject.toml"
+    label = f"[tool.{PYPROJECT_TABLE}] in {path}" if pyproject else str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror or exc}.") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        if pyproject and not table_required:
+            return None  # someone else's broken pyproject.toml is not ours to judge
+        raise ConfigError(f"the config file {path} is not valid TOML: {exc}.") from None
+    if pyproject:
+        tool = data.get("tool")
+        table = tool.get(PYPROJECT_TABLE) if isinstance(tool, dict) else None
+        if table is None:
+            if table_required:
+                raise ConfigError(f"{path} has no [tool.{PYPROJECT_TABLE}] table: add one, or name a "
+                                  f"{CONFIG_FILE_NAME}.")
+            return None
+        if not isinstance(table, dict):
+            raise ConfigError(f"{label} must be a table of settings.")
+        data = table
+    return ConfigFile(path, label, _checked(data, label), found_by)
+
+
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _checked(data: Mapping[str, Any], label: str) -> dict[str, Any]:
+    """Every key known, no key value anywhere, each value a plain TOML value (one sentence otherwise)."""
+    known = _file_keys()
+    secrets = {o.key.removesuffix("-env"): o for o in OPTIONS if o.secret}
+    by_env = {name: key for key, name in known.items() if name and name.startswith("POSTHOG_")}
+    by_env.update({o.env: o.key for o in OPTIONS})
+    for key, value in data.items():
+        if key in secrets:
+            option = secrets[key]
+            raise ConfigError(f"{label} holds an API key ({key}): keys never go into a file; export "
+                              f"{option.env} instead, or name the variable that holds it with "
+                              f"{option.key} = \"VARIABLE\".", option=option.env)
+        for text in _texts(value):
+            if _KEY_LOOKALIKE.search(text):
+                variable = next((o.env for o in OPTIONS if o.secret), "POSTHOG_PERSONAL_API_KEY")
+                raise ConfigError(f"{label}: {key} holds what looks like an API key; keys never go into a file: "
+                                  f"export it as {variable} (or POSTHOG_PROJECT_API_KEY / POSTHOG_READONLY_API_KEY)"
+                                  " instead.", option=variable)
+        if key in _ENVIRONMENT_ONLY_KEYS:
+            raise ConfigError(f"{label}: {key} cannot be set in a file (it is read when the package loads): "
+                              f"export {_ENVIRONMENT_ONLY_KEYS[key]} instead.")
+        if key not in known:
+            hint = ""
+            if key in by_env:
+                hint = f": write {by_env[key]} = … (the file's name for {key})"
+            elif close := difflib.get_close_matches(key, known, n=1):
+                hint = f": did you mean {close[0]}?"
+            raise ConfigError(f"{label} has an unknown setting {key!r}{hint} (known: {', '.join(sorted(known))}).")
+        plain = isinstance(value, str | int | float | bool) and not isinstance(value, dict)
+        listed = isinstance(value, list) and all(isinstance(item, str) for item in value)
+        if not plain and not (listed and key in ("reference-args", "operation")):
+            raise ConfigError(f"{label}: {key} must be a string, a number or true/false, not "
+                              f"{type(value).__name__} {_shown(value)}.")
+        if key.endswith("-env") and not (isinstance(value, str) and _VARIABLE_NAME.fullmatch(value)):
+            raise ConfigError(f"{label}: {key} must name an environment variable (like STAGING_POSTHOG_KEY), "
+                              f"not {_shown(value)}.")
+    checked = dict(data)
+    if isinstance(checked.get("operation"), list):  # a list in the file, comma-separated on a command line
+        checked["operation"] = ",".join(checked["operation"])
+    return checked
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return [str(value)]
+
+
+def _resolve(
+    option: Option, get_option: Callable[[str], Any], environ: Mapping[str, str], file: ConfigFile | None
+) -> tuple[Any, str, str]:
+    """``(value, name for messages, where it came from)`` by precedence: flag > environment > file > default.
+
+    A blank variable counts as unset when the file holds the setting (CI sets optional secrets to "").
+    """
+    if option.flag is not None:
+        value = get_option(option.dest)
+        if value is not None and value is not False:
+            return value, option.flag, "flag"
+    value = environ.get(option.env)
+    in_file = file is not None and option.key in file.values
+    if value is not None and not (in_file and _blank(value)):
+        return value, option.env, "environment"
+    if in_file:
+        assert file is not None
+        if option.secret:
+            variable = str(file.values[option.key])
+            named = environ.get(variable)
+            if named is None:
+                raise ConfigError(f"{option.key} in {file.label} names {variable}, which is not set: export "
+                                  f"{variable} (or {option.env}).", option=variable)
+            return named, variable, f"environment {variable} (named by the config file)"
+        return file.values[option.key], f"{option.key} in {file.label}", "config file"
+    return value, option.env, "default"
+
+
+def run_setting(
+    key: str,
+    get_option: Callable[[str], Any],
+    environ: Mapping[str, str],
+    cwd: Path | None = None,
+    *,
+    use_file: bool = True,
+) -> tuple[Any, str]:
+    """A setting of :data:`RUN_SETTINGS` by precedence, and where it came from (flag, environment, config
+    file, default). Lists: every value, the file's first (so a flag or the variable wins in argparse).
+    ``use_file=False``: a pytest run that does not select the suite (a project's own tests in the same
+    virtualenv) takes nothing from a config file lying in its folder."""
+    setting = next(s for s in RUN_SETTINGS if s.key == key)
+    file = config_file(get_option, environ, cwd) if use_file else None
+    from_file = None if file is None else file.values.get(key)
+    flag = get_option(setting.dest) if setting.dest else None
+    variable = environ.get(setting.env) if setting.env else None
+    if setting.kind == "list":
+        parts = [*_as_list(from_file), *(flag or [])]
+        sources = [name for name, given in (("config file", from_file), ("flag", flag)) if given]
+        return parts, " + ".join(sources) or "default"
+    if flag not in (None, False, ""):
+        return flag, "flag"
+    if not _blank(variable):
+        return str(variable).strip(), "environment"
+    if from_file is not None and file is not None:
+        if setting.kind == "switch" and not isinstance(from_file, bool):
+            raise ConfigError(f"{key} in {file.label} must be true or false, not {_shown(from_file)}.")
+        if setting.kind == "text":  # a path: relative to the file's folder, as pytest and ruff read theirs
+            return str(file.path.parent / str(from_file)), "config file"
+        return from_file, "config file"
+    return (False if setting.kind == "switch" else None), "default"
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    import shlex
+
+    return shlex.split(str(value))
+
+
+def run_settings(
+    get_option: Callable[[str], Any], environ: Mapping[str, str], *, use_file: bool = True
+) -> dict[str, Any]:
+    """Every setting of :data:`RUN_SETTINGS` by key (see :func:`run_setting`)."""
+    return {s.key: run_setting(s.key, get_option, environ, use_file=use_file)[0] for s in RUN_SETTINGS}
+
+
+def reference_args(get_option: Callable[[str], Any], environ: Mapping[str, str], cwd: Path | None = None) -> list[str]:
+    """The embedded server's extra arguments: the file's, then every ``--reference-arg`` (the embedded
+    module adds ``POSTHOG_REFERENCE_ARGS`` last, so it wins)."""
+    return list(run_setting("reference-args", get_option, environ, cwd)[0])
+
+
+def describe(get_option: Callable[[str], Any], environ: Mapping[str, str], cwd: Path | None = None) -> list[str]:
+    """``--contract-env``: every setting, its value (keys only as [set]) and where the value came from."""
+    file = config_file(get_option, environ, cwd)
+    lines = ["posthog-contract settings, by precedence: flag > environment > config file > default"]
+    if file is None:
+        lines.append(f"config file: none ({CONFIG_OPTION.flag} FILE, {CONFIG_OPTION.env}, or {CONFIG_FILE_NAME} / "
+                     f"[tool.{PYPROJECT_TABLE}] in pyproject.toml in the working directory or its parents)")
+    else:
+        lines.append(f"config file: {file.label} ({file.found_by})")
+    lines.append(f"{'key':22} {'flag':22} {'environment':30} {'value':40}  from")
+
+    def row(key: str, flag: str | None, env: str | None, shown: str, origin: str) -> str:
+        return f"{key:22} {flag or '-':22} {env or '-':30} {shown:40}  {origin}"
+
+    for option in OPTIONS:
+        value, _name, origin = _resolve(option, get_option, environ, file)
+        if option.secret:
+            shown = "(unset)" if value is None else "[set]"
         else:
-            shown = repr(value)
-        lines.append(f"{name:30} {shown}")
+            shown = _state(value, default=getattr(Settings, option.field, None))
+        lines.append(row(option.key, option.flag, option.env, shown, origin))
+    for setting in RUN_SETTINGS:
+        value, origin = run_setting(setting.key, get_option, environ, cwd)
+        if setting.kind == "list" and setting.env and not _blank(environ.get(setting.env)):
+            origin = "environment" if origin == "default" else f"{origin} + environment"
+            value = [*value, *_as_list(environ.get(setting.env))]
+        lines.append(row(setting.key, setting.flag, setting.env, _state(value or None), origin))
+    config_named = get_option(CONFIG_OPTION.dest) or environ.get(CONFIG_OPTION.env)
+    lines.append(row("-", CONFIG_OPTION.flag, CONFIG_OPTION.env, _state(config_named or None),
+                     "flag" if get_option(CONFIG_OPTION.dest) else "environment" if config_named else "default"))
+    for name, _text in OTHER_ENVIRONMENT:
+        if name in {s.env for s in RUN_SETTINGS}:
+            continue
+        value = environ.get(name)
+        lines.append(row("-", None, name, _state(value), "environment" if value is not None else "default"))
     return lines
 
 
-def settings_from(get_option: Callable[[str], Any], environ: Mapping[str, str]) -> Settings:
+def _state(value: Any, *, default: Any = None) -> str:
+    if value is None or value is False and default is False:
+        return "(unset)" if default is None else f"{default!r}"
+    text = value if isinstance(value, str) else repr(value)
+    if _KEY_LOOKALIKE.search(str(text)):
+        return "[set]"
+    return repr(value) if isinstance(value, str) else text
+
+
+def settings_from(
+    get_option: Callable[[str], Any], environ: Mapping[str, str], *, cwd: Path | None = None
+) -> Settings:
     """Build and validate the settings; raise :class:`ConfigError` on the first problem found.
 
     ``get_option`` is typically ``pytest.Config.getoption``; it is only asked for options that have a
-    flag. ``environ`` is passed in (not read from ``os.environ``) so tests can supply their own.
+    flag. ``environ`` is passed in (not read from ``os.environ``) so tests can supply their own; the
+    config file is looked for from ``cwd`` (default: the working directory).
     """
+    file = config_file(get_option, environ, cwd)
     raw: dict[str, tuple[Any, str]] = {}  # field -> (value, name to show in messages)
     for option in OPTIONS:
-        value: Any = None
-        source = option.env
-        if option.flag is not None:
-            value = get_option(option.dest)
-            if value is not None and value is not False:
-                source = option.flag
-            else:
-                value = None
-        if value is None:
-            value = environ.get(option.env)
-            source = option.env
-        raw[option.field] = (value, source)
+        value, name, _origin = _resolve(option, get_option, environ, file)
+        raw[option.field] = (value, name)
 
     def name(field_name: str) -> str:
         return raw[field_name][1]
 
     base_url = _url(raw["base_url"][0], name("base_url"), example="https://us.posthog.com")
     personal = _key(raw["personal_api_key"][0], name("personal_api_key"), want="phx")
-    project_key = _key(raw["project_api_key"][0], name("project_api_key"), want="phc")
-    readonly = _key(raw["readonly_api_key"][0], name("readonly_api_key"), want="phx")
+    # optional keys: empty is unset, as CI hands an undefined secret over ("${{ secrets.X }}" is "")
+    optional = {f: None if _blank(raw[f][0]) else raw[f][0] for f in ("project_api_key", "readonly_api_key")}
+    project_key = _key(optional["project_api_key"], name("project_api_key"), want="phc")
+    readonly = _key(optional["readonly_api_key"], name("readonly_api_key"), want="phx")
     secrets = [k for k in (personal, project_key, readonly) if k]
 
     if base_url is not None and personal is None:
@@ -412,6 +744,8 @@ def settings_from(get_option: Callable[[str], Any], environ: Mapping[str, str]) 
         capture_url=capture_url or base_url,
         read_only=_bool(raw["read_only"][0], name("read_only"), secrets),
         timeout=_seconds(raw["timeout"][0], name("timeout"), 30.0, secrets),
+        deadline=None if _blank(raw["deadline"][0]) else _seconds(raw["deadline"][0], name("deadline"), 0.0, secrets),
+        max_response_mb=_seconds(raw["max_response_mb"][0], name("max_response_mb"), 32.0, secrets, unit="MB"),
         max_retry_wait=_seconds(
             raw["max_retry_wait"][0], name("max_retry_wait"), 120.0, secrets, allow_zero=True
         ),
@@ -454,18 +788,25 @@ def _baseline(value: Any, source: str) -> str | None:
     return text
 
 
-def is_read_only(get_option: Callable[[str], Any], environ: Mapping[str, str]) -> bool:
-    """--read-only / POSTHOG_READ_ONLY alone, for collection hooks that run before the settings exist.
+def is_read_only(get_option: Callable[[str], Any], environ: Mapping[str, str], cwd: Path | None = None) -> bool:
+    """--read-only / POSTHOG_READ_ONLY / read-only in the config file, for collection hooks that run
+    before the settings exist.
 
     Lenient on purpose: an unreadable value counts as "not read-only" here; settings_from() reports it.
     """
-    option = next(o for o in OPTIONS if o.field == "read_only")
-    if get_option(option.dest):
-        return True
     try:
-        return _bool(environ.get(option.env), option.env, ())
+        return _bool(raw_value("read_only", get_option, environ, cwd), "read-only", ())
     except ConfigError:
         return False
+
+
+def raw_value(field_name: str, get_option: Callable[[str], Any], environ: Mapping[str, str],
+              cwd: Path | None = None) -> Any:
+    """One setting of :data:`OPTIONS` (by its Settings field) as given, unvalidated, by precedence; None
+    when nothing gives it. For hooks that need one value before :func:`settings_from` runs."""
+    option = next(o for o in OPTIONS if o.field == field_name)
+    value, _name, origin = _resolve(option, get_option, environ, config_file(get_option, environ, cwd))
+    return None if origin == "default" else value
 
 
 # --------------------------------------------------------------------------------------------------
@@ -506,6 +847,15 @@ def _url(value: Any, name: str, *, example: str) -> str | None:
     if parts.query or parts.fragment:
         raise ConfigError(
             f"{name} must not have a query string or fragment: use just the origin, like {example}.",
+            option=name,
+        )
+    if parts.path.strip("/"):
+        # PostHog routes from the site's root (posthog/urls.py, urlpatterns: every API route starts with
+        # "api/", capture's "e", "capture", "batch" sit at the top), and every path the suite sends
+        # starts there: a path here would be doubled (…/api/api/projects/…) and misread as a bad project
+        raise ConfigError(
+            f"{name} must be the host's origin without a path, like {example}, not {shown}: drop "
+            f"{_shown(parts.path)} (the suite adds /api/… itself).",
             option=name,
         )
     return text.rstrip("/")
@@ -566,7 +916,7 @@ def _uuid(value: Any, name: str, secrets: Iterable[str]) -> str | None:
 
 
 def _seconds(
-    value: Any, name: str, default: float, secrets: Iterable[str], *, allow_zero: bool = False
+    value: Any, name: str, default: float, secrets: Iterable[str], *, allow_zero: bool = False, unit: str = "seconds"
 ) -> float:
     if _blank(value):
         return default
@@ -575,7 +925,7 @@ def _seconds(
     except ValueError:
         number = math.nan
     if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
-        expected = "a number of seconds, 0 or more" if allow_zero else "a positive number of seconds"
+        expected = f"a number of {unit}, 0 or more" if allow_zero else f"a positive number of {unit}"
         raise ConfigError(f"{name} must be {expected}, not {_shown(value, secrets)}.", option=name)
     return number
 

@@ -149,29 +149,21 @@ def load_schema(name: str) -> dict[str, Any]:
 # --- release baseline (contract §11 "Release baseline") ----------------------------------------------
 # Each schema property may carry ``"x-posthog-added": "YYYY-MM"``: the earliest PostHog release the
 # contract knows to return the field (from PostHog's serializers and frontend fixtures over time;
-# ``x-posthog-added-evidence`` says where). By default the host is judged against the current
-# release (every R field required). ``set_baseline("2024-01")`` judges an older release: a field
-# added after the baseline is no longer required but still type-checked when present, and its
-# absence is a *version finding* (reported as a warning, never a failure).
+# ``x-posthog-added-evidence`` says where). By default (``baseline=None``) the host is judged against
+# the current release (every R field required). ``baseline="2024-01"`` judges an older release: a
+# field added after the baseline is no longer required but still type-checked when present, and its
+# absence is a *version finding* (reported as a warning by whoever judges, never a failure). The
+# baseline is an argument, never module state: two runs judging two releases do not mix.
 
 BASELINE_KEYWORD = "x-posthog-added"
 _BASELINE_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-_BASELINE: dict[str, str | None] = {"release": None}
-_FINDINGS_SEEN: set[tuple[str, str]] = set()
 
 
-def set_baseline(release: str | None) -> None:
-    """Judge hosts against ``release`` (``YYYY-MM``) instead of the current release (None)."""
+def check_baseline(release: str | None) -> str | None:
+    """``release`` when it is None or a release month ``YYYY-MM``; ValueError otherwise."""
     if release is not None and not _BASELINE_RE.match(release):
         raise ValueError(f"baseline {release!r} is not a release month of the form YYYY-MM (e.g. 2024-01)")
-    _BASELINE["release"] = release
-    _FINDINGS_SEEN.clear()
-    for cached in (_baselined, registry, validator, _openapi):
-        cached.cache_clear()
-
-
-def baseline() -> str | None:
-    return _BASELINE["release"]
+    return release
 
 
 def _later(prop: Any, release: str) -> bool:
@@ -192,14 +184,13 @@ def _relax(node: Any, release: str) -> Any:
 
 
 @functools.cache
-def _baselined(name: str) -> dict[str, Any]:
-    release = baseline()
-    return _load(name) if release is None else _relax(_load(name), release)
+def _baselined(name: str, release: str | None = None) -> dict[str, Any]:
+    return _load(name) if release is None else _relax(_load(name), check_baseline(release))
 
 
-def version_findings(instance: Any, name: str) -> list[str]:
-    """Fields of shape ``name`` missing from ``instance`` that PostHog added after the baseline."""
-    release = baseline()
+def version_findings(instance: Any, name: str, baseline: str | None = None) -> list[str]:
+    """Fields of shape ``name`` missing from ``instance`` that PostHog added after ``baseline``."""
+    release = baseline
     if release is None:
         return []
     found: list[str] = []
@@ -218,18 +209,6 @@ def version_findings(instance: Any, name: str) -> list[str]:
 
     collect(_current_validator(name).iter_errors(instance))
     return sorted(set(found))
-
-
-def _report_version_findings(instance: Any, name: str) -> None:
-    """Each finding once per session, as a warning that names the baseline (terminal summary, report)."""
-    fresh = [f for f in version_findings(instance, name) if (name, f) not in _FINDINGS_SEEN]
-    if not fresh:
-        return
-    from .outcomes import LOG  # the suite's outcome log (pytest); contract stays importable without it
-
-    _FINDINGS_SEEN.update((name, finding) for finding in fresh)
-    LOG.warn(f"version finding: {name} lacks {', '.join(fresh)}: fields PostHog added after the baseline"
-             f" {baseline()}, type-checked when present (contract §11)")
 
 
 @functools.cache
@@ -253,15 +232,17 @@ def _registry_of(load: Any) -> referencing.Registry:
 
 
 @functools.cache
-def registry() -> referencing.Registry:
-    """All schema files (under the baseline), keyed by their ``$id``, crawled once; relative refs resolve through it."""
-    return _registry_of(_baselined)
+def registry(baseline: str | None = None) -> referencing.Registry:
+    """All schema files (under ``baseline``), keyed by their ``$id``, crawled once; relative refs resolve through it."""
+    return _registry_of(lambda name: _baselined(name, baseline))
 
 
 @functools.cache
-def validator(name: str) -> Validator:
+def validator(name: str, baseline: str | None = None) -> Validator:
     """A draft 2020-12 validator for one shape, format checking on, refs resolved via `registry`."""
-    return jsonschema.Draft202012Validator(_baselined(name), registry=registry(), format_checker=FORMAT_CHECKER)
+    return jsonschema.Draft202012Validator(
+        _baselined(name, baseline), registry=registry(baseline), format_checker=FORMAT_CHECKER
+    )
 
 
 # --- validation ------------------------------------------------------------------------------------
@@ -305,21 +286,20 @@ def _sort_key(error: ValidationError) -> tuple[tuple[str, ...], str]:
     return tuple(str(part) for part in error.absolute_path), error.message
 
 
-def errors(instance: Any, name: str) -> list[str]:
-    """``["<json path>: <message>", ...]`` for ``instance`` against shape ``name``; [] when valid."""
-    found = sorted(validator(name).iter_errors(instance), key=_sort_key)
-    if not found and baseline() is not None:
-        _report_version_findings(instance, name)
+def errors(instance: Any, name: str, *, baseline: str | None = None) -> list[str]:
+    """``["<json path>: <message>", ...]`` for ``instance`` against shape ``name`` under ``baseline``
+    (None: the current release); [] when valid. Version findings are `version_findings`' to name."""
+    found = sorted(validator(name, baseline).iter_errors(instance), key=_sort_key)
     return list(dict.fromkeys(f"{error.json_path}: {_message(error)}" for error in found))
 
 
-def validate(instance: Any, name: str, *, context: str = "") -> None:
+def validate(instance: Any, name: str, *, context: str = "", baseline: str | None = None) -> None:
     """Raise `ContractViolation` unless ``instance`` matches shape ``name``.
 
     ``context`` (e.g. the redacted request line) heads the message so a failure says which
     request broke which shape.
     """
-    found = errors(instance, name)
+    found = errors(instance, name, baseline=baseline)
     if not found:
         return
     lines = [context] if context else []
@@ -380,8 +360,8 @@ def _rewrite_refs(node: Any) -> Any:
     return node
 
 
-def _component(name: str) -> dict[str, Any]:
-    schema = {key: value for key, value in _baselined(name).items() if key not in ("$schema", "$id")}
+def _component(name: str, baseline: str | None) -> dict[str, Any]:
+    schema = {key: value for key, value in _baselined(name, baseline).items() if key not in ("$schema", "$id")}
     return _rewrite_refs(schema)
 
 
@@ -488,14 +468,14 @@ def _iter_paths(prefixes: tuple[str, ...]) -> Iterator[tuple[str, str, dict[str,
 
 
 @functools.cache
-def _openapi(prefixes: tuple[str, ...]) -> dict[str, Any]:
+def _openapi(prefixes: tuple[str, ...], baseline: str | None) -> dict[str, Any]:
     unknown = set(prefixes) - set(ops.PREFIXES)
     if unknown:
         raise ValueError(f"unknown prefixes {sorted(unknown)}; known: {sorted(ops.PREFIXES)}")
     paths: dict[str, dict[str, Any]] = {}
     for path, method, operation in _iter_paths(prefixes):
         paths.setdefault(path, {})[method] = operation
-    components = {component_name(name): _component(name) for name in schema_names()}
+    components = {component_name(name): _component(name, baseline) for name in schema_names()}
     tags = sorted({tag for op in ops.OPERATIONS for tag in op.tags})
     return {
         "openapi": "3.1.0",
@@ -523,13 +503,15 @@ def _openapi(prefixes: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def openapi_document(*, prefixes: Iterable[str] = ("projects", "environments")) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the contract (a fresh deep copy; safe to mutate).
+def openapi_document(
+    *, prefixes: Iterable[str] = ("projects", "environments"), baseline: str | None = None
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the contract under ``baseline`` (a fresh deep copy; safe to mutate).
 
     Prefixed operations appear under each of ``prefixes`` (environment twins get operationIds
     ending in ``_env``); project discovery, users, members and capture appear once.
     """
-    return copy.deepcopy(_openapi(tuple(prefixes)))
+    return copy.deepcopy(_openapi(tuple(prefixes), check_baseline(baseline)))
 
 
 def write_openapi(path: str | os.PathLike[str]) -> None:

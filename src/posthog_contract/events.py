@@ -3,6 +3,13 @@
 Events cannot be deleted, so every seeded event carries the run id (distinct ids, event names
 and a ``run_id`` property) and keeps apart from everything else on the host. Timestamps are
 distinct (>= 1 ms apart), recent (the last 24 h) and never in the future.
+
+Every event the suite captures carries its own timestamp (contract §9), minutes in the runner's
+past, and every time window the suite queries is built from the timestamps it sent, never from a
+clock: a host whose clock is minutes behind or ahead of the runner's lists the same events
+(issue 24). The seeded attributes cycle with coprime periods (event name 3, distinct id 2,
+``$browser`` 5, ``plan`` 7), so each filter alone selects a different set from any combination of
+them, and a host that applies only one part of a combination is told apart (§7.1, §7.2).
 """
 
 from __future__ import annotations
@@ -18,6 +25,10 @@ import httpx
 
 from .client import ContractClient
 from .paths import ApiPaths
+
+#: how far in the runner's past captured events are stamped: clear of a host clock minutes off, well
+#: inside the personal keys' default 24 h window (§7.1, §9)
+STAMP_AGE = timedelta(minutes=10)
 
 #: PostHog's shortest progressive time window (posthog/api/event.py, EVENT_LIST_TIME_WINDOWS[0]):
 #: a request spanning no more than this is never narrowed (§7.4)
@@ -93,8 +104,8 @@ def plan(run_id: str, count: int = 24, *, now: datetime | None = None) -> Seeded
             "run_id": run_id,
             "contract_seed": run_id,
             "seq": i,
-            "$browser": "Safari" if i % 4 == 0 else "Chrome",
-            "plan": "pro" if i % 3 == 1 else "free",
+            "$browser": ("Safari", "Chrome", "Firefox", "Chrome", "Firefox")[i % 5],
+            "plan": "pro" if i % 7 in (1, 4) else "free",
             "amount": i * 10,
         }
         if i == 0:
@@ -161,16 +172,30 @@ def wait_until_listable(
         delay = min(delay * 2, 5.0)
 
 
-def filler_body(run_id: str, project_api_key: str, count: int) -> dict[str, Any]:
-    """``count`` run-tagged events of one name, timestamped by the host (for the `limit` cap check)."""
+def stamp(now: datetime | None = None) -> datetime:
+    """A timestamp for a captured event nobody lists by time: ``STAMP_AGE`` in the runner's past."""
+    return (now or datetime.now(UTC)) - STAMP_AGE
+
+
+def filler_body(run_id: str, project_api_key: str, count: int, first: datetime) -> dict[str, Any]:
+    """``count`` run-tagged events of one name, 1 ms apart from ``first`` (for the `limit` cap check)."""
     return {
         "api_key": project_api_key,
         "batch": [
             {"event": f"pc_{run_id}_filler", "distinct_id": f"pc-{run_id}-filler",
-             "properties": {"run_id": run_id, "contract_seed": f"{run_id}-filler"}}
-            for _ in range(count)
+             "properties": {"run_id": run_id, "contract_seed": f"{run_id}-filler"},
+             "timestamp": (first + timedelta(milliseconds=i)).isoformat(),
+             "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"posthog-contract/{run_id}/filler/{i}"))}
+            for i in range(count)
         ],
     }
+
+
+def filler_window(first: datetime, count: int) -> dict[str, str]:
+    """Exclusive bounds around the fillers' own timestamps: a span of about a second, so PostHog
+    probes no progressive time window and serves the full range (§7.4)."""
+    return {"after": (first - timedelta(milliseconds=1)).isoformat(),
+            "before": (first + timedelta(milliseconds=count)).isoformat()}
 
 
 def wait_for_page(

@@ -10,8 +10,9 @@ fixture or tool error, or a failure of an undeclared test is not a kill. For eac
 hand-written killing tests are run again against the same mutant served as an *external* host
 (``POSTHOG_HOST``): the table says whether the kill needed the embedded server. The score is
 printed only when the clean run passes. By default each mutant first meets the hand-written
-scenarios alone; the whole suite (generated part included) runs only for a mutant they leave alive
-whose declared killers include the generated part.
+scenarios alone (``-m "not property_based"``: the tests marked as the property-based part are left
+out); the whole suite runs only for a mutant they leave alive whose declared killers did not run in
+that first phase. Which tests are property-based is what their marks say, never their file names.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERATED_MODULES = ("tests/test_property_based.py", "tests/test_stateful.py")
-#: phase one: the hand-written scenarios only (seconds per mutant); the generated part runs in phase
-#: two, for the mutants phase one leaves alive whose declared killers include it
-SCENARIOS_ONLY = [f"--ignore={module}" for module in GENERATED_MODULES]
+#: phase one: the hand-written scenarios only (seconds per mutant); the property-based part (the tests
+#: marked ``property_based``) runs in phase two, for the mutants phase one leaves alive whose declared
+#: killers did not run in phase one
+SCENARIOS_ONLY = ["-m", "not property_based"]
+#: pytest's exit status when no test was selected
+_NO_TESTS = 5
 #: failure messages that name the tool or the transport, not the host's behaviour
 TOOL_ERRORS = (
     "RateLimitExhausted",
@@ -46,7 +49,7 @@ TOOL_ERRORS = (
 )
 _UNTHROTTLED = ("--rate-limit", "1000000/min")
 #: the suite's assertions about the host (AssertionError and its subclasses the suite raises)
-_HOST_ASSERTIONS = ("AssertionError", "ContractViolation", "EventsNotListable", "Contract rule broken")
+_HOST_ASSERTIONS = ("AssertionError", "ContractViolation", "EventsNotListable", "HostViolation", "Contract rule broken")
 
 
 @dataclass
@@ -80,6 +83,7 @@ class SuiteRun:
     failures: list[TestFailure] = field(default_factory=list)
     expected: tuple[str, ...] = ()  # the declared killers
     needs_embedded: str = ""  # "yes", "no", "generated only: not re-run", "" (not judged)
+    ran: list[str] = field(default_factory=list, repr=False)  # every test id the run's JUnit XML lists
 
     @property
     def killing_tests(self) -> list[str]:
@@ -148,6 +152,18 @@ def read_failures(junit: Path) -> list[TestFailure]:
     return found
 
 
+def test_ids(junit: Path) -> list[str]:
+    """Every test case of a run's JUnit XML, as node ids."""
+    if not junit.exists():
+        return []
+    return [_nodeid(case) for case in ElementTree.parse(junit).getroot().iter("testcase")]
+
+
+def unrun_killers(run: SuiteRun) -> list[str]:
+    """The declared killers no test of the run stood for (deselected, or never reached)."""
+    return [killer for killer in run.expected if not any(_matches(test, killer) for test in run.ran)]
+
+
 def _failed_tests(failures: list[TestFailure]) -> list[str]:
     return [f.nodeid.removeprefix("tests/").replace(".py::", "::", 1) for f in failures]
 
@@ -159,11 +175,9 @@ def suite_environment() -> dict[str, str]:
 
 
 def suite_targets() -> list[str]:
-    """``tests/`` with the generated (schemathesis) modules last: with ``--maxfail`` a mutant that a
-    scenario kills stops before the slower property-based part."""
-    modules = sorted(p.name for p in (ROOT / "tests").glob("test_*.py"))
-    slow = [m for m in modules if m in ("test_property_based.py", "test_stateful.py")]
-    return [f"tests/{m}" for m in [m for m in modules if m not in slow] + slow]
+    """``tests/`` module by module (the plugin runs the property-based tests last whatever their file, so
+    with ``--maxfail`` a mutant that a scenario kills stops before the slower property-based part)."""
+    return [f"tests/{p.name}" for p in sorted((ROOT / "tests").glob("test_*.py"))]
 
 
 def killers_first(targets: list[str], expected: tuple[str, ...]) -> list[str]:
@@ -219,6 +233,7 @@ def run_suite(
     label = mutant or "clean"
     junit = workdir / f"{label}.xml"
     # explicit file arguments defeat --ignore: leave the ignored modules out of the targets instead
+    # explicit file arguments defeat --ignore: leave the ignored modules out of the targets instead
     targets = [target for target in suite_targets() if f"--ignore={target}" not in pytest_args]
     targets = killers_first(targets, expected)
     command = _pytest(targets, junit, pytest_args)
@@ -228,15 +243,18 @@ def run_suite(
     started = time.monotonic()
     code = _run(command, workdir / f"{label}.log", suite_environment(), timeout)
     failures = read_failures(junit)
-    return SuiteRun(mutant, rule, code, time.monotonic() - started, _failed_tests(failures), failures, expected)
+    seconds = time.monotonic() - started
+    return SuiteRun(mutant, rule, code, seconds, _failed_tests(failures), failures, expected, ran=test_ids(junit))
 
 
 # --- the external re-check: does the kill need the embedded server? ------------------------------------
 
 
-def _start_server(mutant: str) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+def start_server(mutant: str | None = None) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """A reference server (with ``mutant`` switched on) to be used as an external host, and its credentials;
+    it stops when its stdin closes."""
     command = [sys.executable, "-m", "posthog_contract.reference", "--port", "0", "--exit-with-stdin",
-               *_UNTHROTTLED, "--mutant", mutant]  # fmt: skip
+               *_UNTHROTTLED, *(("--mutant", mutant) if mutant else ())]  # fmt: skip
     process = subprocess.Popen(
         command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
@@ -246,7 +264,7 @@ def _start_server(mutant: str) -> tuple[subprocess.Popen[bytes], dict[str, Any]]
     reader.join(30)
     if not line or not line[0].strip():
         process.kill()
-        raise RuntimeError(f"the reference server with mutant {mutant} did not start")
+        raise RuntimeError(f"the reference server (mutant {mutant}) did not start")
     return process, json.loads(line[0])
 
 
@@ -266,16 +284,17 @@ def external_environment(credentials: dict[str, Any]) -> dict[str, str]:
 
 
 def recheck_externally(run: SuiteRun, workdir: Path, timeout: float = 300) -> str:
-    """Run the hand-written killing tests again with the mutant served as an external host."""
-    tests = sorted({t for t in run.killing_tests if not t.startswith(GENERATED_MODULES)})
+    """Run the hand-written killing tests (not the property-based part) again with the mutant served as an
+    external host."""
+    tests = sorted(set(run.killing_tests))
     if not tests:
         return "generated only: not re-run"
     assert run.mutant is not None
-    process, credentials = _start_server(run.mutant)
+    process, credentials = start_server(run.mutant)
     try:
         junit = workdir / f"{run.mutant}.external.xml"
-        _run(
-            _pytest(tests, junit, []),
+        code = _run(
+            _pytest(tests, junit, SCENARIOS_ONLY),
             workdir / f"{run.mutant}.external.log",
             external_environment(credentials),
             timeout,
@@ -287,6 +306,8 @@ def recheck_externally(run: SuiteRun, workdir: Path, timeout: float = 300) -> st
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+    if code == _NO_TESTS:  # every killing test is property-based
+        return "generated only: not re-run"
     again = {f.nodeid for f in read_failures(junit) if f.about_the_host}
     return "no" if again & set(tests) else "yes"
 
@@ -309,7 +330,7 @@ def run_all(
         expected = declared.get(item[0], ())
         if two_phase:
             result = run_suite(item[0], item[1], workdir, [*args, *SCENARIOS_ONLY], expected=expected)
-            if not result.killed and any(k.startswith(GENERATED_MODULES) for k in expected):
+            if not result.killed and unrun_killers(result):
                 result = run_suite(item[0], item[1], workdir, args, expected=expected)
         else:
             result = run_suite(item[0], item[1], workdir, args, expected=expected)
@@ -352,7 +373,11 @@ def write_table(results: list[SuiteRun], out: Path, clean: SuiteRun | None = Non
     lines += _sole_killer_lines(results)
     out.mkdir(parents=True, exist_ok=True)
     (out / "kill-table.md").write_text("\n".join(lines) + "\n")
-    rows = [asdict(r) | {"killed": r.killed, "killing_tests": r.killing_tests, "verdict": r.verdict} for r in results]
+    rows = [
+        {k: v for k, v in asdict(r).items() if k != "ran"}
+        | {"killed": r.killed, "killing_tests": r.killing_tests, "verdict": r.verdict}
+        for r in results
+    ]
     (out / "kill-table.json").write_text(json.dumps(rows, indent=2))
     return score
 
@@ -401,6 +426,7 @@ def rebuild(out: Path) -> tuple[list[SuiteRun], SuiteRun | None]:
                 failures,
                 declared.get(name, ()),
                 row.get("needs_embedded", ""),
+                test_ids(out / f"{name}.xml"),
             )  # fmt: skip
         )
     clean_failures = read_failures(out / "clean.xml")

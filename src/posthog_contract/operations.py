@@ -99,6 +99,16 @@ class Operation:
     #: report matrix columns (`report.match.CHECK_KINDS`) that cannot apply to this operation, with why;
     #: the report shows them as "not applicable" and leaves them out of "applicable cells checked"
     not_applicable: Mapping[str, str] = field(default_factory=dict)
+    #: writes: the operation whose answer shows what the write stored (its persistence checks read it)
+    read_back: str | None = None
+    #: writes: what the write changes in the state it touches (`posthog_contract.state`), everything
+    #: else staying; for writes whose body fields are all inputs (or that have no body). A key is a
+    #: path of the state ("sharing.access_token", "dashboard.tiles[tile]"), the value what happens to
+    #: it: "changes", "removed", "added" (from the source dashboard's same item, or the request)
+    effect: Mapping[str, str] | None = None
+    #: where PostHog declares no scope for the operation, so a personal key gets 403 "This action does
+    #: not support personal API key access" whatever its scopes (contract §1.4); "" = never
+    scopeless_on: str = ""
 
     def __hash__(self) -> int:  # mappings are unhashable; the id is unique
         return hash(self.operation_id)
@@ -217,6 +227,10 @@ _DASHBOARD_LINKS = (
     Link("AddCollaborator", "dashboards_collaborators_create", _FROM_NEW_DASHBOARD_NESTED, "Add a collaborator."),
 )
 
+#: move_tile: the tile leaves the source and lands on the destination as it was, id kept (contract §5;
+#: PostHog: DashboardsViewSet.move_tile only sets the tile's dashboard_id)
+_MOVE_EFFECT = {"dashboard.tiles[tile]": "removed", "destination.tiles[tile]": "added"}
+
 # --- the catalogue ---------------------------------------------------------------------------------
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -255,6 +269,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_shape="dashboard",
         error_statuses=_WRITE,
         tags=("dashboards",),
+        read_back="dashboards_retrieve",
     ),
     Operation(
         operation_id="dashboards_destroy",
@@ -273,6 +288,8 @@ OPERATIONS: tuple[Operation, ...] = (
         success_shape=None,
         error_statuses=_READ,
         tags=("dashboards",),
+        read_back="dashboards_retrieve",
+        effect={},  # 405: nothing changes (contract §2.8)
     ),
     Operation(
         operation_id="dashboards_move_tile_partial_update",
@@ -291,6 +308,9 @@ OPERATIONS: tuple[Operation, ...] = (
         success_shape="dashboard",
         error_statuses=_WRITE,
         tags=("dashboards",),
+        read_back="dashboards_retrieve",
+        effect=_MOVE_EFFECT,
+        scopeless_on="older releases (contract §5, §11)",
     ),
     Operation(
         operation_id="dashboards_create_from_template_json_create",
@@ -310,6 +330,8 @@ OPERATIONS: tuple[Operation, ...] = (
         error_statuses=_WRITE,
         tags=("dashboards",),
         links=(Link("GetCreatedDashboard", "dashboards_retrieve", _FROM_NEW_DASHBOARD, "Retrieve the new dashboard."),),
+        read_back="dashboards_retrieve",
+        scopeless_on="PostHog (the action declares no scope, contract §6)",
     ),
     Operation(
         operation_id="dashboards_sharing_list",
@@ -345,6 +367,8 @@ OPERATIONS: tuple[Operation, ...] = (
         success_shape=None,
         error_statuses=_READ_400,
         tags=("collaborators",),
+        read_back="dashboards_collaborators_list",
+        effect={"collaborators[user]": "removed"},  # contract §4.1
     ),
     Operation(
         operation_id="events_list",
@@ -419,6 +443,7 @@ OPERATIONS: tuple[Operation, ...] = (
         error_statuses=_WRITE,
         tags=("dashboards",),
         links=_DASHBOARD_LINKS,
+        read_back="dashboards_retrieve",
     ),
     Operation(
         operation_id="dashboards_update",
@@ -435,6 +460,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_shape="dashboard",
         error_statuses=_WRITE,
         tags=("dashboards",),
+        read_back="dashboards_retrieve",
     ),
     Operation(
         operation_id="dashboards_move_tile_create",
@@ -451,6 +477,8 @@ OPERATIONS: tuple[Operation, ...] = (
         success_shape="dashboard",
         error_statuses=_WRITE,
         tags=("dashboards",),
+        read_back="dashboards_retrieve",
+        effect=_MOVE_EFFECT,
     ),
     Operation(
         operation_id="dashboards_sharing_partial_update",
@@ -469,6 +497,7 @@ OPERATIONS: tuple[Operation, ...] = (
         error_statuses=_WRITE,
         tags=("sharing",),
         error_alternatives={403: ("sharing-password-error",)},
+        read_back="dashboards_sharing_list",
     ),
     Operation(
         operation_id="dashboards_sharing_refresh_create",
@@ -485,6 +514,8 @@ OPERATIONS: tuple[Operation, ...] = (
         success_shape="sharing-configuration",
         error_statuses=_READ,
         tags=("sharing",),
+        read_back="dashboards_sharing_list",
+        effect={"sharing.access_token": "changes", "sharing.created_at": "changes"},  # contract §3
     ),
     Operation(
         operation_id="dashboards_collaborators_list",
@@ -530,6 +561,8 @@ OPERATIONS: tuple[Operation, ...] = (
                 "Remove the collaborator just added.",
             ),
         ),
+        read_back="dashboards_collaborators_list",
+        effect={"collaborators[user]": "added"},  # contract §4.1
     ),
     Operation(
         operation_id="projects_list",

@@ -1,12 +1,13 @@
 """The two outcomes besides pass and fail (spec Conventions): *warning* and *unavailable*.
 
 A warning is reported and never fails the run; an unavailable check is skipped with its stated
-reason and the redacted exchange that shows why. Both are collected for the terminal summary
-and the report.
+reason and the redacted exchange that shows why. Both are collected, per run, for the terminal
+summary and the report.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 import pytest
@@ -24,8 +25,11 @@ class Outcome:
 
 @dataclass
 class OutcomeLog:
+    """The run's warnings and unavailable checks (one per run: `session.ContractSession` owns it)."""
+
     entries: list[Outcome] = field(default_factory=list)
     current_test: str = ""
+    _seen: set[Hashable] = field(default_factory=set, repr=False)
 
     def warn(self, message: str, evidence: str = "") -> None:
         self.entries.append(Outcome("warning", self.current_test, message, evidence))
@@ -35,37 +39,44 @@ class OutcomeLog:
         self.entries.append(Outcome("unavailable", self.current_test, reason, evidence))
         pytest.skip(UNAVAILABLE_PREFIX + reason)
 
+    def first_time(self, key: Hashable) -> bool:
+        """True the first time ``key`` is seen in this run (for findings reported once per run)."""
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
     def of_kind(self, kind: str) -> list[Outcome]:
         return [entry for entry in self.entries if entry.kind == kind]
 
 
-#: one log per process; the plugin resets it at session start
-LOG = OutcomeLog()
-
-
-# --- a violation or a tool error ------------------------------------------------------------------
-# A failed test either judged the host (an AssertionError: assertions.py, a plain ``assert``, a
-# schemathesis check, ``pytest.fail``) or never got that far because the suite or a library it uses
-# raised something else (a crash of schemathesis/hypothesis machinery, a bug in a helper, a lost
-# connection). The second is an *error*: the tool failed and the host was not judged.
+# --- the words of a verdict ------------------------------------------------------------------------
+# A failed test either judged the host (a *violation*) or never got that far (a *tool error*: the
+# host was not judged); a violation a waiver covers is *accepted*. `posthog_contract.verdicts`
+# decides, and marks each report with these attributes (plain values, so they survive xdist's
+# serialisation and schemathesis' copy of a report into a subtest report); the report reads them.
 
 VIOLATION = "violation"
 TOOL_ERROR = "error"
-#: the attribute the collector sets on each failed ``TestReport`` (a plain string, so it survives
-#: xdist's serialisation and schemathesis' copy of a report into a subtest report)
+#: set on each failed ``TestReport``: VIOLATION or TOOL_ERROR
 VERDICT_ATTRIBUTE = "posthog_contract_verdict"
-
-
-def is_violation(exc: BaseException) -> bool:
-    """True when the exception is a judgement about the host; a group counts if any member does."""
-    if isinstance(exc, BaseExceptionGroup):
-        return any(is_violation(member) for member in exc.exceptions)
-    return isinstance(exc, AssertionError | pytest.fail.Exception)
+#: set on a report whose violation a waiver accepted (its 1-based index in the file)
+WAIVER_ATTRIBUTE = "posthog_contract_waiver"
 
 
 def verdict_of(report: object) -> str | None:
-    """VIOLATION or TOOL_ERROR for a failed report the collector classified, else None."""
+    """VIOLATION or TOOL_ERROR for a failed report the verdicts classified, else None."""
     return getattr(report, VERDICT_ATTRIBUTE, None)
+
+
+def waiver_of(report: object) -> int | None:
+    """The 1-based index of the waiver that accepted the report's violation, else None."""
+    return getattr(report, WAIVER_ATTRIBUTE, None)
+
+
+def is_subtest(report: object) -> bool:
+    """A schemathesis per-operation subtest's report (pytest-subtests' or schemathesis' own)."""
+    return type(report).__name__ == "SubtestReport" or hasattr(report, "_schemathesis_subtest")
 
 
 # --- exit codes (the README's table) ----------------------------------------------------------------

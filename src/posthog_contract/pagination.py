@@ -1,9 +1,10 @@
 """The one `next` walker and its invariants (contract §1.6, §7.4).
 
-It follows ``next`` verbatim, never building a URL itself, and checks on every page: size within
-``limit``; ``next`` absolute, on the configured host and path; the first request's parameters
-kept; no item twice; a bounded number of pages (a loop is reported, not followed). For events it
-also checks the keyset cursor and ordering.
+It follows ``next`` verbatim, never building a URL itself (the client sends nothing to another
+origin, whatever ``next`` says), and checks on every page: size within ``limit``; ``next``
+absolute, on the configured host and path (or its ``/api/projects/`` successor, §1.9); the first
+request's parameters kept; no item twice; a bounded number of pages (a loop is reported, not
+followed). For events it also checks the keyset cursor and ordering.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import httpx
 
 from .assertions import expect_shape, expect_that, fail
 from .client import ContractClient
-from .outcomes import LOG
-from .wire import default_port, parse_instant
+from .outcomes import OutcomeLog
+from .wire import link_problem, parse_instant, scheme_note
 
 __all__ = ["CURSOR_PARAMS", "Walk", "parse_instant", "walk", "walk_dashboards", "walk_events"]
 
@@ -43,32 +44,15 @@ def _check_next_link(
     sent: dict[str, str],
     response: httpx.Response,
     ignore: tuple[str, ...],
+    log: OutcomeLog,
 ) -> None:
-    link, base = urlsplit(next_url), urlsplit(base_url)
-    expect_that(bool(link.scheme and link.netloc), "`next` is an absolute URL", response, f"next = {next_url}")
-    if link.scheme != base.scheme:
-        LOG.warn(f"`next` uses scheme {link.scheme!r} but the host was called with {base.scheme!r} (TLS proxy?)")
-    expect_that(
-        (link.hostname, link.port or default_port(link.scheme))
-        == (base.hostname, base.port or default_port(base.scheme)),
-        "`next` points at the configured host and port",
-        response,
-        f"next = {next_url}, host = {base_url}",
-    )
-    expect_that(
-        link.path.rstrip("/") == first_path.rstrip("/"),
-        "`next` keeps the request path",
-        response,
-        f"next path {link.path!r}, request path {first_path!r}",
-    )
-    kept = dict(parse_qsl(link.query, keep_blank_values=True))
-    lost = {k: v for k, v in sent.items() if k not in ignore and kept.get(k) != v}
-    expect_that(
-        not lost,
-        "`next` keeps every parameter of the first request",
-        response,
-        f"lost or changed: {lost}; next = {next_url}",
-    )
+    """The one link rule (`wire.link_problem`), judged with the page's evidence."""
+    note = scheme_note(next_url, base_url)
+    if note:
+        log.warn(note)
+    problem = link_problem(next_url, base_url=base_url, request_path=first_path, sent=sent, exempt=ignore)
+    if problem is not None:
+        raise fail(problem.rule, response, f"{problem.detail}; next = {next_url}")
 
 
 def walk(
@@ -120,7 +104,7 @@ def walk(
         next_url = body.get("next")
         if next_url is None:
             return result
-        _check_next_link(next_url, client.base_url, first_path, params, response, ignore_changes)
+        _check_next_link(next_url, client.base_url, first_path, params, response, ignore_changes, client.log)
         expect_that(
             next_url not in result.urls, "`next` never links a page already visited", response, f"next = {next_url}"
         )

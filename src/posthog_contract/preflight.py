@@ -15,6 +15,7 @@ import httpx
 
 from .client import ContractClient, RateLimitExhausted
 from .config import ConfigError, Settings
+from .policy import HostViolation
 from .redaction import Redactor
 
 __all__ = ["HostFacts", "preflight"]
@@ -73,6 +74,11 @@ def preflight(client: ContractClient, settings: Settings, *, needs_events: bool 
                 f"The host rate-limited the preflight request ({exc}): wait and retry, or raise "
                 "POSTHOG_MAX_RETRY_WAIT.",
                 option="POSTHOG_MAX_RETRY_WAIT",
+            ) from None
+        except HostViolation as exc:  # an answer past the size cap or the deadline: no run on such a host
+            raise ConfigError(
+                f"The host's answer to the preflight request broke the suite's bounds ({exc}); check POSTHOG_HOST.",
+                option="POSTHOG_HOST",
             ) from None
 
     # 1. The key and the user behind it.
@@ -178,7 +184,7 @@ def _probe_events(
     path = f"/api/projects/{project_id}/events/"
     try:
         response = client.get(path, params={"limit": 1}, timeout=timeout)
-    except (httpx.HTTPError, RateLimitExhausted) as exc:
+    except (httpx.HTTPError, RateLimitExhausted, HostViolation) as exc:
         notes.append(f"GET {path} probe did not answer ({type(exc).__name__}); event checks will tell")
         return
     if response.status_code == 403:

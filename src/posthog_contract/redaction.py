@@ -5,16 +5,26 @@ percent-encoded in a URL, quoted in an exception); key-based redaction catches c
 never configured (another project's ``api_token``, a ``password`` in a sharing payload, a session
 cookie). Unrelated data that merely looks like a key (``phx_…`` in an event property) is left alone
 unless it is a configured secret or sits under a sensitive name.
+
+A configured key is found by meaning, not by spelling (issue 20: a hostile host echoes it
+``\\u0070hx_…``): each of its characters may be written raw, as a JSON or Python escape
+(``\\u0070``, ``\\x70``, any number of backslashes, any mix), percent-encoded (once or twice), as
+an HTML character reference, or a space as ``+``; the key's bytes are also found inside any
+base64 or base64url text (at every alignment, so ``Bearer <key>`` and ``user:<key>`` encoded whole
+are caught too; the whole base64 run is redacted) and as hex. Structured bodies are decoded
+(JSON, forms, gzip within a bound) before they are matched.
 """
 
 from __future__ import annotations
 
-import gzip
+import base64
+import bisect
 import json as _json
 import re
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus, unquote_plus
+from urllib.parse import unquote_plus
 
 __all__ = [
     "REDACTED",
@@ -49,6 +59,8 @@ SENSITIVE_HEADERS: frozenset[str] = frozenset(
 )
 
 _MIN_SECRET_LENGTH = 4  # shorter "secrets" would shred ordinary text
+_MIN_BASE64_CORE = 12  # base64 of a shorter secret is matched only by accident
+_GUNZIP_LIMIT = 4_000_000  # bytes of a gzip body decoded for evidence: a gzip bomb stays small
 _KEY_ALTERNATION = "|".join(re.escape(k) for k in sorted(SENSITIVE_KEYS, key=len, reverse=True))
 _PARAM_ALTERNATION = _KEY_ALTERNATION + "|%24token"
 # "Bearer <token>" in free text (exception messages, curl lines, dict reprs); the lookahead wants a
@@ -73,7 +85,8 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self._secrets: list[str] = []
-        self._pattern: re.Pattern[str] | None = None
+        self._literal: re.Pattern[str] | None = None  # each secret as it reads once decoded, and as hex
+        self._base64: re.Pattern[str] | None = None  # the fixed cores of each secret's base64 forms
         self.add(*secrets)
 
     # -- configuration ---------------------------------------------------------------------------
@@ -93,11 +106,15 @@ class Redactor:
                 self._secrets.append(secret)
                 changed = True
         if changed:
-            variants: set[str] = set()
-            for s in self._secrets:
-                variants.update({s, quote(s, safe=""), quote_plus(s), _json.dumps(s)[1:-1]})
-            ordered = sorted(variants, key=len, reverse=True)  # longest first: no partial leftovers
-            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+            literals: set[str] = set()
+            cores: set[str] = set()
+            for secret in self._secrets:
+                raw = secret.encode("utf-8")
+                # percent-encoded UTF-8 decodes byte by byte: a non-ASCII key then reads as latin-1
+                literals.update({secret, raw.decode("latin-1"), secret.replace(" ", "+"), raw.hex(), raw.hex().upper()})
+                cores.update(_base64_cores(raw))
+            self._literal = _alternation(literals)
+            self._base64 = _alternation(cores) if cores else None
 
     # -- scrubbing -------------------------------------------------------------------------------
 
@@ -105,8 +122,8 @@ class Redactor:
         """Free text: secret values (raw, percent- and JSON-encoded) and credential-shaped fragments."""
         if not s:
             return s
-        if self._pattern is not None:
-            s = self._pattern.sub(REDACTED, s)
+        if self._literal is not None:
+            s = self._scrub_secrets(s)
         s = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {REDACTED}", s)
         s = _QUERY_PARAM.sub(lambda m: m.group(1) + REDACTED, s)
         s = _JSONISH_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}{m.group(2)}", s)
@@ -152,10 +169,12 @@ class Redactor:
             data = bytes(body)
             if data[:2] == b"\x1f\x8b":
                 try:
-                    data = gzip.decompress(data)
-                    prefix = "[gzip] "
-                except (OSError, EOFError):
+                    inflate = zlib.decompressobj(wbits=31)  # gzip, at most _GUNZIP_LIMIT bytes out
+                    unpacked = inflate.decompress(data, _GUNZIP_LIMIT)
+                except zlib.error:
                     return f"<{len(data)} bytes of undecodable gzip data>"
+                prefix = "[gzip] " if not inflate.unconsumed_tail else f"[gzip, first {_GUNZIP_LIMIT:,} bytes] "
+                data = unpacked
             text = data.decode("utf-8", errors="replace")
         else:
             text = str(body)
@@ -176,6 +195,33 @@ class Redactor:
         return prefix + self.text(text)
 
     # -- internals -------------------------------------------------------------------------------
+
+    def _scrub_secrets(self, s: str) -> str:
+        """Every configured secret, in whatever spelling (see the module doc), becomes REDACTED.
+
+        The text is read decoded (escapes and percent-encoding undone, each decoded character
+        remembering the characters it came from), the secrets are found in the decoded reading, and
+        the original characters behind each find are replaced.
+        """
+        assert self._literal is not None
+        view = _Decoded(s)
+        spans = [view.original(m.start(), m.end()) for m in self._literal.finditer(view.text)]
+        if self._base64 is not None:
+            for m in self._base64.finditer(view.text):
+                start, end = view.original(m.start(), m.end())
+                spans.append(_base64_run(s, start, end))
+        if not spans:
+            return s
+        spans.sort()
+        out, position = [], 0
+        for start, end in spans:
+            if end <= position:
+                continue
+            out.append(s[position:max(start, position)])
+            out.append(REDACTED)
+            position = end
+        out.append(s[position:])
+        return "".join(out)
 
     def _header_value(self, name: str, value: str) -> str:
         lname = name.lower()
@@ -217,6 +263,97 @@ class Redactor:
         if strings and isinstance(obj, str):
             return self.text(obj)
         return obj
+
+
+#: one encoded character: JSON / Python escapes (any number of backslashes), percent-encoding (once or
+#: twice), HTML / XML character references, JSON's short escapes of " \\ /
+_ESCAPE = re.compile(
+    r"\\+u([0-9a-fA-F]{4})|\\+x([0-9a-fA-F]{2})|%(?:25)?([0-9a-fA-F]{2})|&#0*([0-9]{1,7});"
+    r"|&#[xX]0*([0-9a-fA-F]{1,6});|\\+([\"\\\\/])"
+)
+_BASE64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
+
+
+class _Decoded:
+    """A text read with its escapes undone, and the way back from the reading to the text."""
+
+    def __init__(self, text: str) -> None:
+        self.source = text
+        # segments: (start in the reading, start in the text, length in the text, literal?)
+        self._segments: list[tuple[int, int, int, bool]] = []
+        parts: list[str] = []
+        done = at = 0
+        for m in _ESCAPE.finditer(text):
+            if m.start() > done:
+                self._segments.append((at, done, m.start() - done, True))
+                parts.append(text[done:m.start()])
+                at += m.start() - done
+            parts.append(_unescape(m))
+            self._segments.append((at, m.start(), m.end() - m.start(), False))
+            at += 1
+            done = m.end()
+        if not self._segments:  # nothing encoded: the reading is the text
+            self.text = text
+            return
+        if done < len(text):
+            self._segments.append((at, done, len(text) - done, True))
+            parts.append(text[done:])
+        self.text = "".join(parts)
+        self._starts = [segment[0] for segment in self._segments]
+
+    def original(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the text behind the reading's ``[start, end)``."""
+        if not self._segments:
+            return start, end
+        return self._where(start)[0], self._where(end - 1)[1]
+
+    def _where(self, index: int) -> tuple[int, int]:
+        at, source, length, literal = self._segments[bisect.bisect_right(self._starts, index) - 1]
+        if literal:
+            return source + index - at, source + index - at + 1
+        return source, source + length
+
+
+def _unescape(m: re.Match[str]) -> str:
+    for group, base in ((1, 16), (2, 16), (3, 16), (4, 10), (5, 16)):
+        if m.group(group) is not None:
+            code = int(m.group(group), base)
+            return chr(code) if code <= 0x10FFFF else "\ufffd"
+    return m.group(6)
+
+
+def _alternation(literals: Iterable[str]) -> re.Pattern[str]:
+    ordered = sorted((x for x in literals if x), key=len, reverse=True)  # longest first: no partial leftovers
+    return re.compile("|".join(re.escape(x) for x in ordered))
+
+
+def _base64_cores(data: bytes) -> set[str]:
+    """The fixed cores of ``data``'s base64 and base64url forms, at each of the three alignments.
+
+    A base64 character carries 6 bits; only the characters whose bits all come from the secret are
+    fixed (the first and last may mix with the bytes around it), so each alignment gives one core,
+    found in ``Bearer <key>`` or ``user:<key>`` or a whole JSON document encoded alike.
+    """
+    cores = set()
+    for align in range(3):
+        encoded = base64.b64encode(b"\0" * align + data + b"\0\0\0").decode("ascii")
+        first = -(-8 * align // 6)  # the first character entirely inside the secret's bits
+        last = (8 * (align + len(data))) // 6  # one past the last such character
+        core = encoded[first:last]
+        if len(core) >= _MIN_BASE64_CORE:
+            cores.update({core, core.translate(str.maketrans("+/", "-_"))})
+    return cores
+
+
+def _base64_run(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a base64 core's span to the whole run of base64 characters (and its padding) around it."""
+    while start > 0 and text[start - 1] in _BASE64_CHARS:
+        start -= 1
+    while end < len(text) and text[end] in _BASE64_CHARS:
+        end += 1
+    while end < len(text) and text[end] == "=":
+        end += 1
+    return start, end
 
 
 def _decode(value: Any) -> str:

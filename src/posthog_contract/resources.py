@@ -18,6 +18,7 @@ import httpx
 
 from .client import ContractClient
 from .paths import ApiPaths
+from .policy import HostViolation, RateLimitExhausted
 
 NAME_PREFIX = "posthog-contract"
 RUN_TAG = re.compile(rf"^{NAME_PREFIX} (pcr[a-z0-9]{{10}}) ")
@@ -47,6 +48,7 @@ class RunResources:
     collaborators: list[tuple[int, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     untracked: list[int] = field(default_factory=list)  # found by the final sweep: a tracking gap
+    rate_limited: bool = False  # cleanup stopped: the host refused past the 429 wait budget
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _cleaned: bool = False
 
@@ -55,6 +57,28 @@ class RunResources:
 
     def description(self) -> str:
         return f"Created by posthog-contract run {self.run_id} at {datetime.now(UTC).isoformat()}; safe to delete."
+
+    def create_dashboard(
+        self,
+        label: str = "dashboard",
+        *,
+        client: ContractClient | None = None,
+        paths: ApiPaths | None = None,
+        **fields: Any,
+    ) -> httpx.Response:
+        """POST a run-tagged dashboard (``fields`` add to or replace the name and description; None leaves
+        one out) and register it for cleanup the moment the host answers with its id, before anyone
+        judges the answer: a failing check leaves nothing behind. Judging the answer is the caller's."""
+        body = {"name": self.name(label), "description": self.description(), **fields}
+        body = {key: value for key, value in body.items() if value is not None}
+        response = (client or self.client).post((paths or self.paths).dashboards(), json=body)
+        try:
+            created = response.json() if 200 <= response.status_code < 300 else None
+        except ValueError:
+            created = None
+        if isinstance(created, dict) and type(created.get("id")) is int:
+            self.track_dashboard(created["id"])
+        return response
 
     def track_dashboard(self, dashboard_id: int) -> None:
         with self._lock:
@@ -108,19 +132,34 @@ class RunResources:
                     if body is not None
                     else self.client.request(method, path)
                 )
+            except RateLimitExhausted as exc:
+                # every further request would be refused too: leave the rest to the cleanup command
+                self.problems.append(f"{what} {path}: the host's rate limit is spent ({exc})")
+                self.rate_limited = True
+                break
+            except HostViolation as exc:
+                self.problems.append(f"{what} {path}: {exc}")
+                continue
             except (httpx.HTTPError, Exception) as exc:  # noqa: BLE001 - cleanup must go on
                 self.problems.append(f"{what} {path}: {type(exc).__name__}")
                 continue
             # 404 means already gone (e.g. a test soft-deleted it); that is clean
             if response.status_code >= 400 and response.status_code != 404:
                 self.problems.append(f"{what} {path}: HTTP {response.status_code}")
-        if sweep:
+        if sweep and not self.rate_limited:
             self._sweep()
         return self.problems
 
     def _sweep(self) -> None:
         try:
             leftovers = find_leftovers(self.client, self.paths, run_id=self.run_id)
+        except RateLimitExhausted as exc:
+            self.problems.append(f"list the run's dashboards for a final sweep: the host's rate limit is spent ({exc})")
+            self.rate_limited = True
+            return
+        except HostViolation as exc:  # e.g. a `next` link to another origin: refused, never sent
+            self.problems.append(f"list the run's dashboards for a final sweep: {exc}")
+            return
         except Exception as exc:  # noqa: BLE001 - cleanup must go on
             self.problems.append(f"list the run's dashboards for a final sweep: {type(exc).__name__}")
             return
@@ -129,6 +168,10 @@ class RunResources:
             path = self.paths.dashboard(item["id"])
             try:
                 response = self.client.patch(path, json={"deleted": True})
+            except RateLimitExhausted as exc:
+                self.problems.append(f"soft-delete untracked dashboard {path}: the host's rate limit is spent ({exc})")
+                self.rate_limited = True
+                return
             except Exception as exc:  # noqa: BLE001 - cleanup must go on
                 self.problems.append(f"soft-delete untracked dashboard {path}: {type(exc).__name__}")
                 continue
@@ -139,9 +182,15 @@ class RunResources:
 def find_leftovers(
     client: ContractClient, paths: ApiPaths, *, run_id: str | None = None, older_than_seconds: float | None = None
 ) -> list[dict[str, Any]]:
-    """Live dashboards named by a posthog-contract run (optionally one run, or older than a threshold)."""
+    """Live dashboards named by a posthog-contract run (optionally one run, or older than a threshold).
+
+    It follows the list's ``next`` links as the host gives them; the client sends nothing to another
+    origin (a foreign ``next`` is a HostViolation, the key never leaves), and a link the walk already
+    followed ends it.
+    """
     found, url, params = [], paths.dashboards(), {"limit": 200}
     now = datetime.now(UTC)
+    followed: set[str] = set()
     for _ in range(500):
         response = client.get(url, params=params)
         response.raise_for_status()
@@ -155,7 +204,8 @@ def find_leftovers(
                 if (now - created).total_seconds() < older_than_seconds:
                     continue
             found.append(item)
-        if not body.get("next"):
+        if not body.get("next") or body["next"] in followed:
             break
         url, params = body["next"], None
+        followed.add(url)
     return found

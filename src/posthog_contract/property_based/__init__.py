@@ -2,9 +2,10 @@
 
 Everything the suite registers in schemathesis' process-global registries is registered once,
 when this package is imported: custom checks (``checks``), the generation and call hooks
-(``steering``) and the failure filter (``failures``). The hooks act only while a
-:class:`GeneratedRun` is active (``load_schema`` activates one per session) and only on the
-contract's own document, so importing the package changes nothing else.
+(``steering``) and the failure filter (``failures``). The hooks act only on a schema that carries
+a :class:`GeneratedRun` (``load_schema`` gives one per session; ``run_of`` reads it back from a
+case) and only on the contract's own document, so importing the package changes nothing else, and
+two runs in one process never act for each other.
 
 Why steer at all: generated dashboard ids almost never exist, so unsteered fuzzing is 404 noise;
 and generated write requests must never touch a dashboard the run did not create. The hooks
@@ -23,9 +24,9 @@ they share.
 from __future__ import annotations
 
 from . import checks, failures, steering  # noqa: F401  (registers checks, hooks and the filter)
-from .config import build_config, load_schema, new_run, prepare_data
+from .config import build_config, generated_operations, load_schema, new_run, prepare_data
 from .profiles import PROFILES, Profile
-from .run import SEED_MESSAGE, GeneratedRun, activate, active_run, last_seed
+from .run import SEED_MESSAGE, GeneratedRun, run_of
 from .session import RetryAfterAdapter, http_session
 from .steering import record_response, steer
 
@@ -35,14 +36,13 @@ __all__ = [
     "GeneratedRun",
     "Profile",
     "RetryAfterAdapter",
-    "activate",
-    "active_run",
     "build_config",
+    "generated_operations",
     "http_session",
-    "last_seed",
     "load_schema",
     "new_run",
     "prepare_data",
     "record_response",
+    "run_of",
     "steer",
 ]

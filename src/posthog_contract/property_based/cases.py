@@ -13,7 +13,7 @@ import schemathesis
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
 
-from .run import active_run
+from .run import run_of
 
 TITLE = "PostHog API"  # info.title of contract.openapi_document(): the hooks act on this document only
 ENV_SUFFIX = "_env"
@@ -22,7 +22,7 @@ JSON_RE = re.compile(r"[/+]json\b")
 
 
 def is_ours(operation: Any) -> bool:
-    if active_run() is None or operation is None:
+    if operation is None or run_of(operation) is None:
         return False
     info = operation.schema.raw_schema.get("info")
     return isinstance(info, dict) and info.get("title") == TITLE

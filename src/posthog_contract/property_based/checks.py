@@ -12,10 +12,9 @@ import schemathesis
 
 from .. import contract
 from .. import operations as ops
-from ..outcomes import LOG
-from ..wire import ENVELOPE_CODES, default_port, instant_or_none, refuses_personal_keys
+from ..wire import ENVELOPE_CODES, instant_or_none, link_problem, refuses_personal_keys, scheme_note
 from .cases import as_int, content_type, json_or_none, judged, last_values, query_pairs
-from .run import GeneratedRun, active_run
+from .run import run_of
 
 
 # --- checks ------------------------------------------------------------------------------------------
@@ -103,7 +102,7 @@ def undeclared_method_403_is_the_personal_key_refusal(ctx: Any, response: Any, c
 def ignored_auth_once_per_operation(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
     """§1.3: the built-in ignored_auth (no credentials / invalid credentials must not succeed),
     probing each operation once per run as schemathesis' own engine does."""
-    run = active_run()
+    run = run_of(case)
     if run is None or judged(case) is None:
         return None
     if getattr(ctx, "auth_enforced_operations", None) is None:
@@ -143,21 +142,6 @@ def _effective_limit_offset(query: Mapping[str, str]) -> tuple[int, int]:
     return (limit if limit is not None and limit > 0 else 100), (offset if offset is not None and offset > 0 else 0)
 
 
-def _same_origin_problem(link: str, run: GeneratedRun, request_path: str) -> str | None:
-    parts, base = urlsplit(link), urlsplit(run.base_url)
-    if not parts.scheme or not parts.netloc:
-        return f"is not an absolute URL: {link!r}"
-    linked = f"{parts.hostname}:{parts.port or default_port(parts.scheme)}"
-    answered = f"{base.hostname}:{base.port or default_port(base.scheme)}"
-    if linked != answered:
-        return f"points at {linked}, not the host that answered ({answered})"
-    if parts.path.rstrip("/") != request_path.rstrip("/"):
-        return f"points at path {parts.path!r}, not the listed path {request_path!r}"
-    if parts.scheme != base.scheme:
-        LOG.warn(f"`next` uses scheme {parts.scheme} while the suite talks {base.scheme} (TLS proxy?) (contract §1.6)")
-    return None
-
-
 _LINK_FILTER_EXEMPT: Mapping[str, frozenset[str]] = {
     "events_list": frozenset({"before", "after"}),
     "dashboards_list": frozenset({"limit", "offset"}),
@@ -171,7 +155,7 @@ def next_links_are_absolute_and_keep_filters(ctx: Any, response: Any, case: sche
     """§1.6, §7.4: `next`/`previous` are absolute URLs on the host and path that answered, keeping every
     request parameter (events: all but before/after; limit/offset pages: all but limit/offset)."""
     op_id = judged(case, *_LINK_FILTER_EXEMPT)
-    run = active_run()
+    run = run_of(case)
     if op_id is None or run is None or response.status_code != 200:
         return
     body = json_or_none(response)
@@ -184,14 +168,13 @@ def next_links_are_absolute_and_keep_filters(ctx: Any, response: Any, case: sche
         link = body.get(key)
         if not isinstance(link, str):
             continue
-        problem = _same_origin_problem(link, run, request_path)
-        if problem:
-            raise AssertionError(f"`{key}` {problem} (contract §1.6, §7.4)")
-        linked = last_values(parse_qsl(urlsplit(link).query, keep_blank_values=True))
-        lost = {k: v for k, v in sent.items() if k not in exempt and linked.get(k) != v}
-        if lost:
-            shown = ", ".join(f"{k}={v!r} (link: {linked.get(k)!r})" for k, v in sorted(lost.items()))
-            raise AssertionError(f"`{key}` does not keep the request's parameters: {shown} (contract §1.6, §7.4)")
+        problem = link_problem(link, base_url=run.base_url, request_path=request_path, sent=sent, exempt=exempt,
+                               key=key)
+        if problem is not None:
+            raise AssertionError(f"{problem.rule}: {problem.detail} (contract §1.6, §7.4)")
+        note = scheme_note(link, run.base_url)
+        if note:
+            run.log.warn(note)
 
 
 @schemathesis.check
@@ -292,7 +275,7 @@ def events_page_respects_limit(ctx: Any, response: Any, case: schemathesis.Case)
     """§7.1, §7.4: at most min(limit, 1000) results (external hosts: at most limit); `next` is null
     when fewer than min(limit, 1000) came back."""
     page = _events_page(case, response)
-    run = active_run()
+    run = run_of(case)
     if page is None or run is None:
         return
     query, results, next_link = page

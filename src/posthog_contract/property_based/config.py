@@ -10,12 +10,13 @@ from typing import Any
 import schemathesis
 
 from .. import contract
+from .. import operations as ops
 from ..config import Settings
 from ..redaction import Redactor
 from ..resources import RunResources
 from .cases import ENV_SUFFIX
 from .profiles import PROFILES
-from .run import GeneratedRun, activate
+from .run import GeneratedRun
 from .session import http_session, use_policy_transport
 
 
@@ -143,16 +144,16 @@ def load_schema(settings: Settings, run: GeneratedRun | None = None, **state: An
     """
     if run is None:
         run = new_run(settings, **state)
-    document = contract.openapi_document()
+    document = contract.openapi_document(baseline=settings.baseline)
     # Capture is authenticated by the project key in the body and its events cannot be deleted:
     # generated capture traffic would pollute the host for good. tests/test_capture.py covers it.
     document["paths"] = {path: item for path, item in document["paths"].items() if not _is_capture(item)}
     config = schemathesis.Config.from_dict(build_config(run))
-    schema = use_policy_transport(schemathesis.openapi.from_dict(document, config=config))
+    # the hooks and checks find the run through the schema they are given (and its clones)
+    schema = use_policy_transport(schemathesis.openapi.from_dict(document, config=config), run)
     if run.session is None:
-        run.session = http_session(settings, redactor=run.redactor)
+        run.session = http_session(settings, redactor=run.redactor, ledger=run.ledger, log=run.log)
     run.schema = schema
-    activate(run)
     return schema
 
 
@@ -178,14 +179,9 @@ def prepare_data(
             return None
 
     def create(label: str) -> int | None:
-        response = client.post(
-            paths.dashboards(), json={"name": resources.name(label), "description": resources.description()}
-        )
+        response = resources.create_dashboard(label, client=client, paths=paths)  # registered for cleanup
         body = body_of(response) if 200 <= response.status_code < 300 else None
-        if isinstance(body, dict) and isinstance(body.get("id"), int):
-            resources.track_dashboard(body["id"])
-            return body["id"]
-        return None
+        return body["id"] if isinstance(body, dict) and type(body.get("id")) is int else None
 
     if settings.read_only:
         response = client.get(paths.dashboards(), params={"limit": profile.pool_size})
@@ -232,6 +228,16 @@ def prepare_data(
             distinct_ids=tuple(sorted({str(e["distinct_id"]) for e in listed if e.get("distinct_id")}))[:3],
         )
     return state
+
+
+def generated_operations(*, reads: bool) -> tuple[str, ...]:
+    """The catalogue operations the generated cases reach (``reads``: the GETs, else the writes); never
+    capture, whose events cannot be deleted (`load_schema` leaves it out)."""
+    return tuple(
+        op.operation_id
+        for op in ops.OPERATIONS
+        if "capture" not in op.tags and (op.method == "GET") == reads
+    )
 
 
 def _is_capture(path_item: Mapping[str, Any]) -> bool:

@@ -38,10 +38,10 @@ from typing import Any
 import schemathesis
 from schemathesis.core.failures import Failure
 
-from ..outcomes import LOG
+from ..outcomes import OutcomeLog
 from .cases import is_ours, json_or_none, operation_id
 from .readings import judge
-from .run import active_run
+from .run import run_of
 
 #: The failures an empty body causes by itself (no body to parse, type or content-type); only these
 #: are excused by a documented empty 200. Anything else (an unauthenticated request that succeeded,
@@ -91,7 +91,7 @@ def _move_tile_key_not_read(op_id: str, failure: Failure, case: schemathesis.Cas
     if attr in case.body:
         return False  # the key was sent: a `required` on it is a real refusal
     other = " / ".join(key for key in _DESTINATION_KEYS if key != attr)
-    LOG.warn(
+    _log(case).warn(
         f"move_tile refused a body without `{attr}` (400 required): this release does not read {other}"
         " (contract §5, §11)"
     )
@@ -110,11 +110,17 @@ def _known_posthog_crash(failure: Failure, case: schemathesis.Case, response: An
         f"{case.method.upper()} {case.formatted_path} answered {response.status_code} to input PostHog itself"
         f" raises on, a known PostHog defect (contract §1.7): {crash}"
     )
-    run = active_run()
+    run = run_of(case)
     if run is not None and note not in run.warned:  # schemathesis reports one 5xx as two failures
         run.warned.add(note)
-        LOG.warn(note)
+        run.log.warn(note)
     return True
+
+
+def _log(case: schemathesis.Case) -> OutcomeLog:
+    """The outcome log of the run the case belongs to (a throwaway one outside a run)."""
+    run = run_of(case)
+    return run.log if run is not None else OutcomeLog()
 
 
 def _accepted_as_posthog_reads_it(case: schemathesis.Case, response: Any) -> bool:
@@ -129,7 +135,8 @@ def _filter_failure(
 ) -> bool:
     """Keep every failure except an empty 200 the spec makes a warning, PostHog's own crash on an input
     it raises on, and negative cases PostHog's reading accepts (see the module docstring)."""
-    if active_run() is None or not is_ours(case.operation):
+    run = run_of(case)
+    if run is None or not is_ours(case.operation):
         return True
     op_id = operation_id(case.operation)
     kind = type(failure).__name__
@@ -143,7 +150,7 @@ def _filter_failure(
         and not response.content.strip()
         and kind in _EMPTY_BODY_FAILURES
     ):
-        LOG.warn(
+        run.log.warn(
             f"{case.method.upper()} {case.formatted_path} answered 200 with an empty body, as PostHog "
             f"documents ('No response body'); the suite expects the Dashboard (contract §5, §6)"
         )

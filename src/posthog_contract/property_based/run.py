@@ -1,4 +1,10 @@
-"""The run state the hooks and checks act for: one :class:`GeneratedRun` per session, activated globally."""
+"""The run state the hooks and checks act for: one :class:`GeneratedRun` per session.
+
+Schemathesis' hooks and checks are process-global registries, so they find the run through what
+they are given: the loaded schema's class carries its run (``session.use_policy_transport``; a class,
+because schemathesis clones schemas and a clone keeps only the class), and `run_of` reads it back from
+a schema, an operation or a case. Two runs in one process therefore never act for each other.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +22,8 @@ from schemathesis.core.failures import Failure, FailureGroup
 
 from .. import operations as ops
 from ..config import Settings
-from ..outcomes import LOG
-from ..policy import LEDGER
+from ..outcomes import OutcomeLog
+from ..policy import RequestLedger
 from ..redaction import Redactor
 from ..resources import RunResources
 from .profiles import Profile
@@ -58,6 +64,8 @@ class GeneratedRun:
     tiles: dict[int, set[int]] = field(default_factory=dict)
     session: requests.Session | None = None
     schema: Any = None
+    ledger: RequestLedger = field(default_factory=RequestLedger)  # the run's (ContractSession's) ledger
+    log: OutcomeLog = field(default_factory=OutcomeLog)  # the run's outcome log
     warned: set[str] = field(default_factory=set)  # warnings given once per run (a crash seen again)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -97,9 +105,9 @@ class GeneratedRun:
         A case is not sent once the run's request budget is spent (the auth probes a case may add
         are kept back too): the rest of the test is then *unavailable*.
         """
-        if not LEDGER.allows(CASE_COST):
-            LOG.unavailable("generated cases stopped: " + LEDGER.spent_reason())
-        LEDGER.label = f"{LOG.current_test}[{case.operation.label}]"  # the cost per generated operation
+        if not self.ledger.allows(CASE_COST):
+            self.log.unavailable("generated cases stopped: " + self.ledger.spent_reason())
+        self.ledger.label = f"{self.log.current_test}[{case.operation.label}]"  # the cost per generated operation
         with self.redacted_failures():
             return case.call_and_validate(session=self.session, **kwargs)
 
@@ -185,23 +193,13 @@ def _redact_failure(failure: Failure, redactor: Redactor) -> None:
                 setattr(failure, name, redactor.text(value))
 
 
-_RUN: GeneratedRun | None = None
-_LAST_SEED: int | None = None
+#: the attribute of a loaded schema (of its class) that holds its run
+RUN_ATTRIBUTE = "posthog_contract_run"
 
 
-def active_run() -> GeneratedRun | None:
-    """The run the hooks act for (None outside a session)."""
-    return _RUN
-
-
-def last_seed() -> int | None:
-    """The seed of the most recent run in this process (for reports; survives the run's end)."""
-    return _LAST_SEED
-
-
-def activate(run: GeneratedRun | None) -> None:
-    """Make ``run`` the one the global hooks and checks act for (None: switch them off)."""
-    global _RUN, _LAST_SEED
-    _RUN = run
-    if run is not None:
-        _LAST_SEED = run.seed
+def run_of(source: Any) -> GeneratedRun | None:
+    """The run a schemathesis case, operation or loaded schema belongs to (None: not one of ours)."""
+    operation = getattr(source, "operation", source)  # a case names its operation
+    schema = getattr(operation, "schema", operation)  # an operation names its schema
+    run = getattr(schema, RUN_ATTRIBUTE, None)
+    return run if isinstance(run, GeneratedRun) else None

@@ -19,7 +19,7 @@ from schemathesis.core.parameters import ParameterLocation
 
 from ..wire import instant_or_none
 from .cases import WRITE_METHODS, as_int, is_negative, is_ours, is_positive, operation_id, pick, stable_hash, steer_id
-from .run import GeneratedRun, active_run
+from .run import GeneratedRun, run_of
 
 # --- steering: path parameters ------------------------------------------------------------------------
 
@@ -180,6 +180,10 @@ def _steer_dashboard_body(run: GeneratedRun, case: schemathesis.Case, body: dict
             del body["use_dashboard"]
         if body.get("data_color_theme_id") is not None:
             body["data_color_theme_id"] = None  # a random id names no theme: a business-rule 400
+        if body.get("quick_filter_ids"):
+            # random UUIDs name no quick filter of the project: 400 "Quick filters not found: ..." (PostHog:
+            # DashboardSerializer.validate_quick_filter_ids), and personal keys cannot list the real ones
+            body["quick_filter_ids"] = []
     target = as_int(case.path_parameters.get("id")) if case.path_parameters else None
     if op_id != "dashboards_create" and _drf_true(body.get("deleted")) and target not in run.trash:
         body["deleted"] = False  # keep the pool alive; soft delete is the state machine's job
@@ -268,7 +272,7 @@ def steer(case: schemathesis.Case, *, query: bool = True) -> schemathesis.Case:
     Path and body steering is idempotent, so ``before_call`` applies it again as the safety net;
     query steering shapes generated data only and runs once, in ``map_case``.
     """
-    run = active_run()
+    run = run_of(case)
     if run is None or not is_ours(case.operation):
         return case
     op_id = operation_id(case.operation)
@@ -288,7 +292,7 @@ def steer(case: schemathesis.Case, *, query: bool = True) -> schemathesis.Case:
 @schemathesis.hook("filter_case")
 def _filter_case(context: schemathesis.HookContext, case: schemathesis.Case) -> bool:
     """Drop a write aimed at a dashboard id when the run has no dashboard of its own to aim it at."""
-    run = active_run()
+    run = run_of(case)
     if run is None or not is_ours(case.operation) or run.write_targets():
         return True
     if case.method.upper() not in WRITE_METHODS or "/dashboards/{" not in case.path:
@@ -310,7 +314,7 @@ def _before_call(context: schemathesis.HookContext, case: schemathesis.Case, kwa
 
 @schemathesis.hook("after_call")
 def _after_call(context: schemathesis.HookContext, case: schemathesis.Case, response: schemathesis.Response) -> None:
-    run = active_run()
+    run = run_of(case)
     if run is None or not is_ours(case.operation):
         return
     record_response(run, operation_id(case.operation), case.path_parameters or {}, case.body, response)

@@ -1,4 +1,10 @@
-"""The reference server's ASGI application: routing, error envelopes, latency, request log."""
+"""The reference server's ASGI application: routing, error envelopes, latency, request log.
+
+In front of the routes, in PostHog's middleware order (posthog/settings/web.py, ``MIDDLEWARE``): the CORS
+preflight (``CorsMiddleware``, :mod:`.metadata`), then the ``/api/environments/`` deprecation
+(``EnvironmentsRewriteMiddleware``, :mod:`.environments`); OPTIONS is DRF's metadata action; a 401 of
+the current release names the OAuth protected-resource metadata (``posthog/exceptions.py``).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,20 @@ from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import capture, collaborators, dashboards, errors, events, plan, schema_doc, sharing, users
+from . import (
+    capture,
+    collaborators,
+    dashboards,
+    environments,
+    errors,
+    events,
+    metadata,
+    plan,
+    schema_doc,
+    sharing,
+    timeutil,
+    users,
+)
 from .auth import RateLimiter, refuse_undeclared_method
 from .event_windows import WindowCache
 from .options import ServerOptions
@@ -45,6 +64,11 @@ class ReferenceApp:
         self.state.options = options
         self.state.rate_limiter = RateLimiter()
         plan.configure(options.features_off, options.release, options.move_tile_key)
+        timeutil.set_clock_offset(options.clock_offset_s)
+        #: the host's own address (PostHog: SITE_URL), set by the server once its socket is bound
+        self.state.site_url = None
+        #: a second listener on another port: the origin the ``environments_307_to_another_origin`` mutant names
+        self.state.other_origin = None
         self.state.event_windows = WindowCache()  # PostHog's per-request window cache (§7.4)
         self.router = Router(all_routes())
         self._requests = 0  # for options.throttle_every (one event loop: no lock needed)
@@ -88,6 +112,24 @@ class ReferenceApp:
         if throttled is not None:
             return throttled
         method = scope["method"]
+        request_headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if metadata.is_preflight(method, request_headers):
+            return metadata.preflight()
+        options = self.state.options
+        deprecation = environments.route(
+            scope, self.router, options.environments_mode, options.sunset_date, self.state.other_origin
+        )
+        if deprecation.redirect is not None:
+            return deprecation.redirect
+        response = await self._dispatch(scope, receive, method)
+        if response.status_code == 401 and scope["path"].startswith("/api/") and plan.release() is None:
+            # posthog/exceptions.py, exception_handler: RFC 9728 discovery on every DRF 401, pinned to SITE_URL
+            site = self.state.site_url or "http://{}:{}".format(*scope.get("server", ("127.0.0.1", 80)))
+            metadata_url = f"{site}/.well-known/oauth-protected-resource"
+            response.headers["WWW-Authenticate"] = f'Bearer resource_metadata="{metadata_url}"'
+        return deprecation.apply(response)
+
+    async def _dispatch(self, scope: dict[str, Any], receive: Any, method: str) -> Response:
         handler, params, allowed = self.router.match(method, scope["path"])
         scope["path_params"] = params or {}
         request = Request(scope, receive)
@@ -95,8 +137,10 @@ class ReferenceApp:
             if handler is None:
                 if not allowed:
                     raise errors.not_found()
-                handler = _method_not_allowed
-            response = await handler(request)
+                view = metadata.view_for(self.router.template_for(scope["path"])) if method == "OPTIONS" else None
+                response = await (metadata.options(request, view) if view else _method_not_allowed(request))
+            else:
+                response = await handler(request)
         except errors.ApiError as exc:
             response = exc.response()
         except errors.RawResponse as exc:

@@ -47,6 +47,23 @@ READ_SCOPE_REFUSED = mutants.declare(
 AUTH_403_FOR_401 = mutants.declare(
     "invalid_key_is_403", "an unknown personal API key must be 401 authentication_failed, not 403 (§1.3)"
 )
+_REFUSALS = "tests/test_writes.py::test_every_write_"
+READONLY_MAY_PUT = mutants.declare(
+    "readonly_key_may_put", "PUT needs dashboard:write like PATCH (§1.4)",
+    killed_by=(f"{_REFUSALS}refuses_a_read_only_key[dashboards_update]",),
+)
+READONLY_MAY_REMOVE_COLLABORATOR = mutants.declare(
+    "readonly_key_may_remove_collaborator", "removing a collaborator needs dashboard:write (§1.4)",
+    killed_by=(f"{_REFUSALS}refuses_a_read_only_key[dashboards_collaborators_destroy]",),
+)
+OTHER_PROJECT_WRITES_404 = mutants.declare(
+    "other_project_writes_404", "a write to another organisation's project is 403, like a read (§1.5)",
+    killed_by=(f"{_REFUSALS}to_another_organisations_project_is_403",),
+)
+ANONYMOUS_PUT_404 = mutants.declare(
+    "anonymous_put_404", "PUT without credentials is 401 before any lookup (§1.3, §1.5)",
+    killed_by=("tests/test_writes.py::test_every_operation_refuses_a_request_without_a_key[dashboards_update]",),
+)
 
 DASHBOARD_READ, DASHBOARD_WRITE = "dashboard:read", "dashboard:write"
 SHARING_READ, SHARING_WRITE = "sharing_configuration:read", "sharing_configuration:write"
@@ -201,6 +218,8 @@ def require_scope(key: sqlite3.Row, scope: str | None) -> None:
 async def authorize(request: Request, scope: str | None, *, klass: str = "default", project: bool = True) -> Ctx:
     """Authenticate, throttle, resolve ``{project_id}`` and check scope and membership, in PostHog's order."""
     db: Database = request.app.state.db
+    if mutants.active(ANONYMOUS_PUT_404) and request.method == "PUT" and "authorization" not in request.headers:
+        raise errors.not_found()  # looked the object up before authenticating
     key, user = await authenticate(request)
     _throttle(request, key, klass)
     if not project:
@@ -210,11 +229,18 @@ async def authorize(request: Request, scope: str | None, *, klass: str = "defaul
     teams = key["scoped_teams"]
     if teams is not None and row["id"] not in json.loads(teams):
         raise errors.permission_denied(f"API key does not have access to the requested project: ID {row['id']}.")
-    require_scope(key, scope)
+    lenient = (mutants.active(READONLY_MAY_PUT) and request.method == "PUT") or (
+        mutants.active(READONLY_MAY_REMOVE_COLLABORATOR) and request.method == "DELETE"
+        and "/collaborators/" in request.url.path
+    )
+    if not lenient:
+        require_scope(key, scope)
     organization = db.one("SELECT * FROM organizations WHERE id = ?", (row["organization_id"],))
     level = membership_level(db, row["organization_id"], user["id"])
     if level is None:
-        if mutants.active(OTHER_PROJECT_404):
+        if mutants.active(OTHER_PROJECT_404) or (
+            mutants.active(OTHER_PROJECT_WRITES_404) and request.method not in ("GET", "HEAD", "OPTIONS")
+        ):
             raise errors.not_found("Project not found.")
         if not mutants.active(OTHER_PROJECT_SERVED):
             raise errors.permission_denied("You don't have access to the project.")

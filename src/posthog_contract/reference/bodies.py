@@ -48,7 +48,7 @@ async def read_data(request: Request) -> dict[str, Any]:
     body = await raw_body(request)
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";")[0].strip().lower()
-    if not body:
+    if not body:  # DRF: only a zero-length body is no data (Request._load_stream); " " is a JSON parse error
         return {}
     if media in ("application/json", "") or media.endswith("+json"):
         try:

@@ -24,15 +24,12 @@ from .dashboard_access import (
     RESTRICTION_LEVELS,
     access,
     access_for,
-    choice_field,
-    invalid,
     load_dashboard,
     membership_level,
     not_allowed,
-    reject_surrogates,
     require_edit,
-    uuid_field,
 )
+from .drf_fields import choice_field, invalid, reject_surrogates, uuid_field
 from .errors import empty_response, json_response
 from .pages import page, window
 from .routing import Route
@@ -67,6 +64,22 @@ DELETE_UNKNOWN_204 = mutants.declare(
     "collaborator_delete_unknown_204", "DELETE of a user who is not a collaborator is 404 (§4.1)",
     killed_by=("tests/test_collaborators.py::test_remove_a_non_collaborator_is_404",),
 )
+_FIELDS = "tests/test_writes.py::test_write_stores_each_field_and_ignores_the_rest"
+ROW_LEVEL_21 = mutants.declare(
+    "collaborator_row_level_21", "a collaborator's row shows its level, 37 (§4.1)",
+    killed_by=(f"{_FIELDS}[dashboards_collaborators_create-level]",
+               "tests/test_writes.py::test_write_changes_only_what_the_contract_says[dashboards_collaborators_create]"),
+)
+ROW_DASHBOARD_FROM_BODY = mutants.declare(
+    "collaborator_dashboard_id_from_body",
+    "`dashboard_id` is read-only: the answer names the dashboard of the path, never the body's (§4.1)",
+    killed_by=(f"{_FIELDS}[dashboards_collaborators_create-dashboard_id]",),
+)
+REMOVED_EVERYWHERE = mutants.declare(
+    "collaborator_removed_from_every_dashboard",
+    "removing a collaborator removes them from that dashboard only (§4.1)",
+    killed_by=("tests/test_writes.py::test_write_changes_only_what_the_contract_says[dashboards_collaborators_destroy]",),
+)
 LOWEST_LEVEL_ACCEPTED = mutants.declare(
     "collaborator_lowest_level_accepted", "no collaborators on a dashboard at restriction level 21 (§4.1 rule 4)",
     killed_by=("tests/test_collaborators.py::test_add_on_lowest_restriction_level_is_400",),
@@ -83,7 +96,7 @@ def collaborator_json(row: sqlite3.Row) -> dict[str, Any]:
         "id": row["c_id"],
         "dashboard_id": row["c_dashboard_id"],
         "user": user_basic(row),
-        "level": row["c_level"],
+        "level": 21 if mutants.active(ROW_LEVEL_21) else row["c_level"],
         "added_at": row["c_added_at"],
         "updated_at": row["c_updated_at"],
     }
@@ -165,6 +178,8 @@ async def add_collaborator(request: Request) -> Response:
             (str(uuid.uuid4()), dashboard["id"], user["id"], level, stamp, stamp),
         )
     row = ctx.db.one(_SELECT + " AND u.id = ?", (dashboard["id"], user["id"]))
+    if mutants.active(ROW_DASHBOARD_FROM_BODY) and isinstance(data.get("dashboard_id"), int):
+        return json_response({**collaborator_json(row), "dashboard_id": data["dashboard_id"]}, 201)
     return json_response(collaborator_json(row), 201)
 
 
@@ -181,6 +196,8 @@ async def remove_collaborator(request: Request) -> Response:
     if not mutants.active(REMOVED_STILL_LISTED):
         with ctx.db.write() as conn:
             conn.execute("DELETE FROM collaborators WHERE id = ?", (row["c_id"],))
+            if mutants.active(REMOVED_EVERYWHERE):
+                conn.execute("DELETE FROM collaborators WHERE user_id = ?", (row["id"],))
     if mutants.active(DELETE_200_BODY):
         return json_response(collaborator_json(row), 200)
     return empty_response(204)

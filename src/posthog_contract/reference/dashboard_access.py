@@ -5,18 +5,19 @@
 - levels (contract §2.7, PostHog's ``UserDashboardPermissions``): effective restriction, effective
   privilege, ``can_edit``, ``can_restrict`` and the reference's ``user_access_level``;
 - the ``Dashboard`` / ``DashboardBasic`` bodies (§2.1) and ``Tile`` (§2.1);
-- DRF's field rules, so that a 400 carries DRF's code, detail and ``attr`` (§1.2).
+- the dashboards endpoints' shared frame (:func:`endpoint`, :func:`detail_response`,
+  :func:`lookup_dashboard`), used by ``dashboards``, ``dashboard_tiles`` and ``dashboard_templates``.
+
+DRF's field readers live in :mod:`.drf_fields`.
 """
 
 from __future__ import annotations
 
-import json
+import functools
 import re
 import sqlite3
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -24,8 +25,8 @@ from starlette.responses import Response
 
 from . import errors, mutants, plan
 from .auth import Ctx, refuse_undeclared_method
+from .errors import json_response
 from .storage import Database, loads
-from .timeutil import iso_z
 from .users import user_basic
 
 IS_SHARED_NOT_UPDATED = mutants.declare(
@@ -39,6 +40,21 @@ RESTRICTION_LEVEL_STRING = mutants.declare(
     "dashboard_restriction_level_string", "restriction and privilege levels are the integers 21|37 (§2.1)"
 )
 LIST_INCLUDES_TILES = mutants.declare("list_includes_tiles", "dashboard list items must not carry tiles (§2.1)")
+UNKNOWN_500 = mutants.declare("unknown_dashboard_500", "an unknown dashboard id is 404 \"Not found.\" (§2.4)")
+ENVELOPE_MISSING_ATTR = mutants.declare(
+    "error_envelope_missing_attr", "every 400 validation body carries type, code, detail and attr (§1.2)"
+)
+WRONG_CONTENT_TYPE = mutants.declare(
+    "dashboard_wrong_content_type", "dashboard bodies are served as application/json (§1.2)"
+)
+ANONYMOUS_EMPTY_200 = mutants.declare(
+    "anonymous_move_tile_and_template_empty_200",
+    "move_tile and create_from_template_json without credentials are 401, not an empty 200 (§1.3)",
+    killed_by=(
+        "tests/test_writes.py::test_every_operation_refuses_a_request_without_a_key",
+        "tests/test_property_based.py::test_write_operations_conform",
+    ),
+)
 
 EVERYONE_CAN_EDIT = 21  # restriction level; as a privilege level: CAN_VIEW
 ONLY_COLLABORATORS_CAN_EDIT = 37  # restriction level; as a privilege level: CAN_EDIT
@@ -46,6 +62,9 @@ CAN_VIEW, CAN_EDIT = 21, 37
 RESTRICTION_LEVELS = (EVERYONE_CAN_EDIT, ONLY_COLLABORATORS_CAN_EDIT)
 ORG_ADMIN_LEVEL = 8
 MAX_DB_INT = 2**63 - 1  # SQLite integers: larger values cannot even be looked up
+
+NAME_MAX_LENGTH = 400  # Dashboard.name
+TAG_MAX_LENGTH = 255  # Tag.name
 
 DASHBOARD_NOT_FOUND = "Dashboard not found."
 NO_EDIT_RIGHTS = "You don't have edit permissions for this dashboard."
@@ -245,6 +264,24 @@ def text_json(db: Database, text: sqlite3.Row, project_id: int) -> dict[str, Any
     }
 
 
+def button_tile_json(db: Database, button: sqlite3.Row) -> dict[str, Any]:
+    """PostHog's ``ButtonTileSerializer`` (fields ``__all__``, the declared ones first)."""
+    tiles = db.all("SELECT id, dashboard_id, deleted FROM tiles WHERE button_tile_id = ? ORDER BY id", (button["id"],))
+    return {
+        "id": button["id"],
+        "created_by": _user(db, button["created_by"]),
+        "last_modified_by": _user(db, button["last_modified_by"]),
+        "url": button["url"],
+        "text": button["text"],
+        "placement": button["placement"],
+        "dashboard_tiles": [{"id": r["id"], "dashboard_id": r["dashboard_id"], "deleted": bool(r["deleted"])}
+                            for r in tiles],
+        "style": button["style"],
+        "last_modified_at": button["last_modified_at"],
+        "team": button["project_id"],
+    }
+
+
 def _layout_key(tile: sqlite3.Row) -> tuple[float, float, int]:
     """PostHog orders tiles by their ``sm`` layout (y, then x; 100 when absent), stably."""
     layouts = loads(tile["layouts"])
@@ -276,11 +313,15 @@ def tile_json(db: Database, tile: sqlite3.Row, order: int, project_id: int) -> d
     if tile["text_id"] is not None:
         row = db.one("SELECT * FROM texts WHERE id = ?", (tile["text_id"],))
         text = None if row is None else text_json(db, row, project_id)
+    button = None
+    if tile["button_tile_id"] is not None:
+        row = db.one("SELECT * FROM button_tiles WHERE id = ?", (tile["button_tile_id"],))
+        button = None if row is None else button_tile_json(db, row)
     return {
         "id": tile["id"],
         "insight": insight,
         "text": text,
-        "button_tile": None,
+        "button_tile": button,
         "layouts": {} if loads(tile["layouts"]) is None else loads(tile["layouts"]),  # verbatim JSON
         "color": tile["color"],
         "show_description": None if tile["show_description"] is None else bool(tile["show_description"]),
@@ -356,226 +397,39 @@ def dashboard_json(ctx: Ctx, row: sqlite3.Row, *, detail: bool) -> dict[str, Any
     return plan.shape("dashboard", body)
 
 
-# --- DRF's field rules ------------------------------------------------------------------------------------
+# --- the dashboards endpoints' frame ---------------------------------------------------------------------
 
-_TRUE = frozenset({"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1"})
-_FALSE = frozenset({"f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0"})
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_DJANGO_DATETIME = re.compile(
-    r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})[T ](?P<hour>\d{1,2}):(?P<minute>\d{1,2})"
-    r"(?::(?P<second>\d{1,2})(?:[.,](?P<microsecond>\d{1,6})\d{0,6})?)?\s*(?P<tzinfo>Z|[+-]\d{2}(?::?\d{2})?)?$"
-)
+Handler = Callable[[Request], Awaitable[Response]]
 
 
-def invalid(detail: str, attr: str | None, code: str = "invalid_input") -> errors.ApiError:
-    return errors.validation_error(detail, attr=attr, code=code)
+def endpoint(handler: Handler) -> Handler:
+    """Marks a dashboards handler; home of the envelope mutant that drops ``attr`` from 400s."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except errors.ApiError as exc:
+            if exc.status == 400 and exc.type == "validation_error" and mutants.active(ENVELOPE_MISSING_ATTR):
+                body = exc.body()
+                del body["attr"]
+                raise errors.RawResponse(json_response(body, 400)) from None
+            raise
+
+    return wrapped
 
 
-def null_error(attr: str) -> errors.ApiError:
-    return invalid("This field may not be null.", attr, "null")
+def detail_response(ctx: Ctx, dashboard_id: int, status: int = 200) -> Response:
+    """The Dashboard body of ``dashboard_id`` as a response (create, retrieve, move_tile, templates)."""
+    row = ctx.db.one("SELECT * FROM dashboards WHERE id = ?", (dashboard_id,))
+    response = json_response(dashboard_json(ctx, row, detail=True), status)
+    if mutants.active(WRONG_CONTENT_TYPE):
+        response.headers["content-type"] = "text/plain; charset=utf-8"
+    return response
 
 
-def type_name(value: Any) -> str:
-    return type(value).__name__
-
-
-def str_to_bool(value: Any) -> bool:
-    """PostHog's ``posthog.utils.str_to_bool``: truthy spellings only; everything else is False."""
-    if not value:
-        return False
-    return str(value).lower() in ("y", "yes", "t", "true", "on", "1")
-
-
-def boolean_field(value: Any, attr: str, *, allow_null: bool = False) -> bool | None:
-    if value is None:
-        if allow_null:
-            return None
-        raise null_error(attr)
-    if value is True or (isinstance(value, str) and value in _TRUE):
-        return True
-    if value is False or (isinstance(value, str) and value in _FALSE):
-        return False
-    if isinstance(value, int | float) and not isinstance(value, bool) and value in (0, 1):
-        return bool(value)
-    raise invalid("Must be a valid boolean.", attr)
-
-
-def char_field(
-    value: Any,
-    attr: str,
-    *,
-    max_length: int | None = None,
-    allow_null: bool = False,
-    allow_blank: bool = True,
-    max_length_message: str | None = None,
-) -> str | None:
-    if value is None:
-        if allow_null:
-            return None
-        raise null_error(attr)
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise invalid("Not a valid string.", attr)
-    text = str(value).strip()
-    if text == "":
-        if not allow_blank:
-            raise invalid("This field may not be blank.", attr, "blank")
-        return ""
-    if "\x00" in text:
-        raise invalid("Null characters are not allowed.", attr, "null_characters_not_allowed")
-    found = _SURROGATE.search(text)
-    if found:
-        raise invalid(
-            f"Surrogate characters are not allowed: U+{ord(found.group()):X}.", attr, "surrogate_characters_not_allowed"
-        )
-    if max_length is not None and len(text) > max_length:
-        raise invalid(
-            max_length_message or f"Ensure this field has no more than {max_length} characters.", attr, "max_length"
-        )
-    return text
-
-
-def integer_field(
-    value: Any, attr: str, *, allow_null: bool = False, min_value: int | None = None, max_value: int | None = None
-) -> int | None:
-    if value is None:
-        if allow_null:
-            return None
-        raise null_error(attr)
-    if isinstance(value, str) and len(value) > 1000:
-        raise invalid("String value too large.", attr, "max_string_length")
-    try:
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ValueError
-        number = int(re.sub(r"\.0*\s*$", "", str(value)))
-    except (ValueError, OverflowError):
-        raise invalid("A valid integer is required.", attr) from None
-    if max_value is not None and number > max_value:
-        raise invalid(f"Ensure this value is less than or equal to {max_value}.", attr, "max_value")
-    if min_value is not None and number < min_value:
-        raise invalid(f"Ensure this value is greater than or equal to {min_value}.", attr, "min_value")
-    return number
-
-
-def choice_field(value: Any, attr: str, choices: tuple[int, ...], *, allow_null: bool = False) -> int | None:
-    """DRF's ChoiceField: the input's ``str()`` must be one of the choices' ``str()``."""
-    if value is None:
-        if allow_null:
-            return None
-        raise null_error(attr)
-    by_string = {str(choice): choice for choice in choices}
-    if not isinstance(value, bool) and str(value) in by_string:
-        return by_string[str(value)]
-    raise invalid(f'"{value}" is not a valid choice.', attr, "invalid_choice")
-
-
-def datetime_field(value: Any, attr: str, *, allow_null: bool = True, form: bool = False) -> str | None:
-    """DRF's DateTimeField on ISO 8601 input; stored and shown in DRF's ``...Z`` format.
-
-    A blank value is null only in a form body (``Field.get_value`` on HTML input); in JSON ``""`` is
-    just a malformed datetime (``DateTimeField.to_internal_value``: 400 ``invalid``).
-    """
-    if value is None or (value == "" and allow_null and form):
-        if allow_null:
-            return None
-        raise null_error(attr)
-    message = (
-        "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
-    )
-    if not isinstance(value, str):
-        raise invalid(message, attr)
-    moment = None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        match = _DJANGO_DATETIME.match(value)
-        if match:
-            try:
-                moment = datetime.fromisoformat(_django_to_iso(match))
-            except ValueError:
-                moment = None
-    if moment is None:
-        raise invalid(message, attr)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    try:
-        return iso_z(moment)
-    except (ValueError, OverflowError):
-        raise invalid(message, attr) from None
-
-
-def _django_to_iso(match: re.Match[str]) -> str:
-    parts = match.groupdict()
-    micro = (parts["microsecond"] or "0").ljust(6, "0")
-    tz = parts["tzinfo"] or ""
-    if tz and tz != "Z" and len(tz) == 3:
-        tz += ":00"
-    return (
-        f"{int(parts['year']):04d}-{int(parts['month']):02d}-{int(parts['day']):02d}T{int(parts['hour']):02d}:"
-        f"{int(parts['minute']):02d}:{int(parts['second'] or 0):02d}.{micro}{tz.replace('Z', '+00:00')}"
-    )
-
-
-def list_field(value: Any, attr: str, *, allow_null: bool = False) -> list[Any] | None:
-    if value is None:
-        if allow_null:
-            return None
-        raise null_error(attr)
-    if isinstance(value, str) or not isinstance(value, list):
-        raise invalid(f'Expected a list of items but got type "{type_name(value)}".', attr, "not_a_list")
-    return value
-
-
-def dict_field(value: Any, attr: str | None) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise invalid(f"Invalid data. Expected a dictionary, but got {type_name(value)}.", attr)
-    return value
-
-
-def uuid_field(value: Any, attr: str) -> str:
-    """DRF's UUIDField: a UUID string in any of Python's spellings, or an integer."""
-    if value is None:
-        raise null_error(attr)
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        if isinstance(value, int):
-            return str(uuid.UUID(int=value))
-        if isinstance(value, str):
-            return str(uuid.UUID(hex=value))
-        raise ValueError
-    except (ValueError, TypeError, AttributeError):
-        raise invalid("Must be a valid UUID.", attr) from None
-
-
-def reject_surrogates(data: dict[str, Any]) -> None:
-    """Lone surrogates cannot be stored or echoed as UTF-8: refuse them up front, on the field that has one."""
-
-    def find(value: Any) -> str | None:
-        if isinstance(value, str):
-            found = _SURROGATE.search(value)
-            return found.group() if found else None
-        if isinstance(value, dict):
-            for key, item in value.items():
-                hit = find(key) or find(item)
-                if hit:
-                    return hit
-        if isinstance(value, list):
-            for item in value:
-                hit = find(item)
-                if hit:
-                    return hit
-        return None
-
-    for key, value in data.items():
-        hit = find(key)
-        attr = None if hit else key
-        hit = hit or find(value)
-        if hit:
-            raise invalid(
-                f"Surrogate characters are not allowed: U+{ord(hit):X}.", attr, "surrogate_characters_not_allowed"
-            )
-
-
-def json_text(value: Any) -> str | None:
-    """JSON for a JSON column (ASCII-escaped, so any text the parser accepted can be stored)."""
-    return None if value is None else json.dumps(value, separators=(",", ":"))
+def lookup_dashboard(ctx: Ctx, raw_id: Any, *, include_deleted: bool = False) -> sqlite3.Row:
+    """The path's dashboard for a dashboards endpoint, or 404 "Not found." (§2.4)."""
+    if mutants.active(UNKNOWN_500) and find_dashboard(ctx.db, ctx.project_id, raw_id) is None:
+        raise errors.server_error()
+    return load_dashboard(ctx, raw_id, include_deleted=include_deleted)

@@ -31,6 +31,16 @@ from .event_dates import parse_date, parse_iso
 from .storage import Database
 from .timeutil import to_micros
 
+_COMBINATIONS = "tests/test_events.py::test_a_combination_selects_exactly_what_it_documents"
+FIRST_LEAF_ONLY = mutants.declare(
+    "events_properties_first_leaf_only", "every filter of a `properties` list applies, ANDed (§7.2)",
+    killed_by=(_COMBINATIONS,),
+)
+OR_AS_AND = mutants.declare(
+    "events_properties_or_group_as_and", "an OR group matches events that match any of its values (§7.2)",
+    killed_by=(_COMBINATIONS,),
+)
+
 UNPARSABLE = "Properties are unparsable!"
 SUPPORTED_TYPES = ("event", "person")
 OPERATORS = (
@@ -315,7 +325,7 @@ class _Compiler:
         if depth > MAX_DEPTH:
             raise invalid(f"Property groups are nested more than {MAX_DEPTH} levels deep.")
         if isinstance(node, list) and top:
-            return self.group("AND", node, depth, leaves_only=True)
+            return self.group("AND", node[:1] if mutants.active(FIRST_LEAF_ONLY) else node, depth, leaves_only=True)
         if not isinstance(node, dict):
             if self.malformed == CONTRACT_400:
                 raise unparsable()
@@ -326,7 +336,8 @@ class _Compiler:
             if is_group and not isinstance(node.get("values", []), list):
                 raise unparsable()
             if is_group:
-                return self.group(kind.upper(), node.get("values", []), depth)
+                joiner = "AND" if mutants.active(OR_AS_AND) else kind.upper()
+                return self.group(joiner, node.get("values", []), depth)
             return self.filter(node)
         if not isinstance(node.get("values"), list):  # PostHog: a node with a `values` list is a group
             return self.filter(node)
@@ -334,7 +345,8 @@ class _Compiler:
             if self.malformed == DROPPED:
                 return None
             self.refused(f"group type {json.dumps(node.get('type'))} is not AND or OR")
-        return self.group(str(node["type"]), node["values"], depth)
+        joiner = "AND" if mutants.active(OR_AS_AND) else str(node["type"])
+        return self.group(joiner, node["values"], depth)
 
     def group(self, joiner: str, values: list[Any], depth: int, *, leaves_only: bool = False) -> Fragment:
         if self.malformed == CONTRACT_400 and any(isinstance(value, list) for value in values):

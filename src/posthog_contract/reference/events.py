@@ -93,6 +93,22 @@ UNPARSABLE_DATE_500 = mutants.declare(
     "events_unparsable_date_500", "an unparsable events `before`/`after` reads as now, never a 5xx (§7.1)",
     killed_by=("tests/test_malformed_input.py::test_unparsable_after_reads_as_now", "tests/test_property_based.py"),
 )
+OFFSET_IGNORED = mutants.declare(
+    "events_offset_ignored", "events `offset` skips rows (§7.1)",
+    killed_by=("tests/test_events.py::test_offset_skips_rows_of_the_limited_page",),
+)
+PERSON_ON_RETRIEVE_ONLY = mutants.declare(
+    "events_list_ignores_include_person", "`include_person` fills `person` on the list too (§7.1, §7.3)",
+    killed_by=("tests/test_events.py::test_include_person_fills_person_on_the_list_too",),
+)
+CSV_IGNORES_FILTERS = mutants.declare(
+    "events_csv_ignores_filters", "the CSV export applies the filters of the request (§7.3)",
+    killed_by=("tests/test_events.py::test_csv_format_lists_the_events",),
+)
+DISTINCT_ID_DROPPED_WITH_EVENT = mutants.declare(
+    "events_distinct_id_dropped_beside_event", "`event` and `distinct_id` together select events matching both (§7.1)",
+    killed_by=("tests/test_events.py::test_a_combination_selects_exactly_what_it_documents",),
+)
 CSV_AS_JSON = mutants.declare("events_csv_as_json", "events `format=csv` answers text/csv (§7.3)")
 CONTENT_TYPE_TEXT = mutants.declare("events_content_type_text", "events endpoints answer application/json (§7.3)")
 ORDER_BY_IGNORED = mutants.declare(
@@ -583,7 +599,7 @@ async def list_events(request: Request) -> Response:
     # PostHog's order (EventViewSet.list, then LegacyEventsListQuery.run_page): limit, the properties
     # JSON, orderBy, the dates, action_id, then each property filter; the first it cannot read answers
     limit, requested_limit = _limit(request, params, CSV_DEFAULT_LIMIT if fmt == "csv" else DEFAULT_LIMIT)
-    offset = _offset(params)
+    offset = 0 if mutants.active(OFFSET_IGNORED) else _offset(params)
     properties = None
     raw_properties = params.get("properties")
     if raw_properties:
@@ -597,7 +613,7 @@ async def list_events(request: Request) -> Response:
     before = _date(request, params, "before", moment) or moment + FUTURE_SLACK
     after = _date(request, params, "after", moment) or moment - DEFAULT_WINDOW  # personal keys: the last 24 h
 
-    include_person = _truthy(params.get("include_person"))
+    include_person = _truthy(params.get("include_person")) and not mutants.active(PERSON_ON_RETRIEVE_ONLY)
     if _action_id(request, params):  # the reference has no actions: every action matches nothing
         return csv_response([]) if as_csv else _json({"next": None, "results": []})
     if raw_properties:
@@ -607,6 +623,9 @@ async def list_events(request: Request) -> Response:
             if exc.detail == "Properties are unparsable!" and mutants.active(UNPARSABLE_500):
                 raise errors.server_error() from None
             raise
+
+    if as_csv and mutants.active(CSV_IGNORES_FILTERS):
+        params = {k: v for k, v in params.items() if k not in ("event", "distinct_id")}
 
     person_pk = None
     if params.get("person_id") and not mutants.active(FILTER_PERSON_IGNORED):
@@ -620,7 +639,8 @@ async def list_events(request: Request) -> Response:
         after=to_micros(after),
         before=to_micros(before),
         visible_at=time.time(),
-        distinct_id=params.get("distinct_id") or None,
+        distinct_id=None if mutants.active(DISTINCT_ID_DROPPED_WITH_EVENT) and params.get("event")
+        else params.get("distinct_id") or None,
         event=params.get("event") or None,
         person_pk=person_pk,
         properties=properties,

@@ -15,6 +15,10 @@ suite against each and expect it to fail. ``killed_by`` names the tests expected
 (a test module, a test node id, or a prefix of one): only a failure of one of those, asserting
 something about the host, counts as a kill (``posthog_contract.mutation``). Mutants declared before
 ``killed_by`` existed take theirs from :mod:`.mutant_killers`.
+
+A mutant whose killing check is not written yet is declared ``pending="why"``: it can be switched on
+(``--mutant NAME``) and is listed by ``--list-pending-mutants``, but it stays out of the catalogue the
+mutation score counts until the check exists and the declaration names it in ``killed_by``.
 """
 
 from __future__ import annotations
@@ -24,11 +28,16 @@ from collections.abc import Iterable
 _CATALOGUE: dict[str, str] = {}
 _KILLERS: dict[str, tuple[str, ...]] = {}
 _ACTIVE: set[str] = set()
+_PENDING: dict[str, tuple[str, str]] = {}
 
 
-def declare(name: str, rule: str, *, killed_by: Iterable[str] = ()) -> str:
+def declare(name: str, rule: str, *, killed_by: Iterable[str] = (), pending: str | None = None) -> str:
     """Register a mutant, the contract rule it breaks and the tests expected to kill it; returns
-    ``name`` for use with :func:`active`."""
+    ``name`` for use with :func:`active`. ``pending``: why no check kills it yet (kept out of the
+    catalogue)."""
+    if pending is not None:
+        _PENDING[name] = (rule, pending)
+        return name
     if name in _CATALOGUE and _CATALOGUE[name] != rule:
         raise ValueError(f"mutant {name!r} declared twice with different rules")
     _CATALOGUE[name] = rule
@@ -49,7 +58,7 @@ def active(name: str) -> bool:
 
 
 def activate(names: list[str] | tuple[str, ...]) -> None:
-    unknown = [n for n in names if n not in _CATALOGUE]
+    unknown = [n for n in names if n not in _CATALOGUE and n not in _PENDING]
     if unknown:
         raise ValueError(f"unknown mutant(s): {', '.join(unknown)}; see --list-mutants")
     _ACTIVE.clear()
@@ -59,3 +68,8 @@ def activate(names: list[str] | tuple[str, ...]) -> None:
 def catalogue() -> dict[str, str]:
     """Every declared mutant and the rule it breaks (import the app first so all are declared)."""
     return dict(sorted(_CATALOGUE.items()))
+
+
+def pending() -> dict[str, tuple[str, str]]:
+    """The mutants waiting for their killing check: name -> (rule, why it is pending)."""
+    return dict(sorted(_PENDING.items()))

@@ -11,6 +11,13 @@ FEATURES = ("tagging", "access-control", "event-windows")
 RELEASES = ("2024-01",)
 #: ``--malformed-input``: how the events list answers values PostHog cannot read (contract §1.7)
 MALFORMED_INPUT = ("400", "500", "drop")
+#: how ``/api/environments/`` is served (``--environments``, contract §1.9; posthog/middleware.py):
+#: ``rewrite`` EnvironmentsRewriteMiddleware (today's PostHog), ``redirect`` EnvironmentsRedirectMiddleware
+#: with its ``api-environments-redirect`` flag on (307), ``headers`` the same middleware with the flag off
+#: (served on the legacy route, deprecation headers added), ``direct`` before the deprecation
+ENVIRONMENTS_MODES = ("rewrite", "redirect", "headers", "direct")
+#: PostHog's ``API_ENVIRONMENTS_SUNSET_DATE`` default (posthog/settings/web.py)
+SUNSET_DATE = "2026-07-31"
 _SECONDS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 
 
@@ -56,6 +63,19 @@ class ServerOptions:
     # capture requests included), answers 429 + Retry-After. 0: off. Not PostHog's own limiter (§1.8).
     throttle_every: int = 0
     throttle_retry_after: int = 1
+    #: ``--environments``; None: the release's own (current: ``rewrite``, 2024-01: ``direct``)
+    environments: str | None = None
+    #: ``--sunset-date``: the ``Sunset`` of the deprecation headers (None or "": no header)
+    sunset_date: str | None = SUNSET_DATE
+    #: ``--clock-offset``: seconds added to the reference's *now* (negative: a host behind the runner)
+    clock_offset_s: float = 0.0
+
+    @property
+    def environments_mode(self) -> str:
+        """The ``/api/environments/`` behaviour in force: the explicit choice, else the release's."""
+        if self.environments is not None:
+            return self.environments
+        return "direct" if self.release is not None else "rewrite"
 
     @classmethod
     def with_rate(cls, rate: Rate, **kwargs: object) -> ServerOptions:

@@ -18,11 +18,17 @@ COUNT_WRONG = mutants.declare("list_count_is_page_size", "dashboards list `count
 COUNT_DRIFTS = mutants.declare(
     "dashboard_count_drifts_between_pages", "`count` is all visible items, the same on every page (§1.6)",
     killed_by=(
-        "tests/test_pagination.py::test_dashboards_walk_covers_the_whole_list",
+        "tests/test_pagination.py::test_dashboards_walk_covers_the_whole_list_in_order",
         "tests/test_dashboard_lifecycle.py",
         "tests/test_property_based.py",
         "tests/test_stateful.py",
     ),
+)
+
+OFFSET_IN_PAGES = mutants.declare(
+    "dashboards_offset_counts_pages", "`offset` counts rows, not pages of `limit` (§1.6)",
+    killed_by=("tests/test_pagination.py::test_limit_and_offset_together_select_a_slice",
+               "tests/test_pagination.py::test_dashboards_walk_covers_the_whole_list_in_order"),
 )
 
 DEFAULT_LIMIT = 100
@@ -47,6 +53,8 @@ class Window:
 def window(request: Request) -> Window:
     limit = _positive_int(request.query_params.get("limit"), strict=True) or DEFAULT_LIMIT
     offset = _positive_int(request.query_params.get("offset"), strict=False) or 0
+    if mutants.active(OFFSET_IN_PAGES) and "offset" in request.query_params and "limit" in request.query_params:
+        offset *= limit
     return Window(limit, offset)
 
 

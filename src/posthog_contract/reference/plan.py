@@ -31,6 +31,11 @@ def configure(features_off: frozenset[str], release: str | None, move_tile_key: 
     _STATE["move_tile_key"] = move_tile_key
 
 
+def release() -> str | None:
+    """The older release the reference imitates (``--release``), or None for the current one."""
+    return _STATE["release"]
+
+
 def move_tile_key() -> str:
     """Which destination key ``move_tile`` reads: ``both`` (default), ``to_dashboard`` or ``toDashboard``."""
     return str(_STATE["move_tile_key"])

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
-from . import mutants, world
+from . import environments, mutants, timeutil, world
 from .app import create_app
 from .options import ServerOptions
 from .storage import Database
@@ -86,6 +86,7 @@ def serve(
     credentials_path: str | None = None,
     options: ServerOptions | None = None,
     exit_with_stdin: bool = False,
+    on_ready: Callable[[world.Credentials], None] | None = None,
 ) -> None:
     options = options or ServerOptions()
     temp_dir = None
@@ -93,6 +94,7 @@ def serve(
         temp_dir = tempfile.TemporaryDirectory(prefix="posthog-reference-")
         db_path = os.path.join(temp_dir.name, "reference.sqlite3")
     db = Database(db_path)
+    timeutil.set_clock_offset(options.clock_offset_s)  # the seeded world's stamps too
     world.seed(db)
     world.apply_plan(db, options.features_off)
     app = create_app(db, options)  # imports every resource module, so every mutant is declared
@@ -100,12 +102,22 @@ def serve(
     sock = bind_socket(host, port)
     bound_port = sock.getsockname()[1]
     creds = world.credentials(f"http://{host}:{bound_port}")
+    app.state.site_url = creds.base_url
+    sockets = [sock]
+    if mutants.active(environments.REDIRECT_OTHER_ORIGIN):
+        # another origin serving the same data: a client that follows the 307 there (and sends its key)
+        # gets good answers, so only a suite that refuses to follow it kills the mutant
+        other = bind_socket(host, 0)
+        sockets.append(other)
+        app.state.other_origin = f"http://{host}:{other.getsockname()[1]}"
 
     def announce() -> None:
         line = creds.to_json()
         if credentials_path:
             with open(credentials_path, "w") as handle:
                 handle.write(line + "\n")
+        if on_ready is not None:  # e.g. __main__'s --env-file
+            on_ready(creds)
         print(line, flush=True)
 
     # uvicorn closes a connection idle for 5 s by default; a client reusing it at that moment gets
@@ -117,7 +129,7 @@ def serve(
     if exit_with_stdin:
         _exit_when_stdin_closes(server)
     try:
-        server.run(sockets=[sock])
+        server.run(sockets=sockets)
     finally:
         db.close()
         if temp_dir is not None:

@@ -21,18 +21,15 @@ from .auth import SHARING_READ, SHARING_WRITE, Ctx, authorize
 from .bodies import read_data
 from .dashboard_access import (
     DASHBOARD_NOT_FOUND,
-    boolean_field,
     current_sharing,
-    invalid,
-    json_text,
     load_dashboard,
     not_allowed,
-    reject_surrogates,
     require_edit,
 )
+from .drf_fields import boolean_field, invalid, reject_surrogates
 from .errors import json_response
 from .routing import Route
-from .storage import loads
+from .storage import json_text, loads
 from .timeutil import iso_z, now
 
 SHARING_ARRAY = mutants.declare("sharing_array", "sharing GET answers one SharingConfiguration object (§3, §10)")
@@ -68,6 +65,28 @@ PASSWORD_REQUIRED_COERCED = mutants.declare(
         "tests/test_sharing.py::test_password_required_must_be_a_boolean",
         "tests/test_property_based.py::test_write_operations_conform",
     ),
+)
+
+_FIELDS = "tests/test_writes.py::test_write_stores_each_field_and_ignores_the_rest"
+SETTINGS_ECHOED = mutants.declare(
+    "sharing_settings_echoed_not_stored", "sharing PATCH stores `settings` (a later GET shows them) (§3)",
+    killed_by=(f"{_FIELDS}[dashboards_sharing_partial_update-settings]",),
+)
+PASSWORD_FLAG_ECHOED = mutants.declare(
+    "sharing_password_required_echoed_not_stored", "sharing PATCH stores `password_required` (§3)",
+    killed_by=(f"{_FIELDS}[dashboards_sharing_partial_update-password_required]",),
+)
+TOKEN_WRITABLE = mutants.declare(
+    "sharing_access_token_writable", "`access_token` is read-only: a PATCH never sets it (§1.1, §3)",
+    killed_by=(f"{_FIELDS}[dashboards_sharing_partial_update-access_token]",),
+)
+REFRESH_DROPS_SETTINGS = mutants.declare(
+    "sharing_refresh_drops_settings", "refresh copies enabled, settings and password_required (§3)",
+    killed_by=("tests/test_writes.py::test_write_changes_only_what_the_contract_says[dashboards_sharing_refresh_create]",),
+)
+ENABLE_RESETS_SETTINGS = mutants.declare(
+    "sharing_enable_resets_settings", "a PATCH changes only the fields it carries: enabling keeps the settings (§3)",
+    killed_by=("tests/test_flows.py::test_sharing_changes_touch_only_what_they_write",),
 )
 
 REFRESH_GRACE = timedelta(minutes=5)
@@ -181,6 +200,9 @@ async def patch_sharing(request: Request) -> Response:
                     changes["access_token"] = new_token()  # re-enabling issues a new link (newest PostHog)
             if "settings" in stored_values:
                 changes["settings"] = json_text(stored_values["settings"])
+            resets = mutants.active(ENABLE_RESETS_SETTINGS) and stored_values.get("enabled")
+            if resets and "settings" not in stored_values:
+                changes["settings"] = None
             if "password_required" in stored_values:
                 changes["password_required"] = int(bool(stored_values["password_required"]))
             if changes:
@@ -188,7 +210,20 @@ async def patch_sharing(request: Request) -> Response:
                 conn.execute(
                     f"UPDATE sharing_configurations SET {assignments} WHERE id = ?", (*changes.values(), config_id)
                 )
+        if mutants.active(TOKEN_WRITABLE) and isinstance(data.get("access_token"), str):
+            conn.execute("UPDATE sharing_configurations SET access_token = ? WHERE id = ?",
+                         (data["access_token"], config_id))
     body = config_json(ctx.db.one("SELECT * FROM sharing_configurations WHERE id = ?", (config_id,)))
+    restore = [c for name, c in ((SETTINGS_ECHOED, "settings"), (PASSWORD_FLAG_ECHOED, "password_required"))
+               if mutants.active(name) and c in values]
+    if restore:  # answered as written, stored as it was
+        for column in restore:
+            body[column] = values[column]
+        with ctx.db.write() as conn:
+            for column in restore:
+                old = current[column] if current is not None else None
+                conn.execute(f"UPDATE sharing_configurations SET {column} = ? WHERE id = ?",
+                             (old if column == "settings" else int(bool(old)), config_id))
     if "enabled" in values:
         body["enabled"] = bool(values["enabled"])  # echoed even when a mutant did not store it
     return json_response(body)
@@ -217,7 +252,7 @@ async def refresh_sharing(request: Request) -> Response:
                     iso_z(stamp),
                     current["enabled"] if current is not None else 0,
                     new_token(),
-                    current["settings"] if current is not None else None,
+                    current["settings"] if current is not None and not mutants.active(REFRESH_DROPS_SETTINGS) else None,
                     current["password_required"] if current is not None else 0,
                 ),
             ).lastrowid

@@ -107,9 +107,28 @@ CREATE TABLE IF NOT EXISTS tiles (
     deleted INTEGER NOT NULL DEFAULT 0,
     show_description INTEGER,
     transparent_background INTEGER,
-    last_refresh TEXT
+    last_refresh TEXT,
+    button_tile_id TEXT REFERENCES button_tiles(id)
 );
 CREATE INDEX IF NOT EXISTS tiles_by_dashboard ON tiles(dashboard_id, deleted);
+-- PostHog's ButtonTile (a UUIDModel): a link button on a dashboard
+CREATE TABLE IF NOT EXISTS button_tiles (
+    id TEXT PRIMARY KEY,
+    project_id INTEGER NOT NULL REFERENCES projects(id),
+    url TEXT NOT NULL,
+    text TEXT NOT NULL,
+    placement TEXT NOT NULL DEFAULT 'left',
+    style TEXT NOT NULL DEFAULT 'primary',
+    created_by INTEGER REFERENCES users(id),
+    last_modified_at TEXT NOT NULL,
+    last_modified_by INTEGER REFERENCES users(id)
+);
+-- PostHog's QuickFilter (a UUIDModel, team-scoped): what a dashboard's quick_filter_ids may name
+CREATE TABLE IF NOT EXISTS quick_filters (
+    id TEXT PRIMARY KEY,
+    project_id INTEGER NOT NULL REFERENCES projects(id),
+    name TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sharing_configurations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     dashboard_id INTEGER NOT NULL REFERENCES dashboards(id),
@@ -172,6 +191,11 @@ def loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def json_text(value: Any) -> str | None:
+    """JSON for a JSON column (ASCII-escaped, so any text the parser accepted can be stored)."""
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
 class Database:
     """One SQLite connection with WAL; ``write()`` is one transaction, committed before it returns."""
 
@@ -192,6 +216,13 @@ class Database:
         self._conn.execute("PRAGMA wal_autocheckpoint=16384")
         self._conn.execute("PRAGMA mmap_size=1073741824")
         self._conn.executescript(SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """A ``--db`` file written by an older reference gains the columns added since (data kept)."""
+        tiles = {row[1] for row in self._conn.execute("PRAGMA table_info(tiles)")}
+        if "button_tile_id" not in tiles:
+            self._conn.execute("ALTER TABLE tiles ADD COLUMN button_tile_id TEXT REFERENCES button_tiles(id)")
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

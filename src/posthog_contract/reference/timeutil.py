@@ -1,12 +1,26 @@
-"""Time helpers shared by the reference server's modules (one clock, one ISO format)."""
+"""Time helpers shared by the reference server's modules (one clock, one ISO format).
+
+The clock may run ahead of or behind the machine's (``--clock-offset SECONDS``): a PostHog host whose
+clock is 30 s off the runner's is a real deployment, and every *now* the reference reads (events'
+default stamps and windows, ``created_at``, ``last_accessed_at``, sharing) comes from :func:`now`.
+Rate limits and ingestion delays measure durations on the machine's monotonic clock instead.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+_OFFSET: list[timedelta] = [timedelta(0)]
+
+
+def set_clock_offset(seconds: float) -> None:
+    """``--clock-offset``: shift :func:`now` by ``seconds`` (negative: behind the machine's clock)."""
+    _OFFSET[0] = timedelta(seconds=seconds)
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The reference host's *now* (the machine's clock plus ``--clock-offset``)."""
+    return datetime.now(UTC) + _OFFSET[0]
 
 
 def iso_z(moment: datetime) -> str:

@@ -26,6 +26,11 @@ OUTSIDER_UUID = "0190b7a1-0000-7000-8000-0000000000a3"
 
 READ_SCOPES = ["dashboard:read", "sharing_configuration:read", "query:read"]
 
+#: one quick filter per project (PostHog's QuickFilter; its API is session-only, scope_object "INTERNAL",
+#: so a personal key can name quick filters in a dashboard's quick_filter_ids but never list or create them)
+QUICK_FILTER_ID = "0190b7a1-0000-7000-8000-0000000000f1"
+OTHER_PROJECT_QUICK_FILTER_ID = "0190b7a1-0000-7000-8000-0000000000f2"
+
 #: label -> (key value, owner uuid, scopes, scoped projects or None)
 KEYS: dict[str, tuple[str, str, list[str], list[int] | None]] = {
     "full": ("phx_reference0full0access0key000000000000000", OWNER_UUID, ["*"], None),
@@ -96,6 +101,7 @@ def apply_plan(db: Database, features_off: frozenset[str]) -> None:
 def seed(db: Database) -> None:
     """Insert the world once; a database that already has it (``--db`` reuse) is left alone."""
     if db.scalar("SELECT COUNT(*) FROM organizations"):
+        _seed_quick_filters(db)  # a --db file from before quick filters existed
         return
     stamp = iso_z(now())
     with db.write() as c:
@@ -170,4 +176,13 @@ def seed(db: Database) -> None:
                 (label, value, user_ids[owner], json.dumps(scopes), None if teams is None else json.dumps(teams))
                 for label, (value, owner, scopes, teams) in KEYS.items()
             ],
+        )
+    _seed_quick_filters(db)
+
+
+def _seed_quick_filters(db: Database) -> None:
+    with db.write() as c:
+        c.executemany(
+            "INSERT OR IGNORE INTO quick_filters (id, project_id, name) VALUES (?, ?, ?)",
+            [(QUICK_FILTER_ID, PROJECT_ID, "Browser"), (OTHER_PROJECT_QUICK_FILTER_ID, OTHER_PROJECT_ID, "Browser")],
         )

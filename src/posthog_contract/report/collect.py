@@ -1,22 +1,26 @@
 """pytest plugin: the evidence of a run, the ``--report DIR`` files and the end-of-run summary.
 
-Registered by ``posthog_contract.plugin`` (``pytest_plugins``). It watches, never steers:
+Registered by ``posthog_contract.plugin`` (``pytest_plugins``), which hands it the run's session
+(`ReportCollector.attach`). It watches, never steers: what a failure is (violation, tool error,
+accepted) and the exit status are decided in ``posthog_contract.verdicts``, the host's drift is
+compared by the session; this module reads both. It watches:
 
-- every request of the suite's client (``ContractClient.on_exchange``) and of the schemathesis
-  session (a ``requests`` response hook), already redacted, to learn which operation each test
+- every request of the run's client and of the schemathesis session (the session's observers),
+  already redacted, to learn which operation each test
   hit, the statuses, parameters and fields each operation showed, and fields the contract does
   not document;
 - every test report (``pytest_runtest_logreport``, schemathesis' per-operation subtests included),
   for outcomes, skip and unavailable reasons, and the redacted exchanges that prove a failure;
-- the host's own OpenAPI document (drift), fetched once when ``--report`` or ``--drift-fail`` asks.
+- every test's declarations (its ``operations`` and ``check`` marks, `posthog_contract.marks`): where
+  it lands in the matrix, whatever its outcome (a skipped or unavailable test lands there too);
+- the verdicts (``posthog_contract.verdicts``) and the drift the run found, at the end of the run.
 
 JUnit XML stays pytest's own ``--junitxml``; each test case gains two properties,
-``contract_operations`` and ``contract_checks`` (operation ids and check kinds, never secrets).
+``contract_operations`` and ``contract_checks`` (the declared operation ids and check kinds).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -33,18 +37,18 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from .. import config as settings_module
+from .. import locations, marks
 from .. import operations as ops
 from .. import outcomes as outcome_module
-from ..outcomes import LOG, UNAVAILABLE_PREFIX
-from ..policy import LEDGER
+from ..outcomes import UNAVAILABLE_PREFIX
 from ..redaction import Redactor
 from . import drift as drift_module
 from . import har as har_module
 from . import junit, match, model, render_html
-from . import waivers as waivers_module
 from .shapes import contract_node, observe
 
-__all__ = ["ReportCollector", "schema_drift"]
+__all__ = ["ReportCollector"]
 
 KEY = pytest.StashKey["ReportCollector"]()
 _GROUP = ("posthog-contract", "PostHog API contract suite")
@@ -54,10 +58,7 @@ _MAX_EVIDENCE = 3
 _EVIDENCE_BODY = 4000
 _PROPERTY_OPERATIONS = "contract_operations"
 _PROPERTY_CHECKS = "contract_checks"
-_WAIVERS_ENV = "POSTHOG_CONTRACT_WAIVERS"
 _PROVENANCE_PACKAGES = ("pytest", "schemathesis", "hypothesis", "jsonschema", "httpx", "requests")
-#: set on a report whose violation a waiver accepted (its 1-based index in the file)
-WAIVER_ATTRIBUTE = "posthog_contract_waiver"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -70,36 +71,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write report.json and report.html (matrix, evidence, coverage, drift) into DIR",
     )
     group.addoption(
-        "--drift-fail",
-        dest="contract_drift_fail",
-        action="store_true",
-        default=False,
-        help="fail when the host's own OpenAPI (/api/schema/) drifts significantly from the contract "
-        "(default: informational; the embedded reference server always fails)",
-    )
-    group.addoption(
         "--har",
         dest="contract_har",
         metavar="FILE",
         default=None,
         help="write every request and response of the run to FILE as HAR 1.2, redacted like the report",
     )
-    group.addoption(
-        "--waivers",
-        dest="contract_waivers",
-        metavar="FILE",
-        default=None,
-        help="TOML file of accepted deviations (rule or test, operation, reason, expiry): a failure a waiver "
-        f"covers is 'accepted'; an expired or unmatched waiver fails the run [env {_WAIVERS_ENV}]",
-    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "check(*kinds): the report matrix columns the test counts in (status, shape, pagination, parameters, "
-        "auth, persistence, negative, generated, drift); default: derived from the test's name",
-    )
     collector = ReportCollector(config)
     config.stash[KEY] = collector
     config.pluginmanager.register(collector, "posthog-contract-report")
@@ -111,35 +91,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.pluginmanager.unregister(collector)
 
 
-@pytest.fixture(scope="session")
-def schema_drift(pytestconfig: pytest.Config, contract: Any) -> drift_module.DriftResult:
-    """The host's /api/schema/ compared with the contract, fetched at most once per session."""
-    collector = pytestconfig.stash.get(KEY, None)
-    if collector is not None:
-        collector.drift_test_ran = True
-        if collector.drift is None:
-            collector.run_drift(contract)
-        assert collector.drift is not None
-        return collector.drift
-    return drift_module.check_host(contract.client)
-
-
 @dataclass
 class _Seen:
     """One recorded exchange of a test in flight: the phase, the operation, the evidence."""
 
     phase: str
     operation: str | None
-    path_operation: str | None  # same path, any method: a 405 probe belongs with its path
     exchange: Any
 
 
 @dataclass
 class _Live:
-    kinds: tuple[str, ...] = ()
+    declared: marks.Declared = field(default_factory=marks.Declared)
     seen: list[_Seen] = field(default_factory=list)
     subtests: bool = False
-    drift: bool = False  # the test judges the schema_drift fixture
 
 
 class ReportCollector:
@@ -147,19 +112,17 @@ class ReportCollector:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        directory = config.getoption("contract_report", default=None)
+        chosen = _run_settings(config)  # --report, --har, --drift-fail, --waivers: flag > environment > config file
+        directory = chosen["report"]
         self.report_dir: Path | None = Path(directory) if directory else None
-        self.drift_fail: bool = bool(config.getoption("contract_drift_fail", default=False))
+        self.drift_fail: bool = bool(chosen["drift-fail"])  # the report names it; verdicts.py applies it
         self.worker = hasattr(config, "workerinput")
         self.tests: dict[str, model.TestRecord] = {}
         self.live: dict[str, _Live] = {}
         self.stats: dict[str, model.OperationStats] = defaultdict(model.OperationStats)
         self.current: str | None = None
         self.phase = "session"
-        self.contract: Any = None
-        self.seed: int | None = None
-        self.drift: drift_module.DriftResult | None = None
-        self.drift_test_ran = False
+        self.session: Any = None  # the run's ContractSession, handed over by the plugin (attach)
         self.notes: list[str] = []
         self.report: dict[str, Any] | None = None
         self.written: list[Path] = []
@@ -167,19 +130,11 @@ class ReportCollector:
         self._clock = time.monotonic()
         self._env_redactor = Redactor(os.environ.get(name) for name in _KEY_VARIABLES)
         self._lock = threading.RLock()
-        self.today = datetime.now(UTC).date()
-        har_path = config.getoption("contract_har", default=None)
+        har_path = chosen["har"]
         self.har: har_module.HarArchive | None = None
         if har_path:  # an xdist worker writes its part next to FILE; the controller merges the parts
             worker = getattr(config, "workerinput", {}).get("workerid")
             self.har = har_module.HarArchive(Path(har_path), _version(), part=worker)
-        self.waivers: waivers_module.WaiverFile | None = None
-        waiver_path = config.getoption("contract_waivers", default=None) or os.environ.get(_WAIVERS_ENV, "").strip()
-        if waiver_path:
-            try:
-                self.waivers = waivers_module.load(waiver_path)
-            except waivers_module.WaiverError as exc:
-                raise pytest.UsageError(f"posthog-contract: {exc}") from None
 
     # -- redaction -------------------------------------------------------------------------------
 
@@ -200,59 +155,48 @@ class ReportCollector:
 
     # -- attaching to the session ----------------------------------------------------------------
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_fixture_setup(self, fixturedef: Any, request: Any) -> Any:
-        result = yield
+    def attach(self, session: Any) -> None:
+        """Watch ``session``'s traffic: every exchange of its clients, every answer of its requests sessions."""
+        self.session = session
+        session.exchange_observers.append(self._exchanged)
+        session.response_observers.append(self._on_requests_response)
+
+    @property
+    def contract(self) -> Any:
+        """The run's session once it reached the host (None: no contract test used the host)."""
+        return self.session if self.session is not None and self.session.connected else None
+
+    @property
+    def seed(self) -> int | None:
+        """The property-based part's seed in use, else the configured one."""
+        if self.session is None or not self.session.started:
+            return None
+        return self.session.seed if self.session.seed is not None else self.session.settings.seed
+
+    def _exchanged(self, exchange: Any) -> None:
         try:
-            if fixturedef.argname == "contract":
-                self._attach(result)
-            elif fixturedef.argname == "property_schema":
-                self._attach_generated(request)
-        except Exception as exc:  # noqa: BLE001 - the report must never break a run
-            self.notes.append(f"report: could not attach to {fixturedef.argname}: {type(exc).__name__}")
-        return result
+            connected = self.session is not None and self.session.connected
+            self.on_exchange(exchange, record=connected, label=None if connected else "(preflight)")
+        except Exception as exc:  # noqa: BLE001 - recording must never fail a request
+            self.notes.append(f"report: could not record a request: {type(exc).__name__}")
 
-    def _attach(self, session: Any) -> None:
-        if self.contract is session:
-            return
-        self.contract = session
-        client = session.client
-        earlier = client.exchanges  # preflight's requests, before any test
-        if self.report_dir is not None or self.drift_fail:
-            self.run_drift(session)
-        for exchange in earlier:
-            self.on_exchange(exchange, record=False, label="(preflight)")
-        previous = client.on_exchange
+    def report_notes(self) -> list[str]:
+        """The report's own notes, then the verdicts' (drift-fail, waiver problems), once each."""
+        return list(dict.fromkeys([*self.notes, *(self.verdicts.notes if self.verdicts else [])]))
 
-        def hook(exchange: Any) -> None:
-            try:
-                self.on_exchange(exchange)
-            except Exception as exc:  # noqa: BLE001 - recording must never fail a request
-                self.notes.append(f"report: could not record a request: {type(exc).__name__}")
-            if previous is not None:
-                previous(exchange)
+    @property
+    def verdicts(self) -> Any:
+        """The run's verdicts (``posthog_contract.verdicts``), when the project's plugin decides them."""
+        return None if self.session is None else self.session.verdicts
 
-        client.on_exchange = hook
+    @property
+    def waivers(self) -> Any:
+        return None if self.verdicts is None else self.verdicts.waivers
 
-    def _attach_generated(self, request: Any) -> None:
-        run = request.getfixturevalue("property_run")
-        self.seed = getattr(run, "seed", None)
-        session = getattr(run, "session", None)
-        hooks = getattr(session, "hooks", None)
-        if isinstance(hooks, dict):
-            hooks.setdefault("response", []).append(self._on_requests_response)
-        self.notes.append(
-            "schemathesis requests are counted for statuses, parameters and fields; their evidence is the "
-            "failure message schemathesis gives"
-        )
-
-    def run_drift(self, session: Any) -> None:
-        """Compare the host's /api/schema/ with the contract (its request stays out of the evidence)."""
-        with self._lock:
-            if self.drift is not None:
-                return
-            self.drift = drift_module.check_host(session.client)
-            self.drift.detail = self.scrub(self.drift.detail)
+    @property
+    def drift(self) -> drift_module.DriftResult | None:
+        """The host's drift as the run found it (compared by the session, never fetched here)."""
+        return None if self.session is None else self.session.drift
 
     # -- requests --------------------------------------------------------------------------------
 
@@ -266,21 +210,19 @@ class ReportCollector:
         )
         if not record or self.current is None:
             return
-        by_path = operation or match.operation_for(exchange.method, exchange.url, any_method=True)
         with self._lock:
             live = self.live.setdefault(self.current, _Live())
-            live.seen.append(
-                _Seen(
-                    self.phase,
-                    operation.operation_id if operation else None,
-                    by_path.operation_id if by_path else None,
-                    exchange,
-                )
-            )
+            live.seen.append(_Seen(self.phase, operation.operation_id if operation else None, exchange))
 
     def _on_requests_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        note = ("schemathesis requests are counted for statuses, parameters and fields; their evidence is the "
+                "failure message schemathesis gives")
+        if note not in self.notes:
+            self.notes.append(note)
         try:
             if self.har is not None and self.contract is not None:
+                for hop in getattr(response, "history", None) or ():  # a redirect the session followed (§1.9)
+                    self.har.add(har_module.from_requests(hop, self.contract.redactor), self.current)
                 self.har.add(har_module.from_requests(response, self.contract.redactor), self.current)
             request = response.request
             operation = match.operation_for(request.method, request.url)
@@ -329,11 +271,7 @@ class ReportCollector:
     def _enter(self, item: pytest.Item, phase: str) -> None:
         self.current, self.phase = item.nodeid, phase
         with self._lock:
-            live = self.live.setdefault(item.nodeid, _Live())
-            if not live.kinds:
-                marked = [str(arg) for mark in item.iter_markers("check") for arg in mark.args]
-                live.drift = "schema_drift" in getattr(item, "fixturenames", ())
-                live.kinds = ("drift",) if live.drift and not marked else match.check_kinds(item.nodeid, marked)
+            self.live.setdefault(item.nodeid, _Live(marks.declared(item)))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Any:
@@ -363,24 +301,7 @@ class ReportCollector:
                 where = self._attribute(record, live)
                 item.user_properties.append((_PROPERTY_OPERATIONS, " ".join(where.operations)))
                 item.user_properties.append((_PROPERTY_CHECKS, " ".join(where.checks)))
-        report = yield
-        if report.failed and call.excinfo is not None:  # schemathesis' subtest reports are made here too
-            violation = outcome_module.is_violation(call.excinfo.value)
-            verdict = outcome_module.VIOLATION if violation else outcome_module.TOOL_ERROR
-            setattr(report, outcome_module.VERDICT_ATTRIBUTE, verdict)
-            if violation:
-                self._plain_message(report, call.excinfo.value)
-            if violation and self.waivers is not None and call.when in ("setup", "call"):
-                self._waive(report, str(call.excinfo.value))
-        return report
-
-    def _plain_message(self, report: Any, exc: BaseException) -> None:
-        """A schemathesis failure's headline (JUnit ``message``) in plain words, not a Python repr."""
-        crash = getattr(report.longrepr, "reprcrash", None)
-        plain = junit.plain_failure(exc)
-        if crash is not None and plain is not None:
-            with contextlib.suppress(AttributeError, TypeError):
-                crash.message = self.scrub(plain)
+        return (yield)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Any:
@@ -399,7 +320,7 @@ class ReportCollector:
             "host": self.scrub_url(getattr(settings, "base_url", None)),
             "embedded": None if self.contract is None else str(bool(self.contract.embedded)).lower(),
             "run_id": getattr(settings, "run_id", None),
-            "seed": self.seed if self.seed is not None else getattr(settings, "seed", None),
+            "seed": self.seed,
             "suite_version": _version(),
             "profile": getattr(settings, "profile", None),
             "baseline": baseline,
@@ -408,21 +329,6 @@ class ReportCollector:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         junit.name_the_suite(self.config)
-
-    def _waive(self, report: Any, text: str) -> None:
-        """A violation a waiver covers becomes an expected failure (pytest's xfail): exit 0, JUnit skipped."""
-        assert self.waivers is not None
-        live = self.live.get(self.current or "")
-        operations = {s.operation or s.path_operation for s in live.seen} if live else set()
-        generated = match.generated_operation(report.nodeid)
-        if generated is not None:
-            operations.add(generated.operation_id)
-        waiver = self.waivers.match(report.nodeid, text, {o for o in operations if o}, self.today)
-        if waiver is None:
-            return
-        report.outcome = "skipped"
-        report.wasxfail = f"accepted deviation (waiver #{waiver.index}, until {waiver.expires}): {waiver.reason}"
-        setattr(report, WAIVER_ATTRIBUTE, waiver.index)
 
     # -- outcomes --------------------------------------------------------------------------------
 
@@ -433,14 +339,12 @@ class ReportCollector:
             self.notes.append(f"report: could not record {report.nodeid} ({report.when}): {type(exc).__name__}")
 
     def _logreport(self, report: pytest.TestReport) -> None:
-        if _is_subtest(report):
+        if outcome_module.is_subtest(report):
             self._subtest(report)
             return
         record = self.tests.setdefault(report.nodeid, model.TestRecord(report.nodeid))
         record.duration_s += report.duration
-        if self.waivers is not None and report.when == "setup":
-            self.waivers.saw(report.nodeid)
-        if getattr(report, WAIVER_ATTRIBUTE, None) is not None:
+        if outcome_module.waiver_of(report) is not None:
             self._accepted(record, report)
             return
         if report.when == "setup":
@@ -464,11 +368,6 @@ class ReportCollector:
         """A waived violation: the failure is kept (message, evidence), the outcome is ``accepted``."""
         self._failed(record, report, "accepted")
         record.waiver = self.scrub(str(report.wasxfail))
-        index = getattr(report, WAIVER_ATTRIBUTE, 0)
-        if self.waivers is not None and 0 < index <= len(self.waivers.waivers):  # xdist: matched in a worker
-            matched = self.waivers.waivers[index - 1].matched
-            if report.nodeid not in matched:
-                matched.append(report.nodeid)
 
     def _skipped(self, record: model.TestRecord, report: pytest.TestReport) -> None:
         reason = ""
@@ -482,6 +381,8 @@ class ReportCollector:
 
     def _failed(self, record: model.TestRecord, report: pytest.TestReport, outcome: str) -> None:
         record.outcome = outcome
+        if not outcome_module.is_subtest(report):
+            record.file, record.line = _failure_location(report)
         crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
         text = str(getattr(crash, "message", "") or report.longreprtext or "")
         text = self.scrub(text)
@@ -498,33 +399,27 @@ class ReportCollector:
         named = [s for s in seen if f"{s.exchange.method} {s.exchange.url}" in failure_text]
         chosen = named[-_MAX_EVIDENCE:] if named else [s for s in live.seen if s.phase == when][-2:]
         unique = list({id(s.exchange): s.exchange for s in chosen}.values())  # Exchange holds dicts: unhashable
-        failed_on = (named[-1].operation or named[-1].path_operation) if named else None
+        failed_on = named[-1].operation if named else None  # a probe of an undeclared method blocks nothing
         return [self.scrub(e.as_text(max_body=_EVIDENCE_BODY)) for e in unique], failed_on
 
     def _attribute(self, record: model.TestRecord, live: _Live) -> match.Attribution:
-        if live.drift:
-            return self._drift_attribution(record, live)
-        call = [s.operation or s.path_operation for s in live.seen if s.phase == "call"]
-        setup = [s.operation or s.path_operation for s in live.seen if s.phase == "setup"]
+        declared = live.declared
+        if "drift" in declared.checks and self.drift is not None and self.drift.compared:
+            return self._drift_attribution(record, declared, self.drift)
         return match.attribute(
-            record.id,
-            live.kinds,
-            [o for o in call if o],
-            [o for o in setup if o],
-            outcome=record.outcome,
-            failed_operation=record.failed_operation,
-            failure_text=record.message,
+            declared, outcome=record.outcome, failed_operation=record.failed_operation, failure_text=record.message
         )
 
-    def _drift_attribution(self, record: model.TestRecord, live: _Live) -> match.Attribution:
-        """The drift test lands on the operations it compared; when it fails, on those that drifted."""
-        result = self.drift
-        if result is None or not result.compared:
-            documented = tuple(op.operation_id for op in ops.documented_operations())
-            return match.Attribution(documented, live.kinds, inferred=True)
+    @staticmethod
+    def _drift_attribution(
+        record: model.TestRecord, declared: marks.Declared, result: drift_module.DriftResult
+    ) -> match.Attribution:
+        """A drift check lands on the declared operations the host's document described (the others were not
+        compared); when it fails, on those that drifted."""
         drifted = tuple(dict.fromkeys(o for f in result.significant for o in f.operations))
+        compared = tuple(o for o in declared.operations if o in result.operations_compared)
         failed = record.outcome in ("failed", "error")
-        return match.Attribution(drifted if failed and drifted else tuple(result.operations_compared), live.kinds)
+        return match.Attribution(drifted if failed and drifted else compared, declared.checks)
 
     def _finish(self, record: model.TestRecord, report: pytest.TestReport) -> None:
         with self._lock:
@@ -532,26 +427,26 @@ class ReportCollector:
         if live is not None:
             record.container = live.subtests
             where = self._attribute(record, live)
-            record.operations, record.checks = where.operations, where.checks
-            record.inferred_operations, record.blocked = where.inferred, where.blocked
+            record.operations, record.checks, record.blocked = where.operations, where.checks, where.blocked
+            record.declared_operations = live.declared.operations
             return
         # no local observation (an xdist controller): the worker's annotations travel with the report
         properties = dict(report.user_properties)
-        record.checks = tuple(str(properties.get(_PROPERTY_CHECKS, "")).split()) or match.check_kinds(report.nodeid)
+        record.checks = tuple(str(properties.get(_PROPERTY_CHECKS, "")).split())
         record.operations = tuple(str(properties.get(_PROPERTY_OPERATIONS, "")).split())
 
     def _subtest(self, report: pytest.TestReport) -> None:
-        if self.current is not None:
-            self.live.setdefault(self.current, _Live()).subtests = True
+        """One operation of a schemathesis test: it lands on that operation, with its test's declared checks."""
+        container = self.live.setdefault(self.current, _Live()) if self.current is not None else _Live()
+        container.subtests = True
         operation = match.generated_operation(report.nodeid)
         record = self.tests.get(report.nodeid)
         if record is None:
-            record = self.tests[report.nodeid] = model.TestRecord(report.nodeid, checks=("generated",))
+            record = self.tests[report.nodeid] = model.TestRecord(report.nodeid, checks=container.declared.checks)
             record.operations = (operation.operation_id,) if operation else ()
+            record.declared_operations = record.operations
         record.duration_s += report.duration
-        if self.waivers is not None:
-            self.waivers.saw(report.nodeid)
-        if getattr(report, WAIVER_ATTRIBUTE, None) is not None:
+        if outcome_module.waiver_of(report) is not None:
             self._accepted(record, report)
             record.evidence = []
         elif report.failed:
@@ -568,21 +463,6 @@ class ReportCollector:
             if self.har is not None:
                 self.har.write()
             return
-        drift = self.drift
-        if (
-            self.drift_fail
-            and drift is not None
-            and drift.significant
-            and not self.drift_test_ran
-            and session.exitstatus == pytest.ExitCode.OK
-        ):
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            self.notes.append("--drift-fail: the host's /api/schema/ drifts significantly from the contract")
-        session.exitstatus = self.exit_status(int(session.exitstatus))
-        problems = self.waivers.problems(self.today) if self.waivers is not None else []
-        self.notes.extend(f"waivers: {problem}" for problem in problems)
-        if problems and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         try:
             self.report = self.build(int(session.exitstatus))
             if self.report_dir is not None:
@@ -597,24 +477,9 @@ class ReportCollector:
             except OSError as exc:
                 self.notes.append(f"report not written: the HAR archive {self.har.path}: {exc.strerror or exc}")
 
-    def exit_status(self, status: int) -> int:
-        """pytest's status, except that failures which are all tool errors exit EXIT_TOOL_ERROR.
-
-        A violation outranks a tool error: a broken rule is a finding even when another test crashed
-        (the summary counts both). Only contract runs are remapped, never the self-tests' own.
-        """
-        if status != pytest.ExitCode.TESTS_FAILED or (self.contract is None and self.report_dir is None):
-            return status
-        leaves = [t for t in self.tests.values() if not t.container]
-        if any(t.outcome == "failed" for t in leaves) or any(n.startswith("--drift-fail") for n in self.notes):
-            return status
-        if any(t.outcome == "error" for t in leaves):
-            return outcome_module.EXIT_TOOL_ERROR
-        return status
-
     def build(self, exit_status: int) -> dict[str, Any]:
         outcomes = []
-        for entry in LOG.entries:
+        for entry in self.session.log.entries if self.session is not None else []:
             outcomes.append({
                 "kind": entry.kind,
                 "test": entry.test,
@@ -632,28 +497,31 @@ class ReportCollector:
             exit_status=exit_status,
             arguments=[self.scrub(str(arg)) for arg in self.config.invocation_params.args],
             generator=f"posthog-contract {_version()}",
-            notes=list(dict.fromkeys(self.notes)),
+            notes=self.report_notes(),
         )
         self._describe_session(run)
         if self.waivers is not None:
-            run.waivers = self.waivers.to_dict(self.today)
+            run.waivers = self.waivers.to_dict(self.verdicts.today)
         run.provenance = self._provenance(run)
         tests = list(self.tests.values())
-        return model.build(run, tests, self.stats, outcomes, self.drift.to_dict() if self.drift else None)
+        drift = self.drift.to_dict() if self.drift else None
+        if drift is not None:
+            drift["detail"] = self.scrub(drift.get("detail") or "")
+        return model.build(run, tests, self.stats, outcomes, drift)
 
     def _describe_session(self, run: model.RunInfo) -> None:
         session = self.contract
         run.options = {
             "report": str(self.report_dir) if self.report_dir else None,
             "drift_fail": self.drift_fail,
-            "reference_args": [self.scrub(str(a)) for a in self.config.getoption("reference_args", default=[]) or []],
+            "reference_args": [self.scrub(str(a)) for a in _run_settings(self.config)["reference-args"]],
         }
         if session is None:
             run.notes.append("no contract session was opened (no test used the host)")
             return
         settings = session.settings
         run.run_id = settings.run_id
-        run.seed = self.seed if self.seed is not None else settings.seed
+        run.seed = self.seed
         run.profile = settings.profile
         run.read_only = settings.read_only
         run.host_url = self.scrub_url(settings.base_url)
@@ -670,7 +538,7 @@ class ReportCollector:
                 run.options[name] = self.scrub(value)
             elif value is None or isinstance(value, bool | int | float):
                 run.options[name] = value
-        run.cost = LEDGER.as_dict()
+        run.cost = session.ledger.as_dict()
         waited = getattr(session.client, "slept_on_429", 0.0)
         if waited:
             retries = session.client.retries_on_429
@@ -706,7 +574,7 @@ class ReportCollector:
             return
         terminalreporter.section("posthog-contract report")
         if self.report is None:
-            for note in self.notes:
+            for note in self.report_notes():
                 terminalreporter.write_line(note)
             return
         for label, value in summary_rows(self.report, self.written, self.report_dir):
@@ -717,6 +585,16 @@ class ReportCollector:
         for test in self.report["tests"]:
             if test["outcome"] == "accepted":
                 terminalreporter.write_line(f"accepted: {test['id']}: {test.get('waiver', '')}")
+
+
+def _run_settings(config: pytest.Config) -> dict[str, Any]:
+    """The report's settings; a config file counts only for runs that select the suite."""
+    use_file = locations.selects_suite(config.args, config.invocation_params.dir)
+    try:
+        return settings_module.run_settings(lambda name: config.getoption(name, default=None), os.environ,
+                                            use_file=use_file)
+    except settings_module.ConfigError as exc:
+        raise pytest.UsageError(f"posthog-contract: {exc}") from None
 
 
 def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path | None) -> list[tuple[str, str]]:
@@ -784,13 +662,25 @@ def _shapes_for(operation: ops.Operation, status: int | None) -> list[str]:
     return []
 
 
+def _failure_location(report: Any) -> tuple[str | None, int | None]:
+    """The test's file (as its id names it) and the 1-based line of the failure: the deepest traceback
+    entry in that file (the test's own call of the failing check), else the test's ``def`` line."""
+    location = getattr(report, "location", None)
+    if not location or not location[0]:
+        return None, None
+    file = str(location[0]).replace(os.sep, "/")
+    line = location[1] + 1 if isinstance(location[1], int) else None
+    entries = getattr(getattr(report.longrepr, "reprtraceback", None), "reprentries", None) or []
+    for entry in reversed(entries):
+        where = getattr(entry, "reprfileloc", None)
+        if where is not None and str(where.path).replace(os.sep, "/").endswith(file) and where.lineno:
+            return file, int(where.lineno)
+    return file, line
+
+
 def _failure_outcome(report: Any) -> str:
-    """``error`` when the collector classified the failure as the tool's own, else ``failed``."""
+    """``error`` when the verdict is the tool's own failure, else ``failed``."""
     return "error" if outcome_module.verdict_of(report) == outcome_module.TOOL_ERROR else "failed"
-
-
-def _is_subtest(report: Any) -> bool:
-    return type(report).__name__ == "SubtestReport" or hasattr(report, "_schemathesis_subtest")
 
 
 def _headline(text: str) -> str:

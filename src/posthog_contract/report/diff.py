@@ -23,7 +23,7 @@ from typing import Any
 
 from .model import ReportError, cell_key, load
 
-__all__ = ["ReportDiff", "compare", "register", "render"]
+__all__ = ["COMPARED", "ReportDiff", "compare", "mismatches", "register", "render"]
 
 _FAILING = ("failed",)  # a tool error says nothing about the host: it shows as "no longer checked"
 
@@ -116,13 +116,25 @@ def _provenance(report: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def mismatches(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+#: what two reports must share to be compared (``matrix`` puts other baselines and profiles side by side,
+#: so it asks only for the suite version)
+COMPARED = ("suite version", "profile", "baseline")
+
+
+def mismatches(
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    *,
+    fields: tuple[str, ...] = COMPARED,
+    labels: tuple[str, str] = ("old", "new"),
+) -> list[str]:
     """Why OLD and NEW are not comparable, one readable line per difference (empty: comparable)."""
     before, after = _provenance(old), _provenance(new)
     lines = []
-    for name in before:
+    for name in fields:
         if before[name] != after[name]:
-            lines.append(f"{name} differs: {before[name] or 'none'} (old) vs {after[name] or 'none'} (new)")
+            lines.append(f"{name} differs: {before[name] or 'none'} ({labels[0]}) vs {after[name] or 'none'} "
+                         f"({labels[1]})")
     return lines
 
 

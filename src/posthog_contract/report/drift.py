@@ -31,9 +31,20 @@ from typing import Any
 import httpx
 
 from .. import operations as ops
+from ..policy import HostViolation
 from .shapes import Node, accepts, contract_node, document_node
 
-__all__ = ["DriftResult", "Finding", "check_host", "compare", "fetch", "parse_document", "register"]
+__all__ = [
+    "DriftResult",
+    "Finding",
+    "check_host",
+    "of_run",
+    "comparable_operations",
+    "compare",
+    "fetch",
+    "parse_document",
+    "register",
+]
 
 SCHEMA_PATH = "/api/schema/"
 _ACCEPT = "application/json, application/vnd.oai.openapi+json;q=0.9, application/yaml;q=0.5, */*;q=0.1"
@@ -163,6 +174,8 @@ def fetch(client: Any, path: str = SCHEMA_PATH, *, timeout: float = 60.0) -> tup
         response = client.get(path, headers={"Accept": _ACCEPT}, timeout=timeout)
     except httpx.HTTPError as exc:
         return None, DriftResult("error", f"{type(exc).__name__} fetching {path}", source)
+    except HostViolation as exc:  # past the size cap or the deadline; a redirect elsewhere is never followed
+        return None, DriftResult("error", str(exc), source)
     except Exception as exc:  # noqa: BLE001 - e.g. rate limit exhausted; drift never breaks a run
         return None, DriftResult("error", f"{type(exc).__name__} fetching {path}", source)
     content_type = response.headers.get("content-type", "")
@@ -212,6 +225,12 @@ def _success_schema(document: Mapping[str, Any], operation: Mapping[str, Any], o
     return entry.get("schema") if isinstance(entry, Mapping) else None
 
 
+def comparable_operations() -> tuple[str, ...]:
+    """The catalogue operations drift can judge: empty success bodies compare nothing, and capture lives
+    on the capture host, not in /api/schema/."""
+    return tuple(op.operation_id for op in ops.OPERATIONS if op.success_shape is not None and "capture" not in op.tags)
+
+
 def compare(document: Mapping[str, Any]) -> DriftResult:
     """Compare every catalogue operation the document describes with the contract's shapes."""
     paths = {
@@ -220,9 +239,10 @@ def compare(document: Mapping[str, Any]) -> DriftResult:
     info = document.get("info") if isinstance(document.get("info"), Mapping) else {}
     result = DriftResult("compared", title=_text(info.get("title")), version=_text(info.get("version")))
     comparator = _Comparator()
+    comparable = set(comparable_operations())
     for op in ops.OPERATIONS:
-        if op.success_shape is None or "capture" in op.tags:
-            continue  # empty bodies compare nothing; capture lives on the capture host, not in /api/schema/
+        if op.operation_id not in comparable:
+            continue
         prefixes = ("environments", "projects") if op.prefixed else (None,)
         host_schema = None
         for prefix in prefixes:
@@ -396,43 +416,43 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _from_host(args: argparse.Namespace) -> DriftResult | None:
-    from .. import config, embedded
-    from ..client import ContractClient
-    from ..redaction import Redactor
+    """Open a session against the host (like the suite: no host means the embedded reference server)."""
+    from .. import config
+    from ..session import ContractSession
 
     try:
         settings = config.settings_from({"posthog_base_url": args.host}.get, os.environ)
     except config.ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
-    server = None
-    if settings.base_url is None:  # like the suite: no host means the embedded reference server
-        try:
-            server = embedded.start(list(args.reference_arg or []))
-        except embedded.EmbeddedServerError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return None
-        settings = settings.with_embedded(
-            base_url=server.credentials["base_url"],
-            personal_api_key=server.credentials["personal_api_key"],
-            project_id=str(server.credentials["project_id"]),
-            project_api_key=server.credentials.get("project_api_key"),
-        )
-    elif not settings.personal_api_key:
+    if settings.base_url is not None and not settings.personal_api_key:
         print("error: set POSTHOG_PERSONAL_API_KEY (the host's /api/schema/ wants a key)", file=sys.stderr)
         return None
-    redactor = Redactor(settings.secrets())
+    session = ContractSession()
     try:
-        with ContractClient(settings.base_url, settings.personal_api_key, timeout=settings.timeout,
-                            redactor=redactor) as client:
-            result = check_host(client, timeout=max(settings.timeout, 60.0))
+        settings = session.start(settings, reference_args=list(args.reference_arg or []), metered=False)
+        session.connect(check_host=False)
+        result = check_host(session.client, timeout=max(settings.timeout, 60.0))
+    except config.ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
     finally:
-        if server is not None:
-            server.stop()
-    where = "the embedded reference server" if server is not None else redactor.url(settings.base_url)
+        session.close()
+    where = "the embedded reference server" if session.embedded else session.redactor.url(settings.base_url)
     result.source = f"{where}: {result.source}"
-    result.detail = redactor.text(result.detail)
+    result.detail = session.redactor.text(result.detail)
     return result
+
+
+def of_run(session: Any) -> DriftResult:
+    """The run's drift (a ContractSession's): its host's /api/schema/ compared with the contract, fetched at
+    most once per run, counted on the run's ledger but never refused by its budget (the report's, not a check's)."""
+    if session.drift is None:
+        with session.ledger.unmetered():
+            result = check_host(session.client)
+        result.detail = session.redactor.text(result.detail)
+        session.drift = result
+    return session.drift
 
 
 def register(commands: Any) -> None:

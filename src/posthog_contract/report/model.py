@@ -8,10 +8,13 @@ already-redacted `Exchange` text and every free text passes the session's `Redac
 Vocabulary: a *test* outcome is one of `TEST_OUTCOMES`: ``failed`` is a violation (the host broke a
 rule), ``error`` a tool error (the suite or a library crashed: the host was not judged), ``accepted``
 a failure a waiver covers. A *check* is one cell of the matrix (operation × check kind); every cell
-is present. Its outcome is the worst of its tests' (`CELL_RANK`), or ``not_applicable`` when the
-operation catalogue declares the kind does not apply (`Operation.not_applicable`), or
-``not_checked`` when no test judged it. A cell is *checked* when the host was judged there (pass,
-fail, accepted, warning); error, unavailable and not checked cells were not.
+is present, and holds every test that declares it (its ``operations`` × ``check`` marks), whatever
+the test's outcome. Its outcome is the worst of its tests' (`CELL_RANK`): a cell passes only when
+every test of it passed, so one unavailable or skipped test makes it ``unavailable`` / ``not_checked``
+unless a test found something worse. It is ``not_applicable`` when the operation catalogue declares
+the kind does not apply (`Operation.not_applicable`), and ``not_checked`` when no test declares it.
+A cell is *checked* when its tests judged the host there (pass, fail, accepted, warning); error,
+unavailable and not checked cells were not.
 """
 
 from __future__ import annotations
@@ -24,8 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import operations as ops
-from . import match
-from .match import CHECK_KINDS, CHECK_TITLES
+from ..marks import CHECK_KINDS, CHECK_TITLES
 
 __all__ = [
     "FORMAT",
@@ -54,8 +56,9 @@ _CELL_OF = {
     "xfailed": "not_checked",
     "unavailable": "unavailable",
 }
-#: a cell shows its worst test: a violation, then a tool error, then an accepted deviation, ...
-CELL_RANK = {"fail": 7, "error": 6, "accepted": 5, "warning": 4, "pass": 3, "unavailable": 2, "not_checked": 1}
+#: a cell shows its worst test: a violation, then a tool error, then an accepted deviation, then a check that
+#: could not be made (unavailable, with its reason; skipped), then a warning; it passes only when all its tests did
+CELL_RANK = {"fail": 7, "error": 6, "accepted": 5, "unavailable": 4, "not_checked": 3, "warning": 2, "pass": 1}
 _MAX_REASONS = 5
 
 
@@ -74,13 +77,17 @@ class TestRecord:
     duration_s: float = 0.0
     checks: tuple[str, ...] = ()
     operations: tuple[str, ...] = ()
-    inferred_operations: bool = False
+    #: the operations the test declares; they differ from ``operations`` only for a blocked test
+    declared_operations: tuple[str, ...] = ()
+    inferred_operations: bool = False  # kept in the format; operations come from the test's marks, never guessed
     container: bool = False  # a generated test whose operations were reported as subtests
     blocked: bool = False  # failed on a request outside its subject (a precondition)
     failed_operation: str | None = None  # the operation of the request the failure names
     waiver: str = ""  # the waiver that accepted the failure (outcome "accepted")
     warnings: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+    file: str | None = None  # a failure's test file, as its id names it (tests/test_x.py)
+    line: int | None = None  # 1-based line in that file where the failure surfaced (else the test's def)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -95,6 +102,7 @@ class TestRecord:
             data["container"] = True
         if self.blocked:
             data["blocked"] = True
+            data["declared_operations"] = list(self.declared_operations)
         if self.failed_operation:
             data["failed_operation"] = self.failed_operation
         if self.waiver:
@@ -107,6 +115,10 @@ class TestRecord:
             data["warnings"] = list(self.warnings)
         if self.evidence:
             data["evidence"] = list(self.evidence)
+        if self.file:
+            data["file"] = self.file
+        if self.line:
+            data["line"] = self.line
         return data
 
 
@@ -307,10 +319,7 @@ def _why_not(op: ops.Operation, mine: list[TestRecord], run: RunInfo, tests: lis
     reasons = list(dict.fromkeys(t.reason for t in mine if t.reason))
     if reasons:
         return "; ".join(reasons[:3])
-    blocked = [
-        t for t in tests
-        if t.blocked and op.operation_id in match.family(t.id.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py"))
-    ]
+    blocked = [t for t in tests if t.blocked and op.operation_id in t.declared_operations]
     if blocked:
         first = blocked[0]
         return (f"{len(blocked)} of its tests failed first on {first.failed_operation} "

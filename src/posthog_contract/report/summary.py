@@ -3,9 +3,11 @@
 Made for CI (``>> "$GITHUB_STEP_SUMMARY"``): the verdict, the host and how the run was made, the
 counts (violations, tool errors, accepted deviations, unavailable checks), ``applicable cells
 checked: N/M``, the matrix of the documented operations and the broken rules. ``--annotations``
-also prints GitHub workflow commands (``::error file=…::…``), one per failed test, tool error and
-waiver problem, so failures show on the workflow run's page. Everything comes from report.json,
-which is redacted already. Exit status: 0 written, 2 the file is not a readable report.
+also prints GitHub workflow commands (``::error file=…,line=…::…``), one per failed test, tool error
+and waiver problem, so failures show on the workflow run's page and beside the test's line in a
+pull request's diff. Everything comes from report.json,
+which is redacted already. Exit status: 0 written, 1 ``--min-coverage`` not reached (the summary
+says so), 2 the file is not a readable report.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from ..outcomes import EXIT_MISCONFIGURED, EXIT_TOOL_ERROR
 from .model import ReportError, load
 
-__all__ = ["annotations", "markdown", "register"]
+__all__ = ["annotations", "coverage_shortfall", "markdown", "register"]
 
 _SYMBOL = {
     "pass": "✅",
@@ -114,17 +116,29 @@ def annotations(report: Mapping[str, Any]) -> Iterable[str]:
     for test in report["tests"]:
         if test.get("container") or test["outcome"] not in ("failed", "error"):
             continue
-        path = test["id"].split("::", 1)[0]
+        path = test.get("file") or test["id"].split("::", 1)[0]
+        line = f",line={int(test['line'])}" if test.get("line") else ""
+        place = f"file={_escape(path, property_value=True)}{line}"
         if test["outcome"] == "failed":
             level, title = "error", f"posthog-contract: {test.get('reason') or 'a contract rule broke'}"
         else:
             level, title = "warning", "posthog-contract tool error (the host was not judged)"
         body = f"{test['id']}\n{test.get('message') or test.get('reason') or ''}"[:4000]
-        yield (f"::{level} file={_escape(path, property_value=True)},title={_escape(title[:200], property_value=True)}"
-               f"::{_escape(body)}")
+        yield f"::{level} {place},title={_escape(title[:200], property_value=True)}::{_escape(body)}"
     for note in report.get("notes", []):
         if note.startswith("waivers:"):
             yield f"::error title=posthog-contract waiver::{_escape(note.removeprefix('waivers: '))}"
+
+
+def coverage_shortfall(report: Mapping[str, Any], minimum: float) -> str | None:
+    """One sentence when ``applicable cells checked`` is below ``minimum`` percent, else None."""
+    cells = (report.get("summary") or {}).get("applicable_cells") or {}
+    total, checked = cells.get("total") or 0, cells.get("checked") or 0
+    share = 100.0 * checked / total if total else 0.0
+    if share + 1e-9 >= minimum:
+        return None
+    return (f"applicable cells checked: {checked}/{total} ({share:.0f} %) is below the minimum of {minimum:g} %: "
+            "the host was judged on too little (see the unavailable and not checked cells)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -133,15 +147,23 @@ def run(args: argparse.Namespace) -> int:
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    shortfall = None if args.min_coverage is None else coverage_shortfall(report, args.min_coverage)
     if args.annotations:
         for line in annotations(report):
             print(line)
+        if shortfall:
+            print(f"::error title=posthog-contract coverage::{_escape(shortfall)}")
     text = markdown(report)
+    if shortfall:
+        text += f"\n**Coverage below the minimum:** {shortfall}\n"
     if args.output:
         with open(args.output, "a", encoding="utf-8") as handle:
             handle.write(text)
     else:
         sys.stdout.write(text)
+    if shortfall:
+        print(f"posthog-contract: {shortfall}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -158,4 +180,7 @@ def register(commands: Any) -> None:
                         help="append the Markdown to FILE (e.g. \"$GITHUB_STEP_SUMMARY\") instead of stdout")
     parser.add_argument("--annotations", action="store_true",
                         help="also print GitHub ::error/::warning commands for failures, tool errors, waivers")
+    parser.add_argument("--min-coverage", type=float, metavar="PERCENT",
+                        help="exit 1 when fewer than PERCENT of the documented operations' applicable cells were "
+                        "checked (the host judged there)")
     parser.set_defaults(handler=run)

@@ -1,0 +1,185 @@
+"""Verdicts: what a failure is, which failures a waiver accepts, and the run's exit status.
+
+A failed test either judged the host (an AssertionError: assertions.py, a plain ``assert``, a
+schemathesis check, ``pytest.fail``) or never got that far because the suite or a library it uses
+raised something else (a crash of schemathesis/hypothesis machinery, a bug in a helper, a lost
+connection). The first is a *violation*, the second a *tool error*: the tool failed and the host
+was not judged. A violation a waiver covers (``--waivers FILE``) is *accepted*: pytest shows it as
+an expected failure, the run may still pass.
+
+This module is the one that steers: the report (``report/collect.py``) only reads what is decided
+here, from the attributes set on each ``TestReport`` (their names and the exit codes are words of
+`posthog_contract.outcomes`, which the report reads too).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from . import config as settings_module
+from . import locations, marks
+from .outcomes import (
+    EXIT_PASSED,
+    EXIT_TOOL_ERROR,
+    EXIT_VIOLATIONS,
+    TOOL_ERROR,
+    VERDICT_ATTRIBUTE,
+    VIOLATION,
+    WAIVER_ATTRIBUTE,
+    is_subtest,
+    verdict_of,
+    waiver_of,
+)
+from .report import junit, match
+from .report import waivers as waivers_module
+
+__all__ = ["WAIVERS_ENV", "Verdicts", "is_violation"]
+
+WAIVERS_ENV = "POSTHOG_CONTRACT_WAIVERS"
+
+
+def is_violation(exc: BaseException) -> bool:
+    """True when the exception is a judgement about the host; a group counts if any member does."""
+    if isinstance(exc, BaseExceptionGroup):
+        return any(is_violation(member) for member in exc.exceptions)
+    return isinstance(exc, AssertionError | pytest.fail.Exception)
+
+
+class Verdicts:
+    """The run's verdict policy: classifies failures, applies the waivers, decides the exit status.
+
+    A pytest plugin object, one per run: the run's session owns it (``ContractSession.verdicts``).
+    """
+
+    def __init__(
+        self,
+        waivers: waivers_module.WaiverFile | None = None,
+        *,
+        drift_fail: bool = False,
+        today: Any = None,
+        scrub: Callable[[str], str] = lambda text: text,
+    ) -> None:
+        self.waivers = waivers
+        self.drift_fail = drift_fail
+        self.today = today or datetime.now(UTC).date()
+        self.scrub = scrub
+        #: node id -> the verdict of its failures no waiver accepted (a violation outranks a tool error)
+        self.failures: dict[str, str] = {}
+        self.drift_judged = False  # a test declaring the drift check ran
+        #: the host's drift, as the run found it (set by whoever compared it); only read here
+        self.drift_significant: Callable[[], bool] = lambda: False
+        self.contract_run = False  # a contract session was opened: the exit status is ours to refine
+        self.notes: list[str] = []
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> Verdicts:
+        """``--waivers`` and ``--drift-fail``: flag > environment > config file (for runs that select the suite)."""
+        use_file = locations.selects_suite(config.args, config.invocation_params.dir)
+        try:
+            chosen = settings_module.run_settings(lambda n: config.getoption(n, default=None), os.environ,
+                                                  use_file=use_file)
+        except settings_module.ConfigError as exc:
+            raise pytest.UsageError(f"posthog-contract: {exc}") from None
+        path = chosen["waivers"]
+        waivers = None
+        if path:
+            try:
+                waivers = waivers_module.load(path)
+            except waivers_module.WaiverError as exc:
+                raise pytest.UsageError(f"posthog-contract: {exc}") from None
+        return cls(waivers, drift_fail=bool(chosen["drift-fail"]))
+
+    # -- each failure ---------------------------------------------------------------------------------
+
+    def judge(self, report: Any, exc: BaseException, *, when: str, operations: set[str]) -> None:
+        """Classify a failed report; a violation a waiver covers becomes an expected failure (pytest's
+        xfail: exit 0, JUnit skipped)."""
+        violation = is_violation(exc)
+        setattr(report, VERDICT_ATTRIBUTE, VIOLATION if violation else TOOL_ERROR)
+        if violation:
+            self._plain_message(report, exc)
+        if violation and self.waivers is not None and when in ("setup", "call"):
+            generated = match.generated_operation(report.nodeid)
+            if generated is not None:
+                operations = operations | {generated.operation_id}
+            waiver = self.waivers.match(report.nodeid, str(exc), operations, self.today)
+            if waiver is not None:
+                report.outcome = "skipped"
+                accepted = f"waiver #{waiver.index}, until {waiver.expires}"
+                report.wasxfail = f"accepted deviation ({accepted}): {waiver.reason}"
+                setattr(report, WAIVER_ATTRIBUTE, waiver.index)
+                return
+        previous = self.failures.get(report.nodeid)
+        self.failures[report.nodeid] = VIOLATION if VIOLATION in (previous, verdict_of(report)) else TOOL_ERROR
+
+    def _plain_message(self, report: Any, exc: BaseException) -> None:
+        """A schemathesis failure's headline (JUnit ``message``) in plain words, not a Python repr."""
+        crash = getattr(report.longrepr, "reprcrash", None)
+        plain = junit.plain_failure(exc)
+        if crash is not None and plain is not None:
+            with contextlib.suppress(AttributeError, TypeError):
+                crash.message = self.scrub(plain)
+
+    # -- the end of the run ---------------------------------------------------------------------------
+
+    def exit_status(self, status: int) -> int:
+        """pytest's status, refined: significant drift under ``--drift-fail`` that no test judged fails the
+        run; waiver problems fail it; failures that are all tool errors exit EXIT_TOOL_ERROR.
+
+        A violation outranks a tool error: a broken rule is a finding even when another test crashed
+        (the summary counts both). Only contract runs are refined, never the self-tests' own.
+        """
+        if self.drift_fail and not self.drift_judged and status == EXIT_PASSED and self.drift_significant():
+            status = EXIT_VIOLATIONS
+            self.notes.append("--drift-fail: the host's /api/schema/ drifts significantly from the contract")
+        problems = self.waivers.problems(self.today) if self.waivers is not None else []
+        self.notes.extend(f"waivers: {problem}" for problem in problems)
+        if problems and status == EXIT_PASSED:
+            status = EXIT_VIOLATIONS
+        if status != EXIT_VIOLATIONS or not self.contract_run:
+            return status
+        if VIOLATION in self.failures.values() or any(n.startswith(("--drift-fail", "waivers:")) for n in self.notes):
+            return status
+        return EXIT_TOOL_ERROR if TOOL_ERROR in self.failures.values() else status
+
+    # -- pytest hooks ---------------------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+        report = yield
+        if call.when == "call" and "drift" in marks.declared(item).checks:
+            self.drift_judged = True
+        if report.failed and call.excinfo is not None:  # schemathesis' subtest reports are made here too
+            self.judge(report, call.excinfo.value, when=call.when, operations=set(marks.declared(item).operations))
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.waivers is None:
+            return
+        if report.when == "setup" or is_subtest(report):
+            self.waivers.saw(report.nodeid)
+        index = waiver_of(report)
+        if index is not None and 0 < index <= len(self.waivers.waivers):  # xdist: matched in a worker
+            matched = self.waivers.waivers[index - 1].matched
+            if report.nodeid not in matched:
+                matched.append(report.nodeid)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if not hasattr(session.config, "workerinput"):  # xdist workers leave the verdict to the controller
+            session.exitstatus = self.exit_status(int(session.exitstatus))
+
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
+        """pytest's words follow the suite's: "error" is the tool's failure, "failed" a judgement about the host."""
+        verdict = verdict_of(report) if report.failed else None
+        if verdict == TOOL_ERROR and report.when == "call":
+            return "error", "E", "ERROR"
+        if verdict == VIOLATION and report.when in ("setup", "teardown"):
+            return "failed", "F", "FAILED"
+        return None
