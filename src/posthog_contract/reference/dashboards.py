@@ -128,7 +128,7 @@ RESTRICTION_PATCH_IGNORED = mutants.declare(
 UNKNOWN_QUICK_FILTER_ACCEPTED = mutants.declare(
     "unknown_quick_filter_accepted",
     "quick_filter_ids naming no quick filter of the project is 400 'Quick filters not found' (§2.5)",
-    pending="no check of the contract suite sends a well-formed unknown quick filter id yet",
+    killed_by=("tests/test_dashboards.py::test_an_unknown_quick_filter_is_400_quick_filters_not_found",),
 )
 PINNED_GARBAGE_ACCEPTED = mutants.declare(
     "pinned_garbage_accepted",
