@@ -139,6 +139,8 @@ class ContractSession:
                 readonly_api_key=credentials["readonly_api_key"],
                 collaborator_uuid=credentials["collaborator_uuid"],
                 other_project_id=str(credentials["other_project_id"]),
+                data_color_theme_id=credentials.get("data_color_theme_id"),
+                quick_filter_id=credentials.get("quick_filter_id"),
             )
             if events_timeout_given is None:
                 events_timeout_given = "POSTHOG_EVENTS_TIMEOUT" in self._environ

@@ -149,6 +149,20 @@ COLORS_ECHOED = mutants.declare(
     killed_by=(f"{_FIELDS}[dashboards_partial_update-breakdown_colors]",
                f"{_FIELDS}[dashboards_update-breakdown_colors]"),
 )
+# issue 22: the read-backs a setting naming the host's own objects enables
+# (POSTHOG_DATA_COLOR_THEME_ID, POSTHOG_QUICK_FILTER_ID)
+THEME_ECHOED = mutants.declare(
+    "dashboard_data_color_theme_echoed_not_stored",
+    "PATCH/PUT store `data_color_theme_id` naming one of the host's data color themes (§2.1, §2.5, §2.9)",
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-data_color_theme_id]",
+               f"{_FIELDS}[dashboards_update-data_color_theme_id]"),
+)
+QUICK_FILTERS_ECHOED = mutants.declare(
+    "dashboard_quick_filter_ids_echoed_not_stored",
+    "PATCH/PUT store `quick_filter_ids` naming the project's quick filters (§2.5, §2.9)",
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-quick_filter_ids]",
+               f"{_FIELDS}[dashboards_update-quick_filter_ids]"),
+)
 LAST_REFRESH_ECHOED = mutants.declare(
     "dashboard_last_refresh_echoed_not_stored", "PATCH/PUT store `last_refresh` (§2.1, §2.5)",
     killed_by=(f"{_FIELDS}[dashboards_partial_update-last_refresh]", f"{_FIELDS}[dashboards_update-last_refresh]"),
@@ -543,7 +557,8 @@ async def update_dashboard(request: Request) -> Response:
                 (row["name"], row["description"], row["pinned"], row["tags"], row["id"]),
             )
     echoed = {FILTERS_ECHOED: "filters", VARIABLES_NOT_STORED: "variables", COLORS_ECHOED: "breakdown_colors",
-              LAST_REFRESH_ECHOED: "last_refresh", LAST_ACCESSED_ECHOED: "last_accessed_at"}
+              LAST_REFRESH_ECHOED: "last_refresh", LAST_ACCESSED_ECHOED: "last_accessed_at",
+              THEME_ECHOED: "data_color_theme_id", QUICK_FILTERS_ECHOED: "quick_filter_ids"}
     restore = [column for name, column in echoed.items() if mutants.active(name)]
     if mutants.active(PUT_STORES_NOTHING) and request.method == "PUT":
         restore = [column for column in row.keys() if column not in ("id", "project_id")]  # noqa: SIM118 (a Row)
