@@ -159,8 +159,10 @@ def test_each_runs_deprecation_finding_is_listed_under_it(clean_run: SuiteRun, r
     built = fan_in.build([("today.json", clean_run.report), ("2024-01.json", release_run.report)])
     today, older = built.columns[0].deprecations, built.columns[1].deprecations
     assert older == []
-    events = [d for d in today if d.startswith("GET /api/environments/{project_id}/events/ (events_list) is deprecated")]
-    assert events and "sunset 2026-07-31 (passed)" in events[0] and "use /api/projects/{project_id}/events/" in events[0]
+    wanted = "GET /api/environments/{project_id}/events/ (events_list) is deprecated"
+    events = [d for d in today if d.startswith(wanted)]
+    assert events and "sunset 2026-07-31 (passed)" in events[0]
+    assert "use /api/projects/{project_id}/events/" in events[0]
     documented = {op.operation_id for op in ops.documented_operations()}
     assert {r.operation_id for r in built.rows if r.deprecated} == documented
     noisy = copy.deepcopy(release_run.report)
