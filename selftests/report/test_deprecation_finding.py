@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import jsonschema
 import pytest
-from report_support import ROOT, SuiteRun, run_cli, run_suite
+from report_support import ROOT, SuiteRun, run_cli, run_external, run_suite
 
 from posthog_contract import operations as ops
 
@@ -160,3 +160,23 @@ def test_deprecations_fail_exits_1_and_a_waiver_accepts_the_finding(runs: dict[s
     assert "GET /api/environments/{project_id}/events/" in entry["matched"]
     assert "[accepted: waiver #1" in waived.output
     assert "::warning title=posthog-contract deprecation::" in _summary(waived)
+
+
+def test_the_host_object_read_backs_judge_with_their_settings_and_name_them_without(tmp_path_factory) -> None:
+    """Issue 23's data_color_theme_id and quick_filter_ids read-backs against the reference as an external host:
+    judged (passed) with POSTHOG_DATA_COLOR_THEME_ID and POSTHOG_QUICK_FILTER_ID, unavailable naming each
+    variable without them."""
+    select = ("tests/test_writes.py", "-k", "data_color_theme_id or quick_filter_ids")
+    given = run_external(tmp_path_factory.mktemp("with-objects"), *select)
+    assert given.exit_code == 0, given.output[-3000:]
+    judged = [t for t in given.report["tests"] if "data_color_theme_id" in t["id"] or "quick_filter_ids" in t["id"]]
+    assert len(judged) == 6 and {t["outcome"] for t in judged} == {"passed"}, judged
+    unset = ("POSTHOG_DATA_COLOR_THEME_ID", "POSTHOG_QUICK_FILTER_ID")
+    missing = run_external(tmp_path_factory.mktemp("without-objects"), *select, unset=unset)
+    assert missing.exit_code == 0, missing.output[-3000:]
+    reasons = {t["id"].rsplit("-", 1)[1].rstrip("]"): t.get("reason", "") for t in missing.report["tests"]
+               if t["outcome"] == "unavailable"}
+    assert len([t for t in missing.report["tests"] if t["outcome"] == "unavailable"]) == 6
+    theme = "set POSTHOG_DATA_COLOR_THEME_ID / --data-color-theme-id / data-color-theme-id"
+    assert theme in reasons["data_color_theme_id"]
+    assert "set POSTHOG_QUICK_FILTER_ID / --quick-filter-id / quick-filter-id" in reasons["quick_filter_ids"]
