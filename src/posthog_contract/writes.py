@@ -16,6 +16,9 @@ listing it:
   into objects); ``read_via``: another operation that reads it (``dashboards_list``);
 - ``compare``: ``exact`` (default; ``instant`` for date-times), ``set``, ``tile_payloads``,
   ``template_tiles``;
+- ``added``: the release month (``YYYY-MM``) from which the response shows a field its schema does not
+  require (a T field, contract §11; an R field's month is its ``x-posthog-added``): before it, a
+  read-back finds nothing to judge;
 - ``feature``: a paid feature without which PostHog silently ignores or refuses the field;
   ``alone``: written in a request of its own (a host without the feature refuses the whole body);
 - ``operations``: per operation id, facts that differ (create never reads ``variables``).
@@ -138,6 +141,8 @@ def field_facts(op: ops.Operation) -> tuple[FieldFact, ...]:
         read_as = tuple(raw.get("read_as") or (path[-1],))
         added = {name: str(response[name.split(".")[0]][contract.BASELINE_KEYWORD]) for name in read_as
                  if contract.BASELINE_KEYWORD in (response.get(name.split(".")[0]) or {})}
+        if raw.get("added"):  # a T field of the response: the write facts carry its month
+            added = {**{name: str(raw["added"]) for name in read_as}, **added}
         compare = raw.get("compare") or ("instant" if prop.get("format") == "date-time" else "exact")
         facts.append(
             FieldFact(
