@@ -384,8 +384,10 @@ class DeprecationLog:
         if not records:
             return None
         passed = sum(1 for r in records if r.sunset_passed)
-        shown = "; ".join(r.line() for r in records[:limit]) + ("; …" if len(records) > limit else "")
         sunset = f", {passed} past their sunset" if passed else ""
+        if limit <= 0:  # the terminal lists them in a section of their own
+            return f"the host announced {len(records)} deprecated operation(s){sunset} (contract §1.9): see below"
+        shown = "; ".join(r.line() for r in records[:limit]) + ("; …" if len(records) > limit else "")
         return f"the host announced {len(records)} deprecated operation(s){sunset} (contract §1.9): {shown}"
 
     def _operation(self, method: str, path: str) -> Any:

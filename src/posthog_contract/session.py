@@ -261,7 +261,7 @@ class ContractSession:
         of the terminal output (the host's own words redacted like everything it says)."""
         if not self.connected:
             return list(self.notes)
-        deprecated = self.ledger.deprecations.summary()
+        deprecated = self.ledger.deprecations.summary(limit=0)  # each one: the plugin's deprecations section
         return [*self.notes, *self.ledger.cost_lines(), *([self.redactor.text(deprecated)] if deprecated else [])]
 
 
