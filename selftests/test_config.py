@@ -19,6 +19,7 @@ from posthog_contract.config import (
     ConfigError,
     Settings,
     add_options,
+    run_setting,
     settings_from,
 )
 from posthog_contract.mutation import suite_environment
@@ -204,6 +205,8 @@ def test_with_embedded_points_everything_at_the_reference_server() -> None:
         ({"POSTHOG_CONTRACT_SEED": "lucky"}, "POSTHOG_CONTRACT_SEED must be an integer"),
         ({"POSTHOG_CONTRACT_PROFILE": "fast"}, "POSTHOG_CONTRACT_PROFILE must be one of default, thorough"),
         ({"POSTHOG_READ_ONLY": "maybe"}, "POSTHOG_READ_ONLY must be 1 or 0"),
+        ({"POSTHOG_DATA_COLOR_THEME_ID": "blue"}, "POSTHOG_DATA_COLOR_THEME_ID must be a positive integer"),
+        ({"POSTHOG_QUICK_FILTER_ID": "browser"}, "POSTHOG_QUICK_FILTER_ID must be a quick filter UUID"),
         (
             {"POSTHOG_CAPTURE_URL": "https://us.i.posthog.com"},
             "POSTHOG_CAPTURE_URL is set but POSTHOG_HOST is not",
@@ -215,6 +218,24 @@ def test_each_misconfiguration_is_one_sentence_naming_the_variable(
 ) -> None:
     message = config_error(env)
     assert message.startswith(expected), message
+
+
+def test_the_host_objects_for_the_read_backs_are_read_and_normalised() -> None:
+    upper = "0190B7A1-0000-7000-8000-0000000000F1"
+    settings = build({"POSTHOG_DATA_COLOR_THEME_ID": " 7 ", "POSTHOG_QUICK_FILTER_ID": upper})
+    assert settings.data_color_theme_id == 7 and settings.quick_filter_id == "0190b7a1-0000-7000-8000-0000000000f1"
+    assert build(posthog_data_color_theme_id="3").data_color_theme_id == 3
+    assert build().data_color_theme_id is None and build().quick_filter_id is None
+
+
+@pytest.mark.parametrize(("given", "expected"), [({}, ("warn", "default")), ({"contract_deprecations": "FAIL"},
+                                                 ("fail", "flag"))])
+def test_deprecations_is_warn_or_fail(given: dict[str, str], expected: tuple[str, str]) -> None:
+    assert run_setting("deprecations", given.get, {}, use_file=False) == expected
+    assert run_setting("deprecations", {}.get, {"POSTHOG_CONTRACT_DEPRECATIONS": "fail"}, use_file=False) == \
+        ("fail", "environment")
+    with pytest.raises(ConfigError, match=r"^POSTHOG_CONTRACT_DEPRECATIONS must be one of warn, fail, not 'loud'\.$"):
+        run_setting("deprecations", {}.get, {"POSTHOG_CONTRACT_DEPRECATIONS": "loud"}, use_file=False)
 
 
 def test_errors_name_the_command_line_flag_when_the_value_came_from_it() -> None:

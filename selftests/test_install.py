@@ -250,7 +250,8 @@ def test_reference_print_env_eval_and_run(install: Install, tmp_path: Path):
         assert (tmp_path / "ref.env").stat().st_mode & 0o077 == 0  # it holds keys: the owner's only
         names = [line.split("=", 1)[0] for line in env_file.splitlines()]
         assert names == ["POSTHOG_HOST", "POSTHOG_PERSONAL_API_KEY", "POSTHOG_PROJECT_ID", "POSTHOG_PROJECT_API_KEY",
-                         "POSTHOG_READONLY_API_KEY", "POSTHOG_COLLABORATOR_UUID", "POSTHOG_OTHER_PROJECT_ID"]
+                         "POSTHOG_READONLY_API_KEY", "POSTHOG_COLLABORATOR_UUID", "POSTHOG_OTHER_PROJECT_ID",
+                         "POSTHOG_DATA_COLOR_THEME_ID", "POSTHOG_QUICK_FILTER_ID"]
     finally:
         os.killpg(int(pid.group(1)), signal.SIGTERM)  # started in its own session by --print-env
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from posthog_contract.assertions import expect_error, expect_shape, expect_that, fail
+from posthog_contract.assertions import expect_error, expect_shape, expect_status, expect_that, fail, json_body
 from posthog_contract.wire import refuses_personal_keys
 
 pytestmark = pytest.mark.check("auth")
@@ -63,6 +63,28 @@ def test_a_method_without_an_action_is_refused(client, paths, settings, outcomes
         f"{route}: the 403 says the action does not support personal API key access (§1.4)",
         response,
     )
+
+
+@pytest.mark.operations("dashboards_retrieve")
+@pytest.mark.check("auth", "status")
+def test_options_is_the_metadata_action_under_the_read_scope(request, client, paths, settings):
+    """OPTIONS is DRF's ``metadata`` action (§1.3): PostHog asks for the route's read scope
+    (``posthog/permissions.py``, ``ScopeBasePermission._get_required_scopes``: ``if view.action == "metadata"
+    or request.method == "OPTIONS": return [f"{scope_object}:read"]``), then DRF's ``SimpleMetadata`` answers
+    200 ``{name, description, renders, parses}`` without looking the object up: never 405, never a 5xx. The
+    read-only key shows the read scope is enough (the run's key when none is configured)."""
+    reader = request.getfixturevalue("readonly_client") if settings.readonly_api_key else client
+    response = reader.request("OPTIONS", paths.dashboard(_ABSENT))
+    expect_status(response, 200, rule="OPTIONS is DRF's metadata action: 200 under the route's read scope, never 405 "
+                  "or a 5xx, whether the object exists or not (§1.3)")
+    body = json_body(response, "OPTIONS answers DRF's SimpleMetadata as JSON (§1.3)")
+    wrong = [] if isinstance(body, dict) else ["not an object"]
+    if isinstance(body, dict):
+        wrong += [f"`{key}` is not a string" for key in ("name", "description") if not isinstance(body.get(key), str)]
+        wrong += [f"`{key}` is not a list of media types" for key in ("renders", "parses")
+                  if not (isinstance(body.get(key), list) and all(isinstance(t, str) for t in body[key]))]
+    expect_that(not wrong, "OPTIONS answers SimpleMetadata {name, description, renders, parses} (§1.3; DRF's "
+                "rest_framework/metadata.py)", response, "; ".join(wrong))
 
 
 @pytest.mark.operations("dashboards_list")

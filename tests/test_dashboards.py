@@ -9,6 +9,8 @@ from posthog_contract.assertions import expect_empty, expect_error, expect_shape
 pytestmark = pytest.mark.writes
 
 UNKNOWN_ID = 2_000_000_001
+#: a well-formed UUID no host hands out as a quick filter (contract §2.5)
+UNKNOWN_QUICK_FILTER = "0190b7a1-0000-7000-8000-0000000000ff"
 
 
 @pytest.mark.operations("dashboards_create")
@@ -83,6 +85,26 @@ def test_non_boolean_pinned_is_400(client, paths, new_dashboard):
         code="invalid_input",
         attr="pinned",
         rule="a pinned DRF's BooleanField cannot read is a 400 invalid_input on `pinned` (§2.3)",
+    )
+
+
+@pytest.mark.operations("dashboards_create")
+@pytest.mark.check("negative")
+def test_an_unknown_quick_filter_is_400_quick_filters_not_found(resources, outcomes):
+    """``quick_filter_ids`` must name quick filters of the project (§2.5; PostHog's
+    ``DashboardSerializer.validate_quick_filter_ids``, on create and update alike): a well-formed UUID that
+    names none is 400 "Quick filters not found: <id>" on ``quick_filter_ids``, and nothing is created."""
+    response = resources.create_dashboard("unknown-quick-filter", quick_filter_ids=[UNKNOWN_QUICK_FILTER])
+    if response.status_code == 201 and "quick_filter_ids" not in (response.json() or {}):
+        outcomes.unavailable("the host's dashboards have no quick_filter_ids (a release before quick filters ignores"
+                             " the key, §11); nothing to judge on this release")
+    expect_error(
+        response,
+        400,
+        code="invalid_input",
+        attr="quick_filter_ids",
+        detail_contains="Quick filters not found",
+        rule="quick_filter_ids naming no quick filter of the project is a 400 'Quick filters not found' (§2.5)",
     )
 
 

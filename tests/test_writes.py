@@ -81,8 +81,11 @@ def written_cache() -> dict[str, Any]:
 
 
 @pytest.fixture
-def placeholders(resources, run_id) -> dict[str, Any]:
-    return {"$name": resources.name("depth fields"), "$text": f"posthog-contract {run_id} tile read back"}
+def placeholders(resources, run_id, settings) -> dict[str, Any]:
+    """The run's values for x-contract-write placeholders; the host's own objects come from settings
+    (POSTHOG_DATA_COLOR_THEME_ID, POSTHOG_QUICK_FILTER_ID; the reference hands its own over)."""
+    return {"$name": resources.name("depth fields"), "$text": f"posthog-contract {run_id} tile read back",
+            "$data_color_theme": settings.data_color_theme_id, "$quick_filter": settings.quick_filter_id}
 
 
 def _collaborator(request) -> str:
@@ -137,7 +140,7 @@ def _write(request, op: ops.Operation, client, paths, resources, new_dashboard, 
             before = created
     body: dict[str, Any] = {}
     for fact in facts:
-        if fact.fate == "needs" or fact.alone:
+        if not writes.supplied(fact, names) or fact.alone:
             continue
         current = writes.read_path(before, fact.read_as[0]) if fact.read_as[0] in before else None
         writes.put_path(body, fact.path, writes.sent_value(fact, names, current))
@@ -260,11 +263,13 @@ def _before_the_baseline(fact: writes.FieldFact, read_as: str, obj: Any, baselin
 
 @pytest.mark.check("persistence", "shape")
 @pytest.mark.parametrize(("op", "fact"), FIELD_CASES)
-def test_write_stores_each_field_and_ignores_the_rest(request, client, paths, outcomes, op, fact):
+def test_write_stores_each_field_and_ignores_the_rest(request, client, paths, outcomes, placeholders, op, fact):
     """Each writable field the contract says is stored is answered and read back as sent; each field
-    it says is ignored or read-only is never shown, in the answer or the read-back."""
-    if fact.fate == "needs":
-        outcomes.unavailable(f"`{fact.name}` of {op.operation_id} cannot be judged here: {fact.why}")
+    it says is ignored or read-only is never shown, in the answer or the read-back. A field only the
+    host's own objects can fill is stored once a setting names one."""
+    if not writes.supplied(fact, placeholders):
+        outcomes.unavailable(f"`{fact.name}` of {op.operation_id} cannot be judged without one of the host's objects:"
+                             f" {fact.why}; set {writes.setting_hint(fact)} to enable it")
     done = written_for(request, op)
     if fact.alone:
         alone_body, response, stored = done.alone[fact.name]

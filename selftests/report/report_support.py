@@ -49,12 +49,13 @@ class SuiteRun:
         return [str(v) for k, v in credentials.items() if k.endswith("_key") and v]
 
 
-def run_suite(directory: Path, *server_args: str, extra: tuple[str, ...] = (), whole: bool = False) -> SuiteRun:
-    """The contract suite against the embedded server; without ``whole`` the slow generated files are
-    left out (their matrix column is then honestly "not checked")."""
+def run_suite(directory: Path, *server_args: str, extra: tuple[str, ...] = (), whole: bool = False,
+              targets: tuple[str, ...] = ("tests",)) -> SuiteRun:
+    """The contract suite (or ``targets`` of it) against the embedded server; without ``whole`` the slow
+    generated files are left out (their matrix column is then honestly "not checked")."""
     directory.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-m", "pytest", "tests", "-p", "no:cacheprovider", "-rA",
+        sys.executable, "-m", "pytest", *targets, "-p", "no:cacheprovider", "-rA",
         *(() if whole else (f"--ignore={path}" for path in SLOW_SUITE_FILES)),
         "--report", str(directory / "report"),
         f"--junitxml={directory / 'junit.xml'}",

@@ -152,16 +152,24 @@ def test_a_different_baseline_is_not_a_mismatch_and_labels_say_which(clean_run: 
     assert twice.columns[0].label != twice.columns[1].label  # told apart by run id
 
 
-def test_deprecations_a_report_records_are_listed_under_its_run(clean_run: SuiteRun) -> None:
-    deprecated = copy.deepcopy(clean_run.report)
-    deprecated["deprecations"] = [{"operation": "events_list", "header": "Deprecation: true"}]
-    deprecated["outcomes"].append({"kind": "warning", "test": "tests/test_events.py::t",
-                                   "message": "the host marks /api/environments/ deprecated (Sunset header)"})
-    built = fan_in.build([("a.json", clean_run.report), ("b.json", deprecated)])
-    assert built.columns[0].deprecations == []
-    assert built.columns[1].deprecations == ["operation: events_list, header: Deprecation: true",
-                                             "the host marks /api/environments/ deprecated (Sunset header)"]
+def test_each_runs_deprecation_finding_is_listed_under_it(clean_run: SuiteRun, release_run: SuiteRun) -> None:
+    """The finding's real shape (report.json ``deprecations``): today's PostHog (the reference's rewrite build)
+    announces the documented paths deprecated, the 2024-01 release (served directly) none; a warning that merely
+    speaks of a deprecation is no finding."""
+    built = fan_in.build([("today.json", clean_run.report), ("2024-01.json", release_run.report)])
+    today, older = built.columns[0].deprecations, built.columns[1].deprecations
+    assert older == []
+    wanted = "GET /api/environments/{project_id}/events/ (events_list) is deprecated"
+    events = [d for d in today if d.startswith(wanted)]
+    assert events and "sunset 2026-07-31 (passed)" in events[0]
+    assert "use /api/projects/{project_id}/events/" in events[0]
+    documented = {op.operation_id for op in ops.documented_operations()}
+    assert {r.operation_id for r in built.rows if r.deprecated} == documented
+    noisy = copy.deepcopy(release_run.report)
+    noisy["outcomes"].append({"kind": "warning", "test": "tests/test_events.py::t",
+                              "message": "the host marks /api/environments/ deprecated (Sunset header)"})
+    assert fan_in.build([("noisy.json", noisy)]).columns[0].deprecations == []
     html = fan_in.render(built)
     section = html.split('id="deprecations"', 1)[1].split("</section>", 1)[0]
-    assert "no deprecation reported" in section and "Sunset header" in section
-    assert "### Deprecations (2)" in fan_in.markdown(built)
+    assert "no deprecation reported" in section and "use /api/projects/{project_id}/events/" in section
+    assert f"### Deprecations ({len(today)})" in fan_in.markdown(built)

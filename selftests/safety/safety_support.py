@@ -77,6 +77,8 @@ class Server:
             "POSTHOG_READONLY_API_KEY": creds["readonly_api_key"],
             "POSTHOG_COLLABORATOR_UUID": creds["collaborator_uuid"],
             "POSTHOG_OTHER_PROJECT_ID": str(creds["other_project_id"]),
+            "POSTHOG_DATA_COLOR_THEME_ID": str(creds["data_color_theme_id"]),
+            "POSTHOG_QUICK_FILTER_ID": str(creds["quick_filter_id"]),
         }
         settings.update(extra)
         return suite_environment(**{k: v for k, v in settings.items() if v is not None})

@@ -15,6 +15,7 @@ import html
 import importlib.util
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -259,4 +260,32 @@ def test_a_hostile_echo_reaches_no_schemathesis_message(servers, stand_in, tmp_p
     assert run.returncode == 1, f"the mutants should fail the generated run:\n{run.output[-3000:]}"
     assert "curl " in run.output and '"json-escaped": ' in run.output, "no message quoted an echo: proves nothing"
     problems = leaks_by_meaning({"terminal": run.output, **artifacts(out)}, server.secrets())
+    assert not problems, "\n".join(problems[:40])
+
+
+def test_a_key_echoed_into_the_deprecation_headers_reaches_no_output_of_the_finding(server, stand_in, tmp_path):
+    """Issue 22: the deprecation finding repeats the host's own header values (Deprecation, Sunset, Link) in
+    the terminal section, report.json, report.html, JUnit and the job summary. A host writing the keys into
+    those headers (raw, percent-encoded) is scrubbed from every one of them."""
+    keys = server.secrets()
+
+    def into_the_notice(seen: Any, answer: Any) -> Any:
+        if "/api/environments/" not in seen.path:
+            return None
+        headers = {**answer.headers, "Deprecation": f"true; {keys[0]}",
+                   "Sunset": f"Fri, 31 Jul 2026 00:00:00 GMT {quote(keys[1], safe='')}",
+                   "Link": f'<{seen.path.replace("/api/environments/", "/api/projects/")}&k={keys[0]}>; '
+                           f'rel="successor-version"'}
+        return type(answer)(answer.status, headers, answer.body)
+
+    proxy = stand_in(Forward(server.base_url, into_the_notice))
+    out = tmp_path / "artifacts"
+    out.mkdir()
+    run = run_suite("tests/test_deprecation.py", "-rA", "--junitxml", str(out / "junit.xml"), *report_args(out),
+                    env=server.suite_env(POSTHOG_HOST=proxy.url), timeout=300)
+    assert "posthog-contract deprecations" in run.output and "DEPRECATED" in run.output, run.output[-3000:]
+    summary = subprocess.run([sys.executable, "-m", "posthog_contract", "summary", str(out / "report" / "report.json"),
+                              "--annotations"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert summary.returncode == 0 and "deprecation" in summary.stdout, summary.stderr
+    problems = leaks({"terminal": run.output, "summary": summary.stdout, **artifacts(out)}, keys)
     assert not problems, "\n".join(problems[:40])

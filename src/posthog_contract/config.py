@@ -154,6 +154,22 @@ OPTIONS: list[Option] = [
         "id of a project the key cannot access, for isolation checks",
     ),
     Option(
+        "--data-color-theme-id",
+        "POSTHOG_DATA_COLOR_THEME_ID",
+        "posthog_data_color_theme_id",
+        "id of one of the host's data color themes (PostHog: Settings > Customization), so that the read-back of"
+        " a dashboard's data_color_theme_id can be judged (default: unavailable, naming this setting)",
+        "ID",
+    ),
+    Option(
+        "--quick-filter-id",
+        "POSTHOG_QUICK_FILTER_ID",
+        "posthog_quick_filter_id",
+        "UUID of one of the project's quick filters, so that the read-back of a dashboard's quick_filter_ids can be"
+        " judged (default: unavailable, naming this setting)",
+        "UUID",
+    ),
+    Option(
         "--capture-url",
         "POSTHOG_CAPTURE_URL",
         "posthog_capture_url",
@@ -264,11 +280,15 @@ class RunSetting(NamedTuple):
     flag: str | None
     dest: str | None
     env: str | None
-    kind: str = "text"  # text | switch (a store_true flag) | list (repeatable flag, shell-quoted variable)
+    kind: str = "text"  # text (a path) | switch (a store_true flag) | list (repeatable flag) | choice
+    choices: tuple[str, ...] = ()  # kind "choice": the values it may take
 
 
 RUN_SETTINGS: tuple[RunSetting, ...] = (
     RunSetting("waivers", "--waivers", "contract_waivers", "POSTHOG_CONTRACT_WAIVERS"),
+    # issue 22: what a deprecation finding does to the run (report/deprecations.py, verdicts.py)
+    RunSetting("deprecations", "--deprecations", "contract_deprecations", "POSTHOG_CONTRACT_DEPRECATIONS", "choice",
+               ("warn", "fail")),
     RunSetting("report", "--report", "contract_report", None),
     RunSetting("har", "--har", "contract_har", None),
     RunSetting("drift-fail", "--drift-fail", "contract_drift_fail", None, "switch"),
@@ -305,6 +325,8 @@ class Settings:
     readonly_api_key: str | None = None
     collaborator_uuid: str | None = None
     other_project_id: str | None = None
+    data_color_theme_id: int | None = None  # --data-color-theme-id: one of the host's data color themes
+    quick_filter_id: str | None = None  # --quick-filter-id: one of the project's quick filters (a UUID)
     capture_url: str | None = None
     read_only: bool = False
     timeout: float = 30.0
@@ -341,6 +363,8 @@ class Settings:
         collaborator_uuid: str | None = None,
         other_project_id: str | None = None,
         capture_url: str | None = None,
+        data_color_theme_id: int | None = None,
+        quick_filter_id: str | None = None,
     ) -> Settings:
         """The same settings pointed at the embedded reference server the plugin started."""
         return dataclasses.replace(
@@ -353,6 +377,8 @@ class Settings:
             collaborator_uuid=collaborator_uuid,
             other_project_id=None if other_project_id is None else str(other_project_id),
             capture_url=(capture_url or base_url).rstrip("/"),
+            data_color_theme_id=data_color_theme_id,
+            quick_filter_id=quick_filter_id,
             embedded=True,
         )
 
@@ -596,6 +622,8 @@ def run_setting(
         parts = [*_as_list(from_file), *(flag or [])]
         sources = [name for name, given in (("config file", from_file), ("flag", flag)) if given]
         return parts, " + ".join(sources) or "default"
+    if setting.kind == "choice":
+        return _choice(setting, flag, variable, from_file, file)
     if flag not in (None, False, ""):
         return flag, "flag"
     if not _blank(variable):
@@ -607,6 +635,19 @@ def run_setting(
             return str(file.path.parent / str(from_file)), "config file"
         return from_file, "config file"
     return (False if setting.kind == "switch" else None), "default"
+
+
+def _choice(setting: RunSetting, flag: Any, variable: Any, from_file: Any, file: ConfigFile | None) -> tuple[Any, str]:
+    """A setting of a few values by precedence, the first its default; ConfigError names the one to fix."""
+    for value, origin, name in ((flag, "flag", setting.flag), (variable, "environment", setting.env),
+                                (from_file, "config file", f"{setting.key} in {file.label if file else ''}")):
+        if _blank(value):
+            continue
+        text = str(value).strip().lower()
+        if text not in setting.choices:
+            raise ConfigError(f"{name} must be one of {', '.join(setting.choices)}, not {_shown(value)}.", option=name)
+        return text, origin
+    return setting.choices[0], "default"
 
 
 def _as_list(value: Any) -> list[str]:
@@ -724,6 +765,8 @@ def settings_from(
         )
 
     collaborator = _uuid(raw["collaborator_uuid"][0], name("collaborator_uuid"), secrets)
+    quick_filter = _uuid(raw["quick_filter_id"][0], name("quick_filter_id"), secrets, what="quick filter UUID")
+    theme = _project_id(raw["data_color_theme_id"][0], name("data_color_theme_id"), secrets, allow_current=False)
 
     capture_url = _url(raw["capture_url"][0], name("capture_url"), example="https://us.i.posthog.com")
     if capture_url is not None and base_url is None:
@@ -741,6 +784,8 @@ def settings_from(
         readonly_api_key=readonly,
         collaborator_uuid=collaborator,
         other_project_id=other_project_id,
+        data_color_theme_id=None if theme is None else int(theme),
+        quick_filter_id=quick_filter,
         capture_url=capture_url or base_url,
         read_only=_bool(raw["read_only"][0], name("read_only"), secrets),
         timeout=_seconds(raw["timeout"][0], name("timeout"), 30.0, secrets),
@@ -901,7 +946,7 @@ def _project_id(value: Any, name: str, secrets: Iterable[str], *, allow_current:
     raise ConfigError(f"{name} must be {expected}, not {_shown(text, secrets)}.", option=name)
 
 
-def _uuid(value: Any, name: str, secrets: Iterable[str]) -> str | None:
+def _uuid(value: Any, name: str, secrets: Iterable[str], *, what: str = "user UUID") -> str | None:
     if _blank(value):
         return None
     text = str(value).strip()
@@ -909,7 +954,7 @@ def _uuid(value: Any, name: str, secrets: Iterable[str]) -> str | None:
         return str(uuid.UUID(text))
     except ValueError:
         raise ConfigError(
-            f"{name} must be a user UUID like 0190e4d1-7b5c-7d8e-9f00-1a2b3c4d5e6f, "
+            f"{name} must be a {what} like 0190e4d1-7b5c-7d8e-9f00-1a2b3c4d5e6f, "
             f"not {_shown(text, secrets)}.",
             option=name,
         ) from None

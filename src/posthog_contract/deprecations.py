@@ -13,9 +13,14 @@ is set, ``Sunset: Fri, 31 Jul 2026 00:00:00 GMT``; the redirect build answers 30
 Each answer that carries one of them, and each redirect a transport followed, becomes one
 :class:`DeprecationRecord`, kept per operation and prefix in the run's :class:`DeprecationLog`
 (a field of the run's request ledger, ``ContractSession.ledger.deprecations``). Reporting them (summary,
-report.json, HTML, JUnit, diff, ``--deprecations``) is built on :meth:`DeprecationRecord.as_dict`.
-Header values are kept raw, as the host sent them: pass them through the run's redactor before
-printing (a hostile host could echo a key into them). No I/O here, and no pytest.
+report.json, HTML, JUnit, diff, ``--deprecations``) is built on :meth:`DeprecationRecord.as_dict`, the
+*deprecation finding* of a run. Header values are kept raw, as the host sent them: pass them through
+the run's redactor before printing (a hostile host could echo a key into them).
+
+:func:`notice_problems` is the one judgement of a notice's form (tests/test_deprecation.py applies it):
+what PostHog's middleware always sends on an ``/api/environments/`` answer, ``Deprecation`` and a
+``successor-version`` Link naming the same project's ``/api/projects/`` path with the same query, and a
+``Sunset`` that is an HTTP-date when there is one. No I/O here, and no pytest.
 """
 
 from __future__ import annotations
@@ -27,14 +32,50 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
-__all__ = ["DeprecationLog", "DeprecationRecord", "parse_deprecation", "parse_sunset", "successor_link"]
+__all__ = [
+    "ENVIRONMENTS_PREFIX",
+    "PROJECTS_PREFIX",
+    "DeprecationLog",
+    "DeprecationRecord",
+    "is_http_date",
+    "notice_problems",
+    "parse_deprecation",
+    "parse_sunset",
+    "successor_link",
+    "successor_path",
+]
+
+#: the deprecated documented prefix and its successor (contract §1.9)
+ENVIRONMENTS_PREFIX = "/api/environments/"
+PROJECTS_PREFIX = "/api/projects/"
 
 #: one ``<uri>; params`` member of a Link header (RFC 8288); commas inside <> are part of the URI
 _LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]*)*)")
 _REL = re.compile(r"""(?i)\brel\s*=\s*(?:"([^"]*)"|([^\s;,]+))""")
 _EPOCH = re.compile(r"^@(-?\d+)$")
+_DAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_WEEKDAY = "(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_MONTH = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_TIME = r"\d{2}:\d{2}:\d{2}"
+#: RFC 9110 §5.6.7 HTTP-date: IMF-fixdate, and the obsolete RFC 850 and asctime forms a recipient must read
+_HTTP_DATE = re.compile(
+    rf"^(?:{_DAY}, \d{{2}} {_MONTH} \d{{4}} {_TIME} GMT"
+    rf"|{_WEEKDAY}, \d{{2}}-{_MONTH}-\d{{2}} {_TIME} GMT"
+    rf"|{_DAY} {_MONTH} [ \d]\d {_TIME} \d{{4}})$"
+)
+
+
+def successor_path(path: str) -> str | None:
+    """``/api/environments/<id>/…`` → ``/api/projects/<id>/…`` (same project, same resource); None otherwise.
+
+    PostHog's ``EnvironmentsRewriteMiddleware`` (posthog/middleware.py) replaces the prefix and keeps the
+    rest of the path as sent: a Project and its primary Team share the id, ``@current`` included.
+    """
+    if not path.startswith(ENVIRONMENTS_PREFIX) or len(path) <= len(ENVIRONMENTS_PREFIX):
+        return None
+    return PROJECTS_PREFIX + path[len(ENVIRONMENTS_PREFIX):]
 
 
 def parse_deprecation(value: str | None) -> tuple[bool, datetime | None]:
@@ -73,6 +114,56 @@ def successor_link(value: str | None) -> str | None:
     return None
 
 
+def is_http_date(value: str | None) -> bool:
+    """Whether ``value`` is an HTTP-date (RFC 9110 §5.6.7), as RFC 8594 requires of ``Sunset``: PostHog sends
+    ``Fri, 31 Jul 2026 00:00:00 GMT`` (django.utils.http.http_date); an ISO date is not one."""
+    return bool(value) and bool(_HTTP_DATE.match(str(value).strip())) and _http_date(str(value)) is not None
+
+
+def notice_problems(request_url: str, headers: Mapping[str, str] | Any, *, required: bool) -> list[str]:
+    """What is wrong with the deprecation notice of an answer to an ``/api/environments/`` request (§1.9).
+
+    PostHog's ``EnvironmentsRewriteMiddleware`` and ``EnvironmentsRedirectMiddleware`` (posthog/middleware.py)
+    add to every answer of such a path, whatever its status, ``Deprecation: true`` and ``Link:
+    </api/projects/…?same query>; rel="successor-version"``, and ``Sunset`` as an HTTP-date while
+    ``API_ENVIRONMENTS_SUNSET_DATE`` is set. ``required``: the host is judged as a release that sends them
+    (the current one); otherwise only what it sends is judged. ``request_url`` is the URL the answer is
+    to (absolute; a relative Link target is resolved against it). Empty: nothing wrong.
+    """
+    here = urlsplit(request_url)
+    successor = successor_path(here.path)
+    if successor is None:
+        return []
+    problems = []
+    deprecation, link, sunset = (_header(headers, name) for name in ("Deprecation", "Link", "Sunset"))
+    if deprecation is None:
+        if required:
+            problems.append("no Deprecation header (PostHog sends `Deprecation: true` on every /api/environments/ "
+                            "answer: posthog/middleware.py, EnvironmentsRewriteMiddleware)")
+    elif not parse_deprecation(deprecation)[0]:
+        problems.append(f"Deprecation {deprecation!r} does not announce a deprecation (RFC 9745: `@<epoch seconds>`;"
+                        " PostHog: `true`)")
+    target = successor_link(link)
+    wanted = f"{successor}?{here.query}" if here.query else successor
+    if target is None:
+        if required:
+            problems.append(f'no Link with rel="successor-version" (PostHog sends `Link: <{wanted}>; '
+                            'rel="successor-version"`)')
+    else:
+        there = urlsplit(urljoin(request_url, target))
+        if (there.scheme, there.netloc) != (here.scheme, here.netloc):
+            problems.append(f"the successor-version Link {target!r} names another origin, not this host's {wanted}")
+        elif there.path.rstrip("/") != successor.rstrip("/"):
+            problems.append(f"the successor-version Link {target!r} is not the same project's /api/projects/ path "
+                            f"{wanted} (posthog/middleware.py: the prefix replaced, the rest of the path kept)")
+        elif sorted(parse_qsl(there.query, keep_blank_values=True)) != \
+                sorted(parse_qsl(here.query, keep_blank_values=True)):
+            problems.append(f"the successor-version Link {target!r} does not keep the query: {wanted}")
+    if sunset is not None and not is_http_date(sunset):
+        problems.append(f"Sunset {sunset!r} is not an HTTP-date (RFC 8594; PostHog: `Fri, 31 Jul 2026 00:00:00 GMT`)")
+    return problems
+
+
 def _http_date(text: str) -> datetime | None:
     try:
         moment = email.utils.parsedate_to_datetime(text.strip())
@@ -106,7 +197,9 @@ class DeprecationRecord:
     URL a followed redirect named, as the host sent it. ``sunset_at`` is the parsed Sunset instant
     and ``sunset_passed`` whether it lies before the moment the record was made, on the run's own
     clock (None without a Sunset). ``redirect_status`` is 307/308 when a transport followed the
-    redirect to ``successor`` (and judged the successor's answer as the operation's).
+    redirect to ``successor`` (and judged the successor's answer as the operation's). ``template`` is the
+    operation's path template under the prefix called (``/api/environments/{project_id}/dashboards/{id}/``)
+    and ``documented`` whether PostHog documents the operation (contract §0.1).
     """
 
     method: str
@@ -123,6 +216,8 @@ class DeprecationRecord:
     redirect_status: int | None = None
     seen_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     count: int = 1
+    template: str | None = None
+    documented: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -146,7 +241,35 @@ class DeprecationRecord:
             "redirect_status": self.redirect_status,
             "seen_at": _iso(self.seen_at),
             "count": self.count,
+            "template": self.template,
+            "successor_template": self.successor_template,
+            "documented": self.documented,
+            "redirected": self.redirect_status is not None,
         }
+
+    @property
+    def successor_template(self) -> str | None:
+        """The successor's path template (``/api/projects/{project_id}/…``), when the prefix is the deprecated one."""
+        return successor_path(self.template) if self.template else None
+
+    def sentence(self) -> str:
+        """The finding in words: what is deprecated, its sunset (passed or not, on the run's clock), what to use."""
+        what = f"{self.method} {self.template or self.path}" + (f" ({self.operation_id})" if self.operation_id else "")
+        parts = [f"{what} is deprecated" + (f" since {self.deprecated_since.date().isoformat()}"
+                                            if self.deprecated_since else "")]
+        if self.sunset_at is not None:
+            state = "passed" if self.sunset_passed else "not yet"
+            parts.append(f"sunset {self.sunset_at.date().isoformat()} ({state})")
+        elif self.sunset is not None:
+            parts.append(f"sunset {self.sunset!r} (not an HTTP-date)")
+        else:
+            parts.append("no sunset announced")
+        use = self.successor_template or self.successor
+        if use:
+            parts.append(f"use {use}")
+        if self.redirect_status is not None:
+            parts.append(f"the host redirected ({self.redirect_status}) to {self.successor}")
+        return "; ".join(parts)
 
     def line(self) -> str:
         """One readable line: what, its successor, the sunset and whether it has passed."""
@@ -163,6 +286,15 @@ class DeprecationRecord:
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat(timespec="seconds")
+
+
+def _template(operation: Any, prefix: str) -> str | None:
+    """The catalogue operation's path template under ``prefix`` (None without an operation)."""
+    if operation is None:
+        return None
+    if getattr(operation, "prefixed", False) and prefix in ("projects", "environments"):
+        return str(operation.full_path(prefix))
+    return getattr(operation, "path", None)
 
 
 def _prefix(path: str) -> str:
@@ -216,11 +348,14 @@ class DeprecationLog:
         operation = self._operation(method, path)
         _, since = parse_deprecation(deprecation)
         sunset_at = parse_sunset(sunset)
+        prefix = _prefix(path)
         record = DeprecationRecord(
             method=method.upper(),
             path=path,
             operation_id=getattr(operation, "operation_id", None),
-            prefix=_prefix(path),
+            prefix=prefix,
+            template=_template(operation, prefix),
+            documented=bool(getattr(operation, "documented", False)),
             deprecation=deprecation,
             sunset=sunset,
             link=link,
@@ -249,8 +384,10 @@ class DeprecationLog:
         if not records:
             return None
         passed = sum(1 for r in records if r.sunset_passed)
-        shown = "; ".join(r.line() for r in records[:limit]) + ("; …" if len(records) > limit else "")
         sunset = f", {passed} past their sunset" if passed else ""
+        if limit <= 0:  # the terminal lists them in a section of their own
+            return f"the host announced {len(records)} deprecated operation(s){sunset} (contract §1.9): see below"
+        shown = "; ".join(r.line() for r in records[:limit]) + ("; …" if len(records) > limit else "")
         return f"the host announced {len(records)} deprecated operation(s){sunset} (contract §1.9): {shown}"
 
     def _operation(self, method: str, path: str) -> Any:

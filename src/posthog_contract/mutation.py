@@ -279,6 +279,8 @@ def external_environment(credentials: dict[str, Any]) -> dict[str, str]:
         POSTHOG_READONLY_API_KEY=str(credentials["readonly_api_key"]),
         POSTHOG_COLLABORATOR_UUID=str(credentials["collaborator_uuid"]),
         POSTHOG_OTHER_PROJECT_ID=str(credentials["other_project_id"]),
+        POSTHOG_DATA_COLOR_THEME_ID=str(credentials["data_color_theme_id"]),
+        POSTHOG_QUICK_FILTER_ID=str(credentials["quick_filter_id"]),
     )
     return env
 

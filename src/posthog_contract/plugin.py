@@ -78,6 +78,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="TOML file of accepted deviations (rule or test, operation, reason, expiry): a failure a waiver "
         f"covers is 'accepted'; an expired or unmatched waiver fails the run [env {verdicts.WAIVERS_ENV}]",
     )
+    group.addoption(
+        "--deprecations",
+        dest="contract_deprecations",
+        metavar="{warn,fail}",
+        default=None,
+        help="what the host's deprecation notices (Deprecation, Sunset, a successor-version link or the §1.9 "
+        "redirect on a documented operation) do to the run: warn (default) reports them, fail exits 1 unless a "
+        f"waiver accepts each [env {verdicts.DEPRECATIONS_ENV}]",
+    )
     environment = parser.getgroup(
         "posthog-contract-environment",
         "posthog-contract settings read from the environment only (keys never go on a command line)",
@@ -106,6 +115,7 @@ def pytest_configure(config: pytest.Config) -> None:
     session = ContractSession(verdicts=verdicts.Verdicts.from_config(config))
     session.verdicts.scrub = session.redactor.text
     session.verdicts.drift_significant = lambda: bool(session.drift is not None and session.drift.significant)
+    session.verdicts.deprecation_records = lambda: session.ledger.deprecations.records if session.connected else []
     config.stash[lifecycle.SESSION] = session
     config.pluginmanager.register(session.verdicts, "posthog-contract-verdicts")
     config.pluginmanager.register(Scrubber(config, session.redactor), "posthog-contract-scrubbing")
@@ -202,8 +212,30 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     session = lifecycle.session_of(config)
     for line in session.summary_lines():  # a run refused at preflight ends with its one sentence, nothing more
         terminalreporter.write_line(f"posthog-contract: {line}")
+    _deprecation_section(terminalreporter, session)
     if not session.log.entries:
         return
     terminalreporter.section("posthog-contract warnings and unavailable checks")
     for entry in session.log.entries:
         terminalreporter.write_line(session.redactor.text(f"{entry.kind.upper():12} {entry.test}: {entry.message}"))
+
+
+def _deprecation_section(terminalreporter: Any, session: ContractSession) -> None:
+    """The run's deprecation finding, its own section (contract §1.9): each deprecated operation, its sunset
+    and successor, what the policy (``--deprecations``) and the waivers made of it."""
+    records = session.ledger.deprecations.records if session.connected else []
+    if not records:
+        return
+    verdicts_ = session.verdicts
+    accepted = verdicts_.accepted_deprecations if verdicts_ is not None else {}
+    policy = verdicts_.deprecations if verdicts_ is not None else "warn"
+    terminalreporter.section("posthog-contract deprecations")
+    passed = sum(bool(r.sunset_passed) for r in records)
+    effect = ("--deprecations fail: a deprecation no waiver accepts fails the run" if policy == "fail"
+              else "reported, never failing the run (--deprecations fail makes CI red on it)")
+    terminalreporter.write_line(
+        f"{len(records)} deprecated operation(s), {passed} past their sunset on this run's clock; {effect}")
+    for record in records:
+        waiver = accepted.get(record.key)
+        line = f"DEPRECATED   {record.sentence()}" + (f" [accepted: {waiver}]" if waiver else "")
+        terminalreporter.write_line(session.redactor.text(line), yellow=not waiver)

@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
-from .deprecations import DeprecationLog
+from .deprecations import DeprecationLog, successor_path
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -257,17 +257,10 @@ class Origins:
 # `api-environments-redirect` flag is on. That one redirect is followed, once, with the same method
 # and body; everything else is the host's answer.
 
-ENVIRONMENTS_PREFIX: Final = "/api/environments/"
-PROJECTS_PREFIX: Final = "/api/projects/"
+# successor_path (and the two prefixes) live with the deprecation records (deprecations.py),
+# which judge the successor-version Link by the same rule.
 #: the statuses that keep method and body (RFC 9110 §15.4.8, §15.4.9); 301/302/303 may turn a write into a GET
 FOLLOWED_REDIRECTS: Final = frozenset({307, 308})
-
-
-def successor_path(path: str) -> str | None:
-    """``/api/environments/<id>/…`` → ``/api/projects/<id>/…`` (same project, same resource); None otherwise."""
-    if not path.startswith(ENVIRONMENTS_PREFIX) or len(path) <= len(ENVIRONMENTS_PREFIX):
-        return None
-    return PROJECTS_PREFIX + path[len(ENVIRONMENTS_PREFIX):]
 
 
 @dataclass(frozen=True)

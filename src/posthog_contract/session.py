@@ -139,6 +139,8 @@ class ContractSession:
                 readonly_api_key=credentials["readonly_api_key"],
                 collaborator_uuid=credentials["collaborator_uuid"],
                 other_project_id=str(credentials["other_project_id"]),
+                data_color_theme_id=credentials.get("data_color_theme_id"),
+                quick_filter_id=credentials.get("quick_filter_id"),
             )
             if events_timeout_given is None:
                 events_timeout_given = "POSTHOG_EVENTS_TIMEOUT" in self._environ
@@ -259,7 +261,7 @@ class ContractSession:
         of the terminal output (the host's own words redacted like everything it says)."""
         if not self.connected:
             return list(self.notes)
-        deprecated = self.ledger.deprecations.summary()
+        deprecated = self.ledger.deprecations.summary(limit=0)  # each one: the plugin's deprecations section
         return [*self.notes, *self.ledger.cost_lines(), *([self.redactor.text(deprecated)] if deprecated else [])]
 
 

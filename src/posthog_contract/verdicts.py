@@ -5,7 +5,9 @@ schemathesis check, ``pytest.fail``) or never got that far because the suite or 
 raised something else (a crash of schemathesis/hypothesis machinery, a bug in a helper, a lost
 connection). The first is a *violation*, the second a *tool error*: the tool failed and the host
 was not judged. A violation a waiver covers (``--waivers FILE``) is *accepted*: pytest shows it as
-an expected failure, the run may still pass.
+an expected failure, the run may still pass. The host's deprecation notices (contract §1.9, the run's
+deprecation finding) never fail a run unless ``--deprecations fail`` says so; a waiver with a
+``deprecation`` pattern accepts them.
 
 This module is the one that steers: the report (``report/collect.py``) only reads what is decided
 here, from the attributes set on each ``TestReport`` (their names and the exit codes are words of
@@ -39,9 +41,12 @@ from .outcomes import (
 from .report import junit, match
 from .report import waivers as waivers_module
 
-__all__ = ["WAIVERS_ENV", "Verdicts", "is_violation"]
+__all__ = ["DEPRECATIONS_ENV", "WAIVERS_ENV", "Verdicts", "is_violation"]
 
 WAIVERS_ENV = "POSTHOG_CONTRACT_WAIVERS"
+DEPRECATIONS_ENV = "POSTHOG_CONTRACT_DEPRECATIONS"
+#: notes of the verdicts that fail the run on their own (a finding, not a tool error)
+FAILING_NOTES = ("--drift-fail", "waivers:", "--deprecations fail")
 
 
 def is_violation(exc: BaseException) -> bool:
@@ -62,11 +67,17 @@ class Verdicts:
         waivers: waivers_module.WaiverFile | None = None,
         *,
         drift_fail: bool = False,
+        deprecations: str = "warn",
         today: Any = None,
         scrub: Callable[[str], str] = lambda text: text,
     ) -> None:
         self.waivers = waivers
         self.drift_fail = drift_fail
+        self.deprecations = deprecations  # --deprecations: warn (never fails the run) | fail
+        #: the run's deprecation records (posthog_contract.deprecations.DeprecationRecord), as the run found them
+        self.deprecation_records: Callable[[], list[Any]] = lambda: []
+        #: record key -> the waiver that accepted it ("waiver #N, until …: reason"), decided in exit_status
+        self.accepted_deprecations: dict[tuple[str, str], str] = {}
         self.today = today or datetime.now(UTC).date()
         self.scrub = scrub
         #: node id -> the verdict of its failures no waiver accepted (a violation outranks a tool error)
@@ -93,7 +104,7 @@ class Verdicts:
                 waivers = waivers_module.load(path)
             except waivers_module.WaiverError as exc:
                 raise pytest.UsageError(f"posthog-contract: {exc}") from None
-        return cls(waivers, drift_fail=bool(chosen["drift-fail"]))
+        return cls(waivers, drift_fail=bool(chosen["drift-fail"]), deprecations=str(chosen["deprecations"]))
 
     # -- each failure ---------------------------------------------------------------------------------
 
@@ -138,15 +149,33 @@ class Verdicts:
         if self.drift_fail and not self.drift_judged and status == EXIT_PASSED and self.drift_significant():
             status = EXIT_VIOLATIONS
             self.notes.append("--drift-fail: the host's /api/schema/ drifts significantly from the contract")
+        status = self._judge_deprecations(status)
         problems = self.waivers.problems(self.today) if self.waivers is not None else []
         self.notes.extend(f"waivers: {problem}" for problem in problems)
         if problems and status == EXIT_PASSED:
             status = EXIT_VIOLATIONS
         if status != EXIT_VIOLATIONS or not self.contract_run:
             return status
-        if VIOLATION in self.failures.values() or any(n.startswith(("--drift-fail", "waivers:")) for n in self.notes):
+        if VIOLATION in self.failures.values() or any(n.startswith(FAILING_NOTES) for n in self.notes):
             return status
         return EXIT_TOOL_ERROR if TOOL_ERROR in self.failures.values() else status
+
+    def _judge_deprecations(self, status: int) -> int:
+        """Waivers accept deprecation findings (once per run); ``--deprecations fail`` makes the rest fail it."""
+        records = list(self.deprecation_records())
+        if self.waivers is not None and not self.accepted_deprecations:
+            for record in records:
+                waiver = self.waivers.match_deprecation(record, self.today)
+                if waiver is not None:
+                    self.accepted_deprecations[record.key] = (f"waiver #{waiver.index}, until {waiver.expires}: "
+                                                              f"{waiver.reason}")
+        unaccepted = [r for r in records if r.key not in self.accepted_deprecations]
+        if self.deprecations != "fail" or not unaccepted:
+            return status
+        shown = "; ".join(self.scrub(r.sentence()) for r in unaccepted[:3]) + ("; …" if len(unaccepted) > 3 else "")
+        self.notes.append(f"--deprecations fail: the host announced {len(unaccepted)} deprecated operation(s) no "
+                          f"waiver accepts (contract §1.9): {shown}")
+        return EXIT_VIOLATIONS if status == EXIT_PASSED else status
 
     # -- pytest hooks ---------------------------------------------------------------------------------
 

@@ -8,13 +8,17 @@ listing it:
 
 - ``fate``: ``stored`` (read back equal to what was sent), ``ignored`` (read back never showing
   it), ``input`` (a write-only instruction: no field to read back, ``why`` says what judges it) or
-  ``needs`` (a value only the host's own data can give: unavailable, ``why`` says why);
-- ``value``: what the check sends (``$name``, ``$text`` and ``$collaborator`` are filled in per
-  run); a field without one gets a value derived from its type;
+  ``needs`` (a value only the host's own data can give: stored when ``setting``, the environment
+  variable of a setting, names one of the host's objects, else unavailable naming it; ``why`` says why);
+- ``value``: what the check sends (``$name``, ``$text``, ``$collaborator``, ``$data_color_theme`` and
+  ``$quick_filter`` are filled in per run); a field without one gets a value derived from its type;
 - ``read_as``: the response fields that must show it (default: the same name; ``user.uuid`` walks
   into objects); ``read_via``: another operation that reads it (``dashboards_list``);
 - ``compare``: ``exact`` (default; ``instant`` for date-times), ``set``, ``tile_payloads``,
   ``template_tiles``;
+- ``added``: the release month (``YYYY-MM``) from which the response shows a field its schema does not
+  require (a T field, contract §11; an R field's month is its ``x-posthog-added``): before it, a
+  read-back finds nothing to judge;
 - ``feature``: a paid feature without which PostHog silently ignores or refuses the field;
   ``alone``: written in a request of its own (a host without the feature refuses the whole body);
 - ``operations``: per operation id, facts that differ (create never reads ``variables``).
@@ -62,6 +66,8 @@ class FieldFact:
     feature: str | None = None
     alone: bool = False
     why: str = ""
+    #: a ``needs`` field: the environment variable of the setting that names the host's object to send
+    setting: str = ""
     #: x-posthog-added of each response field it is read as: a release-dependent read (contract §11)
     added: Mapping[str, str] = field(default_factory=dict)
     schema: Mapping[str, Any] = field(default_factory=dict)
@@ -135,6 +141,8 @@ def field_facts(op: ops.Operation) -> tuple[FieldFact, ...]:
         read_as = tuple(raw.get("read_as") or (path[-1],))
         added = {name: str(response[name.split(".")[0]][contract.BASELINE_KEYWORD]) for name in read_as
                  if contract.BASELINE_KEYWORD in (response.get(name.split(".")[0]) or {})}
+        if raw.get("added"):  # a T field of the response: the write facts carry its month
+            added = {**{name: str(raw["added"]) for name in read_as}, **added}
         compare = raw.get("compare") or ("instant" if prop.get("format") == "date-time" else "exact")
         facts.append(
             FieldFact(
@@ -148,6 +156,7 @@ def field_facts(op: ops.Operation) -> tuple[FieldFact, ...]:
                 feature=raw.get("feature"),
                 alone=bool(raw.get("alone")),
                 why=raw.get("why", ""),
+                setting=raw.get("setting", ""),
                 added=added,
                 schema={k: v for k, v in prop.items() if k != FACTS_KEYWORD},
             )
@@ -231,6 +240,29 @@ def fill(value: Any, placeholders: Mapping[str, Any]) -> Any:
     if isinstance(value, dict):
         return {key: fill(item, placeholders) for key, item in value.items()}
     return value
+
+
+def supplied(fact: FieldFact, placeholders: Mapping[str, Any]) -> bool:
+    """Whether the run can send ``fact``'s value: a ``needs`` field only when its setting named the host's
+    object (every placeholder of its value filled); any other field always."""
+    if fact.fate != "needs":
+        return True
+    if fact.value is None:
+        return False
+    wanted = [fact.value] if not isinstance(fact.value, list) else fact.value
+    return all(not (isinstance(item, str) and item.startswith("$")) or placeholders.get(item) is not None
+               for item in wanted)
+
+
+def setting_hint(fact: FieldFact) -> str:
+    """How to name the host's object for a ``needs`` field: its variable, flag and config-file key."""
+    from .config import OPTIONS  # the settings table; config loads nothing heavy
+
+    option = next((o for o in OPTIONS if o.env == fact.setting), None)
+    if option is None:
+        return fact.setting or "a setting"
+    flag = f" / {option.flag}" if option.flag else ""
+    return f"{option.env}{flag} / {option.key} in posthog-contract.toml"
 
 
 def sent_value(fact: FieldFact, placeholders: Mapping[str, Any], current: Any = None) -> Any:

@@ -128,7 +128,7 @@ RESTRICTION_PATCH_IGNORED = mutants.declare(
 UNKNOWN_QUICK_FILTER_ACCEPTED = mutants.declare(
     "unknown_quick_filter_accepted",
     "quick_filter_ids naming no quick filter of the project is 400 'Quick filters not found' (§2.5)",
-    pending="no check of the contract suite sends a well-formed unknown quick filter id yet",
+    killed_by=("tests/test_dashboards.py::test_an_unknown_quick_filter_is_400_quick_filters_not_found",),
 )
 PINNED_GARBAGE_ACCEPTED = mutants.declare(
     "pinned_garbage_accepted",
@@ -148,6 +148,20 @@ COLORS_ECHOED = mutants.declare(
     "dashboard_breakdown_colors_echoed_not_stored", "PATCH/PUT store `breakdown_colors` (§2.1, §2.5)",
     killed_by=(f"{_FIELDS}[dashboards_partial_update-breakdown_colors]",
                f"{_FIELDS}[dashboards_update-breakdown_colors]"),
+)
+# issue 22: the read-backs a setting naming the host's own objects enables
+# (POSTHOG_DATA_COLOR_THEME_ID, POSTHOG_QUICK_FILTER_ID)
+THEME_ECHOED = mutants.declare(
+    "dashboard_data_color_theme_echoed_not_stored",
+    "PATCH/PUT store `data_color_theme_id` naming one of the host's data color themes (§2.1, §2.5, §2.9)",
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-data_color_theme_id]",
+               f"{_FIELDS}[dashboards_update-data_color_theme_id]"),
+)
+QUICK_FILTERS_ECHOED = mutants.declare(
+    "dashboard_quick_filter_ids_echoed_not_stored",
+    "PATCH/PUT store `quick_filter_ids` naming the project's quick filters (§2.5, §2.9)",
+    killed_by=(f"{_FIELDS}[dashboards_partial_update-quick_filter_ids]",
+               f"{_FIELDS}[dashboards_update-quick_filter_ids]"),
 )
 LAST_REFRESH_ECHOED = mutants.declare(
     "dashboard_last_refresh_echoed_not_stored", "PATCH/PUT store `last_refresh` (§2.1, §2.5)",
@@ -543,7 +557,8 @@ async def update_dashboard(request: Request) -> Response:
                 (row["name"], row["description"], row["pinned"], row["tags"], row["id"]),
             )
     echoed = {FILTERS_ECHOED: "filters", VARIABLES_NOT_STORED: "variables", COLORS_ECHOED: "breakdown_colors",
-              LAST_REFRESH_ECHOED: "last_refresh", LAST_ACCESSED_ECHOED: "last_accessed_at"}
+              LAST_REFRESH_ECHOED: "last_refresh", LAST_ACCESSED_ECHOED: "last_accessed_at",
+              THEME_ECHOED: "data_color_theme_id", QUICK_FILTERS_ECHOED: "quick_filter_ids"}
     restore = [column for name, column in echoed.items() if mutants.active(name)]
     if mutants.active(PUT_STORES_NOTHING) and request.method == "PUT":
         restore = [column for column in row.keys() if column not in ("id", "project_id")]  # noqa: SIM118 (a Row)

@@ -51,17 +51,17 @@ REDIRECT_OTHER_ORIGIN = mutants.declare(
 HEADERS_DROPPED = mutants.declare(
     "environments_deprecation_headers_dropped",
     "today's PostHog answers /api/environments/ with Deprecation, Link and Sunset (§1.9)",
-    pending="the suite's deprecation finding (issue 22, deliver 1) has no check that fails on its absence yet",
+    killed_by=("tests/test_deprecation.py::test_the_documented_prefix_announces_its_successor",),
 )
 LINK_OTHER_PROJECT = mutants.declare(
     "environments_successor_link_names_another_project",
     "the successor-version Link names the same project's /api/projects/ path (§1.9)",
-    pending="the suite's deprecation finding (issue 22, deliver 1) does not judge the Link's target yet",
+    killed_by=("tests/test_deprecation.py::test_the_documented_prefix_announces_its_successor",),
 )
 SUNSET_NOT_HTTP_DATE = mutants.declare(
     "environments_sunset_not_an_http_date",
     "Sunset is an RFC 8594 HTTP-date (Fri, 31 Jul 2026 00:00:00 GMT), not an ISO date (§1.9)",
-    pending="the suite's deprecation finding (issue 22, deliver 1) does not parse Sunset yet",
+    killed_by=("tests/test_deprecation.py::test_the_documented_prefix_announces_its_successor",),
 )
 
 

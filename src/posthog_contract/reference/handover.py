@@ -30,6 +30,8 @@ SUITE_VARIABLES: tuple[tuple[str, str], ...] = (
     ("POSTHOG_READONLY_API_KEY", "readonly_api_key"),
     ("POSTHOG_COLLABORATOR_UUID", "collaborator_uuid"),
     ("POSTHOG_OTHER_PROJECT_ID", "other_project_id"),
+    ("POSTHOG_DATA_COLOR_THEME_ID", "data_color_theme_id"),
+    ("POSTHOG_QUICK_FILTER_ID", "quick_filter_id"),
 )
 PID_VARIABLE = "POSTHOG_REFERENCE_PID"
 _PLAIN = re.compile(r"[A-Za-z0-9_@%+=:,./-]*")

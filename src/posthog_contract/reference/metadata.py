@@ -29,14 +29,14 @@ from . import errors, mutants
 from .auth import authorize
 from .errors import json_response
 
+_OPTIONS_KILLER = "tests/test_auth.py::test_options_is_the_metadata_action_under_the_read_scope"
 OPTIONS_500 = mutants.declare(
     "options_500", "OPTIONS is DRF's metadata action: 200 under the route's read scope, never a 5xx (§1.3)",
-    pending="only the thorough profile's coverage phase sends OPTIONS (its unexpected-method probes, judged by"
-    " not_a_server_error); the budgeted default run the score uses sends none (issue 22: OPTIONS metadata)",
+    killed_by=(_OPTIONS_KILLER,),
 )
 OPTIONS_405 = mutants.declare(
     "options_405", "OPTIONS is DRF's metadata action: 200 under the route's read scope, never 405 (§1.3)",
-    pending="no check of the contract suite sends OPTIONS yet (issue 22: OPTIONS metadata)",
+    killed_by=(_OPTIONS_KILLER,),
 )
 
 JSON = "application/json"

@@ -123,6 +123,14 @@ CREATE TABLE IF NOT EXISTS button_tiles (
     last_modified_at TEXT NOT NULL,
     last_modified_by INTEGER REFERENCES users(id)
 );
+-- PostHog's DataColorTheme (posthog/models/data_color_theme.py): a theme without a project is global,
+-- offered to every project; what a dashboard's data_color_theme_id names
+CREATE TABLE IF NOT EXISTS data_color_themes (
+    id INTEGER PRIMARY KEY,
+    project_id INTEGER REFERENCES projects(id),
+    name TEXT NOT NULL,
+    colors TEXT NOT NULL DEFAULT '[]'
+);
 -- PostHog's QuickFilter (a UUIDModel, team-scoped): what a dashboard's quick_filter_ids may name
 CREATE TABLE IF NOT EXISTS quick_filters (
     id TEXT PRIMARY KEY,

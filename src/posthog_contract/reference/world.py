@@ -30,6 +30,10 @@ READ_SCOPES = ["dashboard:read", "sharing_configuration:read", "query:read"]
 #: so a personal key can name quick filters in a dashboard's quick_filter_ids but never list or create them)
 QUICK_FILTER_ID = "0190b7a1-0000-7000-8000-0000000000f1"
 OTHER_PROJECT_QUICK_FILTER_ID = "0190b7a1-0000-7000-8000-0000000000f2"
+#: one global data color theme (PostHog's DataColorTheme with no team: offered to every project, as PostHog's own
+#: default theme is); a dashboard's data_color_theme_id may name it. Its API (``data_color_themes``) is outside
+#: the contract, so the credentials line hands the id over (POSTHOG_DATA_COLOR_THEME_ID)
+DATA_COLOR_THEME_ID = 1
 
 #: label -> (key value, owner uuid, scopes, scoped projects or None)
 KEYS: dict[str, tuple[str, str, list[str], list[int] | None]] = {
@@ -68,6 +72,8 @@ class Credentials:
     outsider_api_key: str
     other_project_capture_key: str
     legacy_api_key: str  # unscoped (pre-scopes) personal key of the key owner
+    data_color_theme_id: int  # a data color theme dashboards may name (POSTHOG_DATA_COLOR_THEME_ID)
+    quick_filter_id: str  # a quick filter of project 1 (POSTHOG_QUICK_FILTER_ID)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(", ", ": "))
@@ -88,6 +94,8 @@ def credentials(base_url: str) -> Credentials:
         outsider_api_key=KEYS["outsider"][0],
         other_project_capture_key=OTHER_PROJECT_API_KEY,
         legacy_api_key=KEYS["legacy"][0],
+        data_color_theme_id=DATA_COLOR_THEME_ID,
+        quick_filter_id=QUICK_FILTER_ID,
     )
 
 
@@ -101,7 +109,7 @@ def apply_plan(db: Database, features_off: frozenset[str]) -> None:
 def seed(db: Database) -> None:
     """Insert the world once; a database that already has it (``--db`` reuse) is left alone."""
     if db.scalar("SELECT COUNT(*) FROM organizations"):
-        _seed_quick_filters(db)  # a --db file from before quick filters existed
+        _seed_quick_filters(db)  # a --db file from before quick filters (and themes) existed
         return
     stamp = iso_z(now())
     with db.write() as c:
@@ -186,3 +194,5 @@ def _seed_quick_filters(db: Database) -> None:
             "INSERT OR IGNORE INTO quick_filters (id, project_id, name) VALUES (?, ?, ?)",
             [(QUICK_FILTER_ID, PROJECT_ID, "Browser"), (OTHER_PROJECT_QUICK_FILTER_ID, OTHER_PROJECT_ID, "Browser")],
         )
+        c.execute("INSERT OR IGNORE INTO data_color_themes (id, project_id, name, colors) VALUES (?, NULL, ?, ?)",
+                  (DATA_COLOR_THEME_ID, "Default Theme", json.dumps(["#1d4aff", "#621da6", "#42827e"])))

@@ -43,6 +43,7 @@ from .. import operations as ops
 from .. import outcomes as outcome_module
 from ..outcomes import UNAVAILABLE_PREFIX
 from ..redaction import Redactor
+from . import deprecations as deprecations_module
 from . import drift as drift_module
 from . import har as har_module
 from . import junit, match, model, render_html
@@ -310,6 +311,7 @@ class ReportCollector:
         finally:
             try:
                 junit.add_suite_properties(self.config, self._suite_properties())
+                junit.add_deprecations(self.config, self._deprecation_sentences())
             except Exception as exc:  # noqa: BLE001 - the JUnit file must never break a run
                 self.notes.append(f"report: no JUnit suite properties: {type(exc).__name__}")
 
@@ -326,6 +328,22 @@ class ReportCollector:
             "baseline": baseline,
             "waivers": None if self.waivers is None else self.waivers.path,
         }
+
+    def _deprecation_records(self) -> list[Any]:
+        return self.contract.ledger.deprecations.records if self.contract is not None else []
+
+    def _deprecation_sentences(self) -> list[str]:
+        """Each deprecation the host announced, in words (JUnit's suite properties)."""
+        return [self.scrub(record.sentence()) for record in self._deprecation_records()]
+
+    def _deprecations(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The run's deprecation finding (report.json's ``deprecations`` and ``summary.deprecations``)."""
+        verdicts = self.verdicts
+        policy = getattr(verdicts, "deprecations", None) or _run_settings(self.config)["deprecations"]
+        accepted = getattr(verdicts, "accepted_deprecations", {}) or {}
+        return deprecations_module.build(self._deprecation_records(), scrub=self.scrub,
+                                         scrub_url=lambda url: self.scrub_url(url) or "", accepted=accepted,
+                                         policy=policy)
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         junit.name_the_suite(self.config)
@@ -507,7 +525,9 @@ class ReportCollector:
         drift = self.drift.to_dict() if self.drift else None
         if drift is not None:
             drift["detail"] = self.scrub(drift.get("detail") or "")
-        return model.build(run, tests, self.stats, outcomes, drift)
+        report = model.build(run, tests, self.stats, outcomes, drift)
+        report["deprecations"], report["summary"]["deprecations"] = self._deprecations()
+        return report
 
     def _describe_session(self, run: model.RunInfo) -> None:
         session = self.contract
@@ -636,12 +656,15 @@ def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path |
         rows.append(("schema drift", text))
     if summary["undocumented_fields"]:
         rows.append(("undocumented fields", f"{summary['undocumented_fields']} (info, see the report)"))
+    deprecated = deprecations_module.headline(report)
+    if deprecated:
+        rows.append(("deprecations", deprecated))
     if written:
         rows.append(("report", " and ".join(str(p) for p in written)))
     else:
         rows.append(("report", "not written (give --report DIR)" if report_dir is None else "not written"))
     for note in report.get("notes", []):
-        if note.startswith(("report not written", "--drift-fail", "waivers:")):
+        if note.startswith(("report not written", "--drift-fail", "waivers:", "--deprecations fail")):
             rows.append(("note", note))
     return rows
 

@@ -2,9 +2,12 @@
 
 Made for upgrades: run the suite against staging before and after a PostHog upgrade (or keep the
 previous CI run's report) and diff. It prints checks (operation × check kind) that newly fail or
-newly pass, tests that newly fail, the status codes each operation answered, and the response
-fields that appeared or disappeared. Exit status: 0 nothing newly fails, 1 something newly fails,
-2 a file is not a readable report, or the two runs are not comparable.
+newly pass, tests that newly fail, the status codes each operation answered, the response
+fields that appeared or disappeared, and the host's deprecations (contract §1.9): operations newly
+deprecated, those whose sunset passed since the last run, and those no longer announced. Exit
+status: 0 nothing newly fails, 1 something newly fails (a deprecation is reported, never a failure
+here: ``--deprecations fail`` decides that for a run), 2 a file is not a readable report, or the two
+runs are not comparable.
 
 Two reports are comparable only when the same suite version, profile and baseline produced them
 (``provenance`` in report.json; older reports fall back to ``generator`` and ``run.profile``):
@@ -21,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from . import deprecations as deprecations_module
 from .model import ReportError, cell_key, load
 
 __all__ = ["COMPARED", "ReportDiff", "compare", "mismatches", "register", "render"]
@@ -64,6 +68,11 @@ class ReportDiff:
     statuses: list[SetChange] = field(default_factory=list)
     fields: list[SetChange] = field(default_factory=list)
     drift: dict[str, list[str]] = field(default_factory=dict)
+    #: the host's deprecation findings (report.json ``deprecations``): new ones, those whose sunset passed
+    #: since OLD (on NEW's clock), and the keys OLD had that NEW no longer reports
+    newly_deprecated: list[dict[str, Any]] = field(default_factory=list)
+    sunset_passed: list[dict[str, Any]] = field(default_factory=list)
+    no_longer_deprecated: list[str] = field(default_factory=list)
 
     @property
     def regressed(self) -> bool:
@@ -193,7 +202,22 @@ def compare(
                 result.fields.append(change)
 
     result.drift = _drift_change(old.get("drift"), new.get("drift"))
+    _deprecation_changes(result, old, new)
     return result
+
+
+def _deprecation_changes(result: ReportDiff, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    """Newly deprecated operations, sunsets passed since OLD, deprecations NEW no longer reports."""
+    before = {deprecations_module.key_of(e): e for e in deprecations_module.findings_of(old)}
+    after = {deprecations_module.key_of(e): e for e in deprecations_module.findings_of(new)}
+    for key, entry in after.items():
+        shown = {"key": key, "sentence": deprecations_module.sentence(entry), "sunset_at": entry.get("sunset_at"),
+                 "sunset_passed": entry.get("sunset_passed")}
+        if key not in before:
+            result.newly_deprecated.append(shown)
+        elif entry.get("sunset_passed") and not before[key].get("sunset_passed"):
+            result.sunset_passed.append(shown)
+    result.no_longer_deprecated = sorted(set(before) - set(after))
 
 
 def _now(cell: Mapping[str, Any] | None, new_tests: Mapping[str, Mapping[str, Any]]) -> list[dict[str, str]]:
@@ -283,6 +307,11 @@ def render(diff: ReportDiff, *, markdown: bool = False) -> str:
         if change.appeared:
             fields.append(f"{item}{change.operation_id}: appeared {', '.join(_collapse(change.appeared))}")
     section("RESPONSE FIELDS APPEARED OR DISAPPEARED", fields)
+    section("NEWLY DEPRECATED (the host now announces these as deprecated, §1.9)",
+            [f"{item}{d['sentence']}" for d in diff.newly_deprecated])
+    section("SUNSET PASSED SINCE THE LAST RUN", [f"{item}{d['sentence']}" for d in diff.sunset_passed])
+    if diff.no_longer_deprecated:
+        section("NO LONGER ANNOUNCED AS DEPRECATED", [f"{item}{key}" for key in diff.no_longer_deprecated])
     if diff.drift:
         drift = [f"{item}new in the host's /api/schema/: {k}" for k in diff.drift.get("new", [])]
         drift += [f"{item}gone from the drift list: {k}" for k in diff.drift.get("gone", [])]

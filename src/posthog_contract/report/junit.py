@@ -1,7 +1,9 @@
 """JUnit XML that reads well: pytest's own ``--junitxml``, named and annotated for the suite.
 
 - the ``<testsuite>`` is named ``posthog-contract`` (unless ``junit_suite_name`` is set);
-- suite-level ``<properties>``: host, run id, seed, suite version, profile, baseline;
+- suite-level ``<properties>``: host, run id, seed, suite version, profile, baseline; and the run's
+  deprecation finding (contract §1.9): ``deprecations`` (how many operations the host announced as
+  deprecated) and one ``deprecation`` property per operation, in words (sunset, successor);
 - a generated (schemathesis) failure's ``message`` states the broken rule, the operation and the
   redacted reproduction in plain words instead of a Python repr such as ``JsonSchemaError(...)``.
 
@@ -17,7 +19,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["SUITE_NAME", "add_suite_properties", "name_the_suite", "plain_failure"]
+__all__ = ["SUITE_NAME", "add_deprecations", "add_suite_properties", "name_the_suite", "plain_failure"]
 
 SUITE_NAME = "posthog-contract"
 _MAX_DETAIL_LINES = 12
@@ -49,6 +51,16 @@ def add_suite_properties(config: pytest.Config, properties: Mapping[str, Any]) -
     for name, value in properties.items():
         if value is not None and value != "" and name not in present:
             xml.add_global_property(name, str(value))
+
+
+def add_deprecations(config: pytest.Config, sentences: list[str]) -> None:
+    """``deprecations`` (the count) and one ``deprecation`` property per deprecated operation, once per run."""
+    xml = _log_xml(config)
+    if xml is None or any(name == "deprecations" for name, _ in xml.global_properties):
+        return
+    xml.add_global_property("deprecations", str(len(sentences)))
+    for sentence in sentences:
+        xml.add_global_property("deprecation", sentence)
 
 
 def _leaves(exc: BaseException) -> Iterator[BaseException]:

@@ -4,8 +4,8 @@ Teams that audit several hosts or releases fan out over a CI matrix, one job per
 its ``report.json``; this command fans in. It writes one self-contained HTML page (inline CSS and a
 few lines of JS, no network resource) and a Markdown table: one row per documented operation and
 check, one column per run, each cell the outcome that run's report gives (pass, fail, tool error,
-accepted, warning, unavailable, not applicable, not checked), with the deprecations and version
-findings each run reported. Rows whose outcomes differ between the runs are marked, and the page can
+accepted, warning, unavailable, not applicable, not checked), with the deprecation finding (contract §1.9)
+and the version findings each run reported. Rows whose outcomes differ between the runs are marked, and the page can
 show only those.
 
 Runs of different suite versions are refused (exit 2, one line naming the difference), as ``diff``
@@ -27,6 +27,7 @@ from typing import Any
 
 from .. import operations as ops
 from ..outcomes import EXIT_MISCONFIGURED, EXIT_TOOL_ERROR
+from . import deprecations
 from .diff import mismatches
 from .model import ReportError, load
 
@@ -136,15 +137,22 @@ def _notices(report: Mapping[str, Any], *, prefix: str | None = None, word: str 
 
 
 def _deprecations(report: Mapping[str, Any]) -> list[str]:
-    """What the run reported as deprecated: a ``deprecations`` list when the report has one, and every
-    warning or host note that speaks of a deprecation."""
-    listed = []
-    for entry in report.get("deprecations") or []:
-        if isinstance(entry, Mapping):
-            listed.append(", ".join(f"{k}: {v}" for k, v in entry.items()))
-        else:
-            listed.append(str(entry))
-    return list(dict.fromkeys([*listed, *_notices(report, word="deprecat")]))
+    """The run's deprecation finding (report.json ``deprecations``, contract §1.9), one sentence per deprecated
+    operation: the operation and its template, its sunset (passed or not), its successor, a redirect followed,
+    the waiver that accepted it."""
+    found = []
+    for entry in deprecations.findings_of(report):
+        line = deprecations.sentence(entry)
+        if entry.get("accepted"):
+            line += f" [accepted: {entry['accepted']}]"
+        found.append(line)
+    return found
+
+
+def _deprecated_operations(columns: Sequence[Column]) -> set[str]:
+    """The documented operations some run found deprecated under the documented prefix."""
+    return {str(e.get("operation_id")) for column in columns for e in deprecations.findings_of(column.report)
+            if e.get("operation_id") and e.get("prefix") == "environments"}
 
 
 def build(reports: Sequence[tuple[str, Mapping[str, Any]]], labels: Sequence[str] = ()) -> Matrix:
@@ -166,6 +174,7 @@ def build(reports: Sequence[tuple[str, Mapping[str, Any]]], labels: Sequence[str
         problems += mismatches(columns[0].report, column.report, fields=REQUIRED,
                                labels=(columns[0].path, column.path))
     kinds = list(columns[0].report.get("check_kinds") or []) if columns else []
+    deprecated = _deprecated_operations(columns)
     rows = []
     for operation in ops.documented_operations():
         per_run = []
@@ -178,7 +187,7 @@ def build(reports: Sequence[tuple[str, Mapping[str, Any]]], labels: Sequence[str
             if all(cell.get("outcome") == "not_applicable" for cell in cells):
                 continue
             rows.append(Row(operation.operation_id, operation.method, operation.full_path(), kind["id"], cells,
-                            deprecated="deprecated" in operation.description.lower()))
+                            deprecated=operation.operation_id in deprecated))
     return Matrix(columns, kinds, rows, problems)
 
 
@@ -321,8 +330,9 @@ tr[data-differs="true"] td:nth-child(2) {{ box-shadow: inset 4px 0 0 #bf8700; }}
 {matrix}
 </section>
 <section id="deprecations"><h2>Deprecations</h2>
-<p class="muted">What each run reported as deprecated (the report's deprecation records, and its warnings and host
-notes that speak of one).</p>
+<p class="muted">The documented paths each run's host announced as deprecated (its report's deprecation finding:
+Deprecation, Sunset, a successor-version link or a redirect to the successor, contract §1.9); an operation some run
+found deprecated is marked "(deprecated)" above.</p>
 {deprecations}
 </section>
 <section id="version-findings"><h2>Version findings</h2>

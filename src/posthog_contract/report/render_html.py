@@ -17,6 +17,7 @@ from string import Template
 from typing import Any
 
 from ..outcomes import EXIT_TOOL_ERROR
+from . import deprecations
 
 __all__ = ["render"]
 
@@ -68,6 +69,7 @@ def render(report: Mapping[str, Any]) -> str:
         "verdict_class": "fail" if failed else "pass",
         "facts": _facts(run, host),
         "tiles": _tiles(summary),
+        "deprecations": _deprecations(report),
         "check_legend": " ".join(
             f'<abbr title="{_e(k["title"])}">{_e(k["id"])}</abbr>' for k in report["check_kinds"]
         ),
@@ -149,10 +151,58 @@ def _tiles(summary: Mapping[str, Any]) -> str:
     if drift is not None:
         text = f"{drift['significant']} significant" if drift["status"] == "compared" else drift["status"]
         tiles.append(("Schema drift", text, f"{drift['info']} info" if drift["status"] == "compared" else ""))
+    deprecated = summary.get("deprecations") or {}
+    if deprecated.get("total"):
+        sub = f"{deprecated.get('sunset_passed', 0)} past their sunset; --deprecations {deprecated.get('policy')}"
+        tiles.append(("Deprecations", str(deprecated["total"]), sub))
     return "".join(
         f'<div class="tile"><span class="muted">{_e(label)}</span><b>{_e(value)}</b>'
         f'<span class="muted">{_e(sub)}</span></div>'
         for label, value, sub in tiles
+    )
+
+
+def _deprecations(report: Mapping[str, Any]) -> str:
+    """The deprecation finding's panel (contract §1.9): which documented paths the host announced as deprecated,
+    their sunset (passed or not, on the run's clock) and what to use instead; nothing when there is none."""
+    findings = deprecations.findings_of(report)
+    if not findings:
+        return ""
+    counts = deprecations.counts_of(report)
+    passed = counts.get("sunset_passed") or 0
+    sunsets = sorted({str(f["sunset_at"])[:10] for f in findings if f.get("sunset_at")})
+    when = ", ".join(sunsets) or "none announced"
+    state = " (passed)" if passed and passed == len(findings) else (f" ({passed} passed)" if passed else "")
+    prefixes = {"/".join(str(f.get("successor_template") or "").split("/")[:3]) for f in findings} - {""}
+    use = f"; use <code>{_e(prefixes.pop())}/…</code>, the same path" if len(prefixes) == 1 else ""
+    policy = ("With <code>--deprecations fail</code> a deprecation no waiver accepts fails the run"
+              if counts.get("policy") == "fail" else
+              "This run reports them and does not fail on them (<code>--deprecations fail</code> would)")
+    rows = [
+        (
+            f"<code>{_e(f['method'])} {_e(f.get('template') or f['path'])}</code>"
+            + ("" if f.get("documented") else ' <span class="muted">(supporting)</span>')
+            + f'<br><span class="muted">called as <code>{_e(f["path"])}</code></span>',
+            _e(str(f.get("sunset_at") or "")[:10] or (f.get("sunset") or "none"))
+            + (' <span class="significant">(passed)</span>' if f.get("sunset_passed") else ""),
+            f"<code>{_e(f.get('successor_template') or f.get('successor') or '')}</code>"
+            + (f'<br><span class="muted">redirected ({_e(f["redirect_status"])})</span>'
+               if f.get("redirected") else ""),
+            "<br>".join(f"<code>{_e(name)}: {_e(f[key])}</code>" for name, key in
+                        (("Deprecation", "deprecation"), ("Sunset", "sunset"), ("Link", "link")) if f.get(key)),
+            _e(f.get("accepted") or ("" if counts.get("policy") != "fail" else "not accepted: fails the run")),
+        )
+        for f in findings
+    ]
+    return (
+        '<section id="deprecations" class="deprecations">'
+        f"<h2>Deprecated documented paths ({len(findings)})</h2>"
+        f"<p><b>These documented paths are deprecated; sunset {_e(when)}{_e(state)}{use}.</b> The host announced it "
+        "on its answers (<code>Deprecation</code>, <code>Sunset</code>, a <code>successor-version</code> link or a "
+        "redirect to the successor, contract §1.9): an integration calling them breaks once the sunset is enforced. "
+        f"Move each call to its successor. {policy}.</p>"
+        + _table(("Operation", "Sunset", "Successor", "Headers", "Waiver"), rows, table_id="deprecation-list")
+        + "</section>"
     )
 
 

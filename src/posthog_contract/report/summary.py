@@ -2,11 +2,12 @@
 
 Made for CI (``>> "$GITHUB_STEP_SUMMARY"``): the verdict, the host and how the run was made, the
 counts (violations, tool errors, accepted deviations, unavailable checks), ``applicable cells
-checked: N/M``, the matrix of the documented operations and the broken rules. ``--annotations``
-also prints GitHub workflow commands (``::error file=…,line=…::…``), one per failed test, tool error
-and waiver problem, so failures show on the workflow run's page and beside the test's line in a
-pull request's diff. Everything comes from report.json,
-which is redacted already. Exit status: 0 written, 1 ``--min-coverage`` not reached (the summary
+checked: N/M``, the deprecated documented paths the host announced (contract §1.9), the matrix of the
+documented operations and the broken rules. ``--annotations`` also prints GitHub workflow commands
+(``::error file=…,line=…::…``), one per failed test, tool error and waiver problem, so failures show on
+the workflow run's page and beside the test's line in a pull request's diff, and one ``::warning`` per
+deprecated operation (``::error`` when ``--deprecations fail`` makes it fail the run). Everything comes
+from report.json, which is redacted already. Exit status: 0 written, 1 ``--min-coverage`` not reached (the summary
 says so), 2 the file is not a readable report.
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..outcomes import EXIT_MISCONFIGURED, EXIT_TOOL_ERROR
+from . import deprecations
 from .model import ReportError, load
 
 __all__ = ["annotations", "coverage_shortfall", "markdown", "register"]
@@ -68,6 +70,7 @@ def markdown(report: Mapping[str, Any]) -> str:
     ]
     if cells:
         lines.append(f"- applicable cells checked: {cells['checked']}/{cells['total']} (documented operations)")
+    lines += _deprecations(report)
     lines += ["", *_matrix(report)]
     failed = [t for t in report["tests"] if t["outcome"] == "failed" and not t.get("container")]
     lines += _listing("Broken rules", failed, lambda t: f"`{t['id']}`: {t.get('reason') or 'failed'}")
@@ -81,6 +84,28 @@ def markdown(report: Mapping[str, Any]) -> str:
     unavailable = [o for o in report.get("outcomes", []) if o["kind"] == "unavailable"]
     lines += _listing("Unavailable checks", unavailable, lambda o: f"`{o['test']}`: {o['message']}")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _deprecations(report: Mapping[str, Any]) -> list[str]:
+    """The deprecation finding (contract §1.9), above the matrix: what to move off, by when, to what."""
+    findings = deprecations.findings_of(report)
+    if not findings:
+        return []
+    lines = ["", f"### ⚠️ Deprecated documented paths ({len(findings)})", "",
+             f"{deprecations.headline(report)}. The host announced these documented paths as deprecated; an "
+             "integration calling them breaks once the sunset is enforced: move each call to its successor.", "",
+             "| operation | sunset | successor | waiver |", "|---|---|---|---|"]
+    for entry in findings[:_MAX_LISTED]:
+        sunset = str(entry.get("sunset_at") or entry.get("sunset") or "none")[:10]
+        sunset += " (passed)" if entry.get("sunset_passed") else ""
+        successor = entry.get("successor_template") or entry.get("successor") or ""
+        if entry.get("redirected"):
+            successor += f" (redirected {entry.get('redirect_status')})"
+        lines.append(f"| `{_cell(entry['method'])} {_cell(entry.get('template') or entry['path'])}` | {_cell(sunset)} "
+                     f"| `{_cell(successor)}` | {_cell(entry.get('accepted') or '')} |")
+    if len(findings) > _MAX_LISTED:
+        lines.append(f"\n… {len(findings) - _MAX_LISTED} more in report.html")
+    return lines
 
 
 def _matrix(report: Mapping[str, Any]) -> list[str]:
@@ -112,7 +137,7 @@ def _escape(text: str, *, property_value: bool = False) -> str:
 
 
 def annotations(report: Mapping[str, Any]) -> Iterable[str]:
-    """``::error`` / ``::warning`` workflow commands for failures, tool errors and waiver problems."""
+    """``::error`` / ``::warning`` workflow commands for failures, tool errors, waiver problems and deprecations."""
     for test in report["tests"]:
         if test.get("container") or test["outcome"] not in ("failed", "error"):
             continue
@@ -128,6 +153,10 @@ def annotations(report: Mapping[str, Any]) -> Iterable[str]:
     for note in report.get("notes", []):
         if note.startswith("waivers:"):
             yield f"::error title=posthog-contract waiver::{_escape(note.removeprefix('waivers: '))}"
+    fails = deprecations.counts_of(report).get("policy") == "fail"
+    for entry in deprecations.findings_of(report):
+        level = "error" if fails and not entry.get("accepted") else "warning"
+        yield f"::{level} title=posthog-contract deprecation::{_escape(deprecations.sentence(entry))}"
 
 
 def coverage_shortfall(report: Mapping[str, Any], minimum: float) -> str | None:

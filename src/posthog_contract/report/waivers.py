@@ -18,6 +18,17 @@ The file is TOML (read with the standard library's ``tomllib``)::
 
 Each waiver needs ``reason``, ``expires`` and at least one of ``test`` and ``rule``. Only violations
 (assertions about the host) can be waived, never tool errors.
+
+A deprecation finding (contract §1.9; ``--deprecations fail`` makes one fail the run) is accepted by a
+waiver naming it instead of a test or rule::
+
+    [[waiver]]
+    deprecation = "/api/environments/*"   # fnmatch pattern on the path called, its template or the operation id
+    reason = "we move to /api/projects/ this quarter (PLAT-42)"
+    expires = 2026-09-30
+
+Such a waiver accepts deprecation findings only (``operation`` may narrow it); it is *unmatched* when the
+run reported deprecations and none it names, *not exercised* when the run reported none.
 """
 
 from __future__ import annotations
@@ -33,7 +44,7 @@ from typing import Any
 
 __all__ = ["Waiver", "WaiverError", "WaiverFile", "load"]
 
-_KEYS = frozenset({"test", "rule", "operation", "reason", "expires"})
+_KEYS = frozenset({"test", "rule", "operation", "reason", "expires", "deprecation"})
 
 
 class WaiverError(Exception):
@@ -48,13 +59,15 @@ class Waiver:
     test: str | None = None
     rule: str | None = None
     operation: str | None = None
+    deprecation: str | None = None  # a pattern naming deprecation findings (then it accepts nothing else)
     matched: list[str] = field(default_factory=list)
-    selected: bool = False  # some test its `test` pattern names ran
+    selected: bool = False  # some test its `test` pattern names ran (a deprecation waiver: the run found some)
 
     @property
     def label(self) -> str:
         what = " ".join(f"{k}={v!r}" for k, v in (("test", self.test), ("rule", self.rule),
-                                                   ("operation", self.operation)) if v)
+                                                   ("operation", self.operation),
+                                                   ("deprecation", self.deprecation)) if v)
         return f"waiver #{self.index} ({what})"
 
     def expired(self, today: dt.date) -> bool:
@@ -64,7 +77,7 @@ class Waiver:
         return self.test is None or fnmatch.fnmatchcase(test_id, self.test)
 
     def covers(self, test_id: str, text: str, operations: Iterable[str]) -> bool:
-        if not self.names(test_id):
+        if self.deprecation is not None or not self.names(test_id):
             return False
         if self.rule is not None and self.rule.lower() not in text.lower():
             return False
@@ -76,7 +89,18 @@ class Waiver:
             return "expired"
         if self.matched:
             return "matched"
+        if self.deprecation is not None:
+            return "unmatched" if self.selected else "not_exercised"
         return "unmatched" if self.selected or self.test is None else "not_exercised"
+
+    def covers_deprecation(self, record: Any) -> bool:
+        """Whether this waiver names a deprecation record (its operation id, path called or template)."""
+        if self.deprecation is None:
+            return False
+        if self.operation is not None and self.operation != record.operation_id:
+            return False
+        names = [str(n) for n in (record.operation_id, record.path, record.template) if n]
+        return any(fnmatch.fnmatchcase(name, self.deprecation) for name in names)
 
     def problem(self, today: dt.date) -> str | None:
         """The one line that fails the run, or None."""
@@ -85,6 +109,9 @@ class Waiver:
             return (f"{self.label} expired on {self.expires.isoformat()}: it accepts nothing any more; "
                     "fix the host or renew the waiver with a new date and reason")
         if status == "unmatched":
+            if self.deprecation is not None:
+                return (f"{self.label} matched no deprecation finding: the host announces none it names any more "
+                        "(or the pattern is wrong); remove or fix the waiver")
             return (f"{self.label} matched no failure: the deviation is gone or the test changed; "
                     "remove the waiver")
         return None
@@ -99,6 +126,7 @@ class Waiver:
             "expires": self.expires.isoformat(),
             "status": self.status(today),
             "matched": list(self.matched),
+            **({"deprecation": self.deprecation} if self.deprecation is not None else {}),
         }
 
 
@@ -114,6 +142,17 @@ class WaiverFile:
         for waiver in self.waivers:
             if waiver.covers(test_id, text, operations) and not waiver.expired(today):
                 waiver.matched.append(test_id)
+                return waiver
+        return None
+
+    def match_deprecation(self, record: Any, today: dt.date) -> Waiver | None:
+        """The first unexpired waiver naming this deprecation record (and remember the match)."""
+        for waiver in self.waivers:
+            if waiver.deprecation is None:
+                continue
+            waiver.selected = True  # the run found a deprecation: an unmatched waiver now fails it
+            if waiver.covers_deprecation(record) and not waiver.expired(today):
+                waiver.matched.append(f"{record.method} {record.template or record.path}")
                 return waiver
         return None
 
@@ -160,7 +199,13 @@ def _waiver(path: str | Path, index: int, entry: dict[str, Any]) -> Waiver:
             raise WaiverError(f"{where}: {key} must be a non-empty string")
     if not entry.get("reason"):
         raise WaiverError(f"{where} has no reason: say why the deviation is accepted")
-    if "test" not in entry and "rule" not in entry:
+    if "deprecation" in entry:
+        if not isinstance(entry["deprecation"], str) or not entry["deprecation"].strip():
+            raise WaiverError(f"{where}: deprecation must be a non-empty pattern (e.g. \"/api/environments/*\")")
+        if "test" in entry or "rule" in entry:
+            raise WaiverError(f"{where} names a deprecation and a test or rule: a waiver accepts deprecation findings"
+                              " or failures, not both; split it in two")
+    elif "test" not in entry and "rule" not in entry:
         raise WaiverError(f"{where} names neither a test nor a rule: it would accept every failure")
     expires = entry.get("expires")
     if isinstance(expires, dt.datetime) or not isinstance(expires, dt.date):
@@ -171,4 +216,5 @@ def _waiver(path: str | Path, index: int, entry: dict[str, Any]) -> Waiver:
         known = {op.operation_id for op in ops.OPERATIONS}
         if entry["operation"] not in known:
             raise WaiverError(f"{where}: operation {entry['operation']!r} is not in the operation catalogue")
-    return Waiver(index, entry["reason"].strip(), expires, entry.get("test"), entry.get("rule"), entry.get("operation"))
+    return Waiver(index, entry["reason"].strip(), expires, entry.get("test"), entry.get("rule"), entry.get("operation"),
+                  entry.get("deprecation"))
