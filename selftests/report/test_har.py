@@ -72,18 +72,3 @@ def test_the_archive_is_har_1_2_holds_every_exchange_and_no_key(tmp_path: Path) 
     assert [s[:8] for s in secrets if s in text] == []
     auth = [h["value"] for e in entries for h in e["request"]["headers"] if h["name"].lower() == "authorization"]
     assert auth and all(value in ("Bearer [REDACTED]", "[Filtered]", "[REDACTED]") for value in auth), set(auth)
-
-
-def test_xdist_workers_parts_are_merged_into_one_archive(tmp_path: Path) -> None:
-    har = tmp_path / "traffic.har"
-    command = [sys.executable, "-m", "pytest", "tests/test_dashboards.py", "tests/test_collaborators.py", "-q",
-               "-p", "no:cacheprovider", "-n", "2", "--har", str(har)]
-    done = subprocess.run(command, cwd=ROOT, env=suite_environment(), capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=600)
-    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-    archive = json.loads(har.read_text(encoding="utf-8"))
-    jsonschema.Draft202012Validator(HAR_1_2).validate(archive)
-    comments = [e["comment"] for e in archive["log"]["entries"]]
-    assert comments.count("(preflight)") >= 2  # one preflight per worker, each with its own embedded server
-    assert any("test_collaborators.py::" in c for c in comments) and any("test_dashboards.py::" in c for c in comments)
-    assert list(tmp_path.glob("*.part")) == []

@@ -103,6 +103,10 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    try:
+        lifecycle.refuse_parallel(config)  # before xdist starts a worker, so before any request
+    except lifecycle.Misconfigured as exc:
+        raise pytest.UsageError(f"posthog-contract: {exc}") from None
     session = ContractSession(verdicts=verdicts.Verdicts.from_config(config))
     session.verdicts.scrub = session.redactor.text
     session.verdicts.drift_significant = lambda: bool(session.drift is not None and session.drift.significant)

@@ -108,7 +108,7 @@ class _Live:
 
 
 class ReportCollector:
-    """The plugin object; one per pytest session (in xdist workers it only annotates reports)."""
+    """The plugin object; one per pytest session (a run is one process: lifecycle.refuse_parallel)."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -116,7 +116,6 @@ class ReportCollector:
         directory = chosen["report"]
         self.report_dir: Path | None = Path(directory) if directory else None
         self.drift_fail: bool = bool(chosen["drift-fail"])  # the report names it; verdicts.py applies it
-        self.worker = hasattr(config, "workerinput")
         self.tests: dict[str, model.TestRecord] = {}
         self.live: dict[str, _Live] = {}
         self.stats: dict[str, model.OperationStats] = defaultdict(model.OperationStats)
@@ -132,9 +131,8 @@ class ReportCollector:
         self._lock = threading.RLock()
         har_path = chosen["har"]
         self.har: har_module.HarArchive | None = None
-        if har_path:  # an xdist worker writes its part next to FILE; the controller merges the parts
-            worker = getattr(config, "workerinput", {}).get("workerid")
-            self.har = har_module.HarArchive(Path(har_path), _version(), part=worker)
+        if har_path:
+            self.har = har_module.HarArchive(Path(har_path), _version())
 
     # -- redaction -------------------------------------------------------------------------------
 
@@ -430,7 +428,7 @@ class ReportCollector:
             record.operations, record.checks, record.blocked = where.operations, where.checks, where.blocked
             record.declared_operations = live.declared.operations
             return
-        # no local observation (an xdist controller): the worker's annotations travel with the report
+        # never observed (the test never reached its setup): the annotations made at teardown, if any
         properties = dict(report.user_properties)
         record.checks = tuple(str(properties.get(_PROPERTY_CHECKS, "")).split())
         record.operations = tuple(str(properties.get(_PROPERTY_OPERATIONS, "")).split())
@@ -459,10 +457,6 @@ class ReportCollector:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self.worker:
-            if self.har is not None:
-                self.har.write()
-            return
         try:
             self.report = self.build(int(session.exitstatus))
             if self.report_dir is not None:
@@ -570,7 +564,7 @@ class ReportCollector:
         return [html_path, json_path]
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-        if self.worker or (self.contract is None and self.report_dir is None):
+        if self.contract is None and self.report_dir is None:
             return
         terminalreporter.section("posthog-contract report")
         if self.report is None:

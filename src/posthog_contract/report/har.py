@@ -67,10 +67,9 @@ def _content_type(headers: dict[str, str]) -> str:
 class HarArchive:
     """Collects entries during the run and writes them once at its end."""
 
-    def __init__(self, path: Path, version: str, *, part: str | None = None) -> None:
+    def __init__(self, path: Path, version: str) -> None:
         self.path = path
         self.version = version
-        self.part = part  # an xdist worker's id: it writes FILE.<id>.part, the controller merges them
         self.entries: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
@@ -125,17 +124,7 @@ class HarArchive:
             }
         }
 
-    def _parts(self) -> list[Path]:
-        return sorted(self.path.parent.glob(f"{self.path.name}.*.part"))
-
     def write(self) -> Path:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.part is not None:
-            target = self.path.with_name(f"{self.path.name}.{self.part}.part")
-            target.write_text(json.dumps(self.entries, ensure_ascii=False), encoding="utf-8")
-            return target
-        for part in self._parts():  # the workers' entries (xdist)
-            self.entries.extend(json.loads(part.read_text(encoding="utf-8")))
-            part.unlink()
         self.path.write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         return self.path
