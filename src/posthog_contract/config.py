@@ -264,7 +264,7 @@ class RunSetting(NamedTuple):
     flag: str | None
     dest: str | None
     env: str | None
-    kind: str = "text"  # text | switch (a store_true flag) | list (repeatable flag, shell-quoted variable)
+    kind: str = "text"  # text | switch (a store_true flag) | list (repeatable flag, shell-quoted variable) | percent
 
 
 RUN_SETTINGS: tuple[RunSetting, ...] = (
@@ -272,6 +272,7 @@ RUN_SETTINGS: tuple[RunSetting, ...] = (
     RunSetting("report", "--report", "contract_report", None),
     RunSetting("har", "--har", "contract_har", None),
     RunSetting("drift-fail", "--drift-fail", "contract_drift_fail", None, "switch"),
+    RunSetting("min-coverage", "--min-coverage", "contract_min_coverage", "POSTHOG_CONTRACT_MIN_COVERAGE", "percent"),
     RunSetting("reference-args", "--reference-arg", "reference_args", "POSTHOG_REFERENCE_ARGS", "list"),
 )
 #: read when the package loads, before any file could be found: environment only, never in the file
@@ -596,6 +597,8 @@ def run_setting(
         parts = [*_as_list(from_file), *(flag or [])]
         sources = [name for name, given in (("config file", from_file), ("flag", flag)) if given]
         return parts, " + ".join(sources) or "default"
+    if setting.kind == "percent":
+        return _percent(setting, flag, variable, from_file, file)
     if flag not in (None, False, ""):
         return flag, "flag"
     if not _blank(variable):
@@ -607,6 +610,24 @@ def run_setting(
             return str(file.path.parent / str(from_file)), "config file"
         return from_file, "config file"
     return (False if setting.kind == "switch" else None), "default"
+
+
+def _percent(
+    setting: RunSetting, flag: Any, variable: str | None, from_file: Any, file: ConfigFile | None
+) -> tuple[float | None, str]:
+    """A percentage from 0 to 100 (``--min-coverage``), by precedence; ConfigError naming its source otherwise."""
+    for value, origin, name in ((flag, "flag", setting.flag), (variable, "environment", setting.env),
+                                (from_file, "config file", f"{setting.key} in {file.label if file else 'the file'}")):
+        if _blank(value) or value is False:
+            continue
+        try:
+            number = float(value) if not isinstance(value, bool) else math.nan
+        except (TypeError, ValueError):
+            number = math.nan
+        if not 0 <= number <= 100:
+            raise ConfigError(f"{name} must be a percentage from 0 to 100, not {_shown(value)}.", option=name)
+        return number, origin
+    return None, "default"
 
 
 def _as_list(value: Any) -> list[str]:

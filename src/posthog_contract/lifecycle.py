@@ -127,7 +127,7 @@ def open_run(config: pytest.Config, items: list[pytest.Item] | None = None) -> C
         where = "the embedded reference server" if session.embedded else "an external host"
         reporter.write_line(
             f"posthog-contract: testing {session.redactor.url(settings.base_url)} ({where}), project "
-            f"{session.facts.project_id}, run id {settings.run_id}"
+            f"{session.facts.project_id}, run id {settings.run_id}, seed {settings.seed}"
         )
     if session.verdicts is not None:
         session.verdicts.contract_run = True

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -55,7 +56,7 @@ class ContractSession:
         self.verdicts = verdicts  # the verdict policy (posthog_contract.verdicts.Verdicts), the plugin's to give
         self.notes: list[str] = []  # run-wide facts for the terminal summary (429 waits), kept past close
         self.drift: Any = None  # the host's drift (report.drift.DriftResult), once compared (report.drift.of_run)
-        self.seed: int | None = None  # the property-based part's seed, once it runs
+        self.seed: int | None = None  # the run's seed for generated data (--contract-seed, else chosen at start)
         #: who watches the run's traffic (the report): every exchange of the run's clients, and every
         #: answer of a ``requests`` session handed to `observe` (schemathesis')
         self.exchange_observers: list[Callable[[Exchange], None]] = []
@@ -63,6 +64,7 @@ class ContractSession:
         self.server: embedded.EmbeddedServer | None = None
         self.credentials: dict[str, Any] = {}
         self.connected = False  # preflight passed: the run's cost is worth printing
+        self.refusal: str | None = None  # the sentence preflight refused the host with (the run's verdict: refused)
         self.closed = False
         self._environ = environ
         self._settings: Settings | None = None
@@ -146,6 +148,9 @@ class ContractSession:
                 # the reference lists captured events at once; a short wait keeps failing runs short
                 settings = dataclasses.replace(settings, events_timeout=15.0)
         self.redactor.add(*settings.secrets())
+        if settings.seed is None:  # chosen now, so every output of the run names it (issue 24), not only a failure
+            settings = dataclasses.replace(settings, seed=uuid.uuid4().int & 0xFFFFFFFF)
+        self.seed = settings.seed
         self._settings = settings
         return settings
 
@@ -180,7 +185,8 @@ class ContractSession:
             try:
                 with self.ledger.unmetered():
                     self._facts = preflight(client, settings, needs_events=needs_events)
-            except ConfigError:
+            except ConfigError as exc:
+                self.refusal = self.redactor.text(str(exc))
                 self.close()
                 raise
             project_id = str(self._facts.project_id)
