@@ -58,7 +58,8 @@ class ContractSession:
         self.drift: Any = None  # the host's drift (report.drift.DriftResult), once compared (report.drift.of_run)
         self.seed: int | None = None  # the run's seed for generated data (--contract-seed, else chosen at start)
         #: who watches the run's traffic (the report): every exchange of the run's clients, and every
-        #: answer of a ``requests`` session handed to `observe` (schemathesis')
+        #: exchange of a ``requests`` session handed to `observe` (schemathesis'), each attempt on its own:
+        #: ``observer(request, response or None, note)``
         self.exchange_observers: list[Callable[[Exchange], None]] = []
         self.response_observers: list[Callable[..., None]] = []
         self.server: embedded.EmbeddedServer | None = None
@@ -204,8 +205,13 @@ class ContractSession:
             observer(exchange)
 
     def observe(self, requests_session: Any) -> None:
-        """Let the run's observers see every answer of a ``requests`` session (the schemathesis part's)."""
-        requests_session.hooks.setdefault("response", []).extend(self.response_observers)
+        """Let the run's observers see every exchange of a ``requests`` session (the schemathesis part's): its
+        policy adapter reports each attempt (a 429 retried, a redirect hop, an answer refused, no answer),
+        so the report and the HAR hold one entry per request the ledger counted."""
+        for adapter in dict.fromkeys(requests_session.adapters.values()):
+            observers = getattr(adapter, "observers", None)
+            if observers is not None:
+                observers.extend(self.response_observers)
 
     # -- closing ----------------------------------------------------------------------------------------
 

@@ -212,17 +212,17 @@ class ReportCollector:
             live = self.live.setdefault(self.current, _Live())
             live.seen.append(_Seen(self.phase, operation.operation_id if operation else None, exchange))
 
-    def _on_requests_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
-        note = ("schemathesis requests are counted for statuses, parameters and fields; their evidence is the "
+    def _on_requests_response(self, request: Any, response: Any, note: str = "") -> None:
+        """One exchange of the schemathesis session (each attempt: its policy adapter reports them all)."""
+        text = ("schemathesis requests are counted for statuses, parameters and fields; their evidence is the "
                 "failure message schemathesis gives")
-        if note not in self.notes:
-            self.notes.append(note)
+        if text not in self.notes:
+            self.notes.append(text)
         try:
             if self.har is not None and self.contract is not None:
-                for hop in getattr(response, "history", None) or ():  # a redirect the session followed (§1.9)
-                    self.har.add(har_module.from_requests(hop, self.contract.redactor), self.current)
-                self.har.add(har_module.from_requests(response, self.contract.redactor), self.current)
-            request = response.request
+                self.har.add(har_module.from_requests(request, response, self.contract.redactor, note), self.current)
+            if response is None:
+                return
             operation = match.operation_for(request.method, request.url)
             self._observe(
                 operation, request.url, response.status_code, response.headers.get("content-type"), response.content,

@@ -24,22 +24,24 @@ from ..redaction import Redactor
 __all__ = ["HarArchive", "from_requests"]
 
 
-def from_requests(response: Any, redactor: Redactor) -> Exchange:
-    """A ``requests`` response (schemathesis' transport) as a redacted `Exchange`."""
-    request = response.request
+def from_requests(request: Any, response: Any, redactor: Redactor, note: str = "") -> Exchange:
+    """One exchange of a ``requests`` session (schemathesis' transport) as a redacted `Exchange`; ``response``
+    None: the request was sent and no answer came (HAR's status 0)."""
     body = request.body
     if isinstance(body, str):
         body = body.encode("utf-8", errors="replace")
+    answered = response is not None
+    content = response.content if answered and response._content_consumed else b""
     return Exchange(
         method=str(request.method),
         url=redactor.url(str(request.url)),
         request_headers=redactor.headers(dict(request.headers)),
         request_body=_clip(redactor.body(body, request.headers.get("content-type"))) if body else None,
-        status=int(response.status_code),
-        response_headers=redactor.headers(dict(response.headers)),
-        response_body=_clip(redactor.body(response.content, response.headers.get("content-type")))
-        if response.content else None,
-        elapsed_ms=round(response.elapsed.total_seconds() * 1000, 3) if response.elapsed else 0.0,
+        status=int(response.status_code) if answered else None,
+        response_headers=redactor.headers(dict(response.headers)) if answered else {},
+        response_body=_clip(redactor.body(content, response.headers.get("content-type"))) if content else None,
+        elapsed_ms=round(response.elapsed.total_seconds() * 1000, 3) if answered and response.elapsed else 0.0,
+        note=redactor.text(note),
     )
 
 

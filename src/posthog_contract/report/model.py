@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 FORMAT = "posthog-contract-report"
-FORMAT_VERSION = 2  # 2: tool errors apart from failures, every cell present, not_applicable / not_checked
+FORMAT_VERSION = 3  # 2: tool errors apart, every cell present; 3: run verdict, coverage, documented parameters only
 TEST_OUTCOMES = ("passed", "failed", "error", "accepted", "skipped", "unavailable", "xfailed", "interrupted")
 CELL_OUTCOMES = ("pass", "fail", "error", "accepted", "warning", "unavailable", "not_applicable", "not_checked")
 #: the outcomes where the host was judged (what ``applicable cells checked`` counts)
