@@ -31,7 +31,6 @@ import pytest
 from . import config as settings_module
 from . import lifecycle, marks, verdicts
 from .counting import Counts
-from .outcomes import EXIT_TOOL_ERROR
 from .scrubbing import Scrubber
 from .session import ContractSession
 
@@ -193,9 +192,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     session = lifecycle.session_of(item.config)
     ledger = session.ledger
     if session.connected and ledger.stops_the_run and ledger.rate_limit_spent is not None:
-        # a failed test (the one that met the limit) lets the verdicts tell a tool error (3) from a violation (1)
-        code = pytest.ExitCode.TESTS_FAILED if item.session.testsfailed else EXIT_TOOL_ERROR
-        pytest.exit(f"posthog-contract: {ledger.rate_limit_spent}", returncode=code)
+        # pytest's "failed" (its summary is printed for it); the verdicts tell a tool error (3: the stop) from a
+        # violation found before it (1)
+        session.verdicts.stopped(ledger.rate_limit_spent)
+        pytest.exit(f"posthog-contract: {ledger.rate_limit_spent}", returncode=pytest.ExitCode.TESTS_FAILED)
     return result
 
 

@@ -163,7 +163,12 @@ class Verdicts:
             return status
         if VIOLATION in self.failures.values() or any(n.startswith(("--drift-fail", "waivers:")) for n in self.notes):
             return status
-        return EXIT_TOOL_ERROR if TOOL_ERROR in self.failures.values() else status
+        stopped = any(note.startswith("stopped: ") for note in self.notes)
+        return EXIT_TOOL_ERROR if TOOL_ERROR in self.failures.values() or stopped else status
+
+    def stopped(self, sentence: str) -> None:
+        """The run stops before its end: the key's rate limit is spent (a tool error unless a rule broke first)."""
+        self.notes.append(f"stopped: {sentence}")
 
     def verdict(self, status: int) -> tuple[str, str]:
         """The run's verdict for an exit status, and the sentence that says why (RUN_VERDICTS, with the run's
@@ -179,6 +184,8 @@ class Verdicts:
             text = f"failed: the host broke a rule in {violations} test(s)"
         elif name == "refused":
             text = f"refused: preflight refused the host, so it was not judged: {self.refusal()}"
+        elif name == "tool_error" and any(note.startswith("stopped: ") for note in self.notes):
+            text = "tool error: " + next(n for n in self.notes if n.startswith("stopped: ")).removeprefix("stopped: ")
         elif name == "incomplete":
             text = "incomplete: " + next((n.removeprefix("coverage: ") for n in self.notes
                                           if n.startswith("coverage: ")), RUN_VERDICTS[name])
