@@ -12,7 +12,8 @@ how the report's matrix reads it (a cell per operation), so the counts follow it
   violation ``accepted``;
 - the summary and report.json count the same units (`report.model`: a container's record is left out);
 - JUnit lists a testcase per subtest already (schemathesis names each one after its operation): the
-  container's own passed testcase is left out (`report.junit.leave_out`);
+  container's own passed testcase is left out, and a failed testcase is a ``failure`` for a violation,
+  an ``error`` for a tool error, in whichever phase (`report.junit.recount`);
 - pytest's progress: schemathesis adds a generated test's operations to ``session.testscollected`` only
   when the test starts, so the percentage fell back (96 % → 85 %) and, when the test stopped early
   (a spent budget), never reached 100 %. The planned operations are counted in from the start and
@@ -65,6 +66,7 @@ class Counts:
         self.current: str | None = None
         self.subtests: Counter[str] = Counter()  # item node id -> subtests it reported
         self.containers: set[str] = set()  # items counted as their subtests (they passed themselves)
+        self.kinds: dict[str, str] = {}  # failed node id -> JUnit's word: "failure" (violation) | "error" (tool)
         self._planned: dict[str, int] = {}
         self._session: pytest.Session | None = None
 
@@ -93,7 +95,7 @@ class Counts:
         try:
             return (yield)
         finally:
-            junit.leave_out(session.config, self.containers)
+            junit.recount(session.config, self.containers, self.kinds)
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
@@ -118,6 +120,8 @@ class Counts:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed and verdict_of(report) is not None:
+            self.kinds[report.nodeid] = "failure" if verdict_of(report) == VIOLATION else "error"
         if is_subtest(report) and self.current is not None:
             self.subtests[self.current] += 1
         elif report.when == "call" and report.passed and self.subtests[report.nodeid]:
