@@ -55,3 +55,27 @@ def test_a_malformed_waiver_file_is_one_sentence(tmp_path: Path) -> None:
                            "nothing_matches_this", "--waivers", str(waivers), *LEAN], cwd=ROOT, env=environment(),
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
     assert "needs expires = YYYY-MM-DD" in _sentence(done)
+
+
+@pytest.mark.parametrize("command", [["-m", "pytest", "tests/test_dashboards.py"],
+                                     ["-m", "posthog_contract", "run", "tests/test_dashboards.py"]],
+                         ids=["pytest", "posthog-contract run"])
+def test_parallel_runs_are_refused_before_any_request(command: list[str]) -> None:
+    """Issue 24, deliver 3: ``-n 2`` is refused in one sentence (exit 4) that says why and what to do instead,
+    before xdist starts a worker: the host (a listening socket here) never sees a connection."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.settimeout(0.5)
+        host = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        done = subprocess.run([sys.executable, *command, "-p", "no:cacheprovider", "-n", "2"], cwd=ROOT,
+                              env=environment(POSTHOG_HOST=host, POSTHOG_PERSONAL_API_KEY=CANARY),
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nobody connected
+    sentence = _sentence(done)
+    assert sentence.startswith("parallel runs are refused (-n 2): a key's rate limit bounds a run, not CPU"), sentence
+    assert "one job per host (a CI matrix: README, Parallel runs)" in sentence
+    assert "[gw0]" not in done.stdout and "created: " not in done.stdout, "no xdist worker was started"

@@ -29,8 +29,9 @@ def test_the_staging_workflow_runs_reports_diffs_and_keeps_secrets_in_the_enviro
     assert upload["with"]["path"] == "artifacts/" and upload["if"] == "always()"
     assert "python - " not in text and "<<" not in text  # no inline Python: the summary subcommand writes it
     # every variable the workflow sets is one the suite reads, and keys come from secrets only
-    known = {option.env for option in config.OPTIONS} | {"POSTHOG_CONTRACT_PROFILE", "POSTHOG_CONTRACT_WAIVERS"}
+    known = {option.env for option in config.OPTIONS} | {s.env for s in config.RUN_SETTINGS if s.env}
     assert {name for name in job["env"] if name.startswith("POSTHOG_")} <= known
+    assert "POSTHOG_CONTRACT_MIN_COVERAGE" in job["env"]  # issue 24: coverage is part of the verdict
     for name, value in job["env"].items():
         if name.endswith("API_KEY"):
             assert value == f"${{{{ secrets.{name} }}}}"
@@ -72,7 +73,7 @@ def test_annotations_name_each_failure(mutant_run: SuiteRun) -> None:
     assert len(errors) == len(failed) > 0
     assert any("POST dashboards answers 201 with a Dashboard" in line for line in errors)
     assert all("\n" not in line for line in errors)
-    assert "## posthog-contract: ❌ failed (exit 1)" in done.stdout
+    assert "## posthog-contract: ❌ failed: the host broke a rule in " in done.stdout
 
 
 def test_the_cleanup_step_works_without_a_project_id(tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jsonschema
 
@@ -74,16 +76,29 @@ def test_the_archive_is_har_1_2_holds_every_exchange_and_no_key(tmp_path: Path) 
     assert auth and all(value in ("Bearer [REDACTED]", "[Filtered]", "[REDACTED]") for value in auth), set(auth)
 
 
-def test_xdist_workers_parts_are_merged_into_one_archive(tmp_path: Path) -> None:
-    har = tmp_path / "traffic.har"
-    command = [sys.executable, "-m", "pytest", "tests/test_dashboards.py", "tests/test_collaborators.py", "-q",
-               "-p", "no:cacheprovider", "-n", "2", "--har", str(har)]
+def test_one_entry_per_request_sent_as_the_ledger_and_the_host_count_them(tmp_path: Path) -> None:
+    """Issue 24: the HAR holds one entry per request the run sent, every attempt its own: a 429 retried (the
+    host refuses every 7th request), the §1.9 redirect hop, in both transports (the hand-written client and the
+    schemathesis session). Three witnesses agree request by request: the archive, the run's ledger
+    (report.json run.cost) and the reference's own request log."""
+    har, report, log = tmp_path / "traffic.har", tmp_path / "report", tmp_path / "requests.log"
+    command = [sys.executable, "-m", "pytest", "tests/test_dashboards.py",
+               "tests/test_property_based.py::test_read_operations_conform", "-q", "-p", "no:cacheprovider",
+               "--har", str(har), "--report", str(report), "--reference-arg=--throttle-every=7",
+               "--reference-arg=--throttle-retry-after=0", f"--reference-arg=--request-log={log}",
+               "--reference-arg=--environments=redirect"]
     done = subprocess.run(command, cwd=ROOT, env=suite_environment(), capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=600)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-    archive = json.loads(har.read_text(encoding="utf-8"))
-    jsonschema.Draft202012Validator(HAR_1_2).validate(archive)
-    comments = [e["comment"] for e in archive["log"]["entries"]]
-    assert comments.count("(preflight)") >= 2  # one preflight per worker, each with its own embedded server
-    assert any("test_collaborators.py::" in c for c in comments) and any("test_dashboards.py::" in c for c in comments)
-    assert list(tmp_path.glob("*.part")) == []
+    entries = json.loads(har.read_text(encoding="utf-8"))["log"]["entries"]
+    sent = json.loads((report / "report.json").read_text(encoding="utf-8"))["run"]["cost"]["requests"]
+    seen = [line.split() for line in log.read_text().splitlines() if line.strip()]
+    assert len(entries) == sent == len(seen), (len(entries), sent, len(seen))
+    archived = Counter((e["request"]["method"], urlsplit(e["request"]["url"]).path, e["response"]["status"])
+                       for e in entries)
+    logged = Counter((method, urlsplit(path).path, int(status)) for method, path, status, *_ in seen)
+    assert archived == logged, (archived - logged, logged - archived)
+    retried = [e for e in entries if e["response"]["status"] == 429]
+    assert any("test_read_operations_conform" in e["comment"] for e in retried), "schemathesis' 429s are archived"
+    assert any("test_dashboards.py" in e["comment"] for e in retried), "the hand-written client's 429s are archived"
+    assert any(e["response"]["status"] == 307 for e in entries), "the followed redirect's hop is an entry of its own"

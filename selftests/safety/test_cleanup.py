@@ -4,12 +4,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import jsonschema
 import pytest
 from safety_support import (
     LEAN,
@@ -34,8 +37,9 @@ def _names(dashboards: list[dict]) -> list[str]:
 
 
 @pytest.mark.parametrize("signal_name", sorted(SIGNALS))
-def test_signal_mid_run_soft_deletes_everything_the_run_created(server, spawn_suite, signal_name):
-    suite = spawn_suite("tests", "-q", env=server.suite_env())
+def test_signal_mid_run_soft_deletes_everything_the_run_created(server, spawn_suite, signal_name, tmp_path):
+    report = tmp_path / "report"
+    suite = spawn_suite("tests", "-q", "--report", str(report), env=server.suite_env())
     run_id = interrupt_once_dashboards_exist(server, suite, SIGNALS[signal_name], at_least=4)
     code = suite.finish(timeout=60)
     output = suite.output
@@ -45,6 +49,38 @@ def test_signal_mid_run_soft_deletes_everything_the_run_created(server, spawn_su
     assert not left, f"{signal_name} left live dashboards of run {run_id}: {_names(left)}\n{output[-3000:]}"
     assert "KeyboardInterrupt" in output, output[-3000:]  # pytest's own interrupted ending, not a crash
     assert "Traceback" not in output, output[-3000:]
+    _interrupted_is_its_own_verdict(output, report)
+
+
+def _interrupted_is_its_own_verdict(output: str, report: Path) -> None:
+    """Issue 24: an interrupted run reads "interrupted: the host was not fully judged" everywhere, never failed:
+    the run's last line, report.json (valid against its schema), report.html's badge, the job summary and its
+    annotations; and diff will not compare it without --allow-mismatch."""
+    assert output.strip().splitlines()[-1] == (
+        "posthog-contract: INTERRUPTED (exit 2): the host was not fully judged"), output[-2000:]
+    data = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    schema = json.loads((ROOT / "schemas" / "report" / "report.json").read_text(encoding="utf-8"))
+    jsonschema.validate(data, schema)
+    assert (data["run"]["verdict"], data["run"]["exit_status"]) == ("interrupted", 2)
+    assert data["run"]["verdict_text"] == "interrupted: the host was not fully judged"
+    assert data["summary"]["tests"]["failed"] == 0 and data["summary"]["coverage"]["status"] == "incomplete"
+    html = (report / "report.html").read_text(encoding="utf-8")
+    assert 'class="verdict warn" id="verdict">INTERRUPTED<' in html and ">FAILED<" not in html
+    summary = _cli("summary", str(report / "report.json"), "--annotations")
+    assert summary.returncode == 0, summary.stderr
+    assert summary.stdout.startswith("::warning title=posthog-contract interrupted::interrupted: the host was not "
+                                     "fully judged")
+    assert "## posthog-contract: ⏸️ interrupted: the host was not fully judged" in summary.stdout
+    assert "failed" not in summary.stdout.split("\n## ", 1)[1].splitlines()[0]
+    refused = _cli("diff", str(report / "report.json"), str(report / "report.json"))
+    assert refused.returncode == 2 and "did not judge its host to the end" in refused.stderr
+    allowed = _cli("diff", str(report / "report.json"), str(report / "report.json"), "--allow-mismatch")
+    assert allowed.returncode == 0 and "the old run is not a whole judgement of its host: interrupted" in allowed.stdout
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "posthog_contract", *args], cwd=ROOT, env=suite_environment(),
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
 
 
 @pytest.mark.slow

@@ -280,7 +280,7 @@ class RunSetting(NamedTuple):
     flag: str | None
     dest: str | None
     env: str | None
-    kind: str = "text"  # text (a path) | switch (a store_true flag) | list (repeatable flag) | choice
+    kind: str = "text"  # text (a path) | switch (a store_true flag) | list (repeatable flag) | choice | percent
     choices: tuple[str, ...] = ()  # kind "choice": the values it may take
 
 
@@ -292,6 +292,7 @@ RUN_SETTINGS: tuple[RunSetting, ...] = (
     RunSetting("report", "--report", "contract_report", None),
     RunSetting("har", "--har", "contract_har", None),
     RunSetting("drift-fail", "--drift-fail", "contract_drift_fail", None, "switch"),
+    RunSetting("min-coverage", "--min-coverage", "contract_min_coverage", "POSTHOG_CONTRACT_MIN_COVERAGE", "percent"),
     RunSetting("reference-args", "--reference-arg", "reference_args", "POSTHOG_REFERENCE_ARGS", "list"),
 )
 #: read when the package loads, before any file could be found: environment only, never in the file
@@ -624,6 +625,8 @@ def run_setting(
         return parts, " + ".join(sources) or "default"
     if setting.kind == "choice":
         return _choice(setting, flag, variable, from_file, file)
+    if setting.kind == "percent":
+        return _percent(setting, flag, variable, from_file, file)
     if flag not in (None, False, ""):
         return flag, "flag"
     if not _blank(variable):
@@ -648,6 +651,22 @@ def _choice(setting: RunSetting, flag: Any, variable: Any, from_file: Any, file:
             raise ConfigError(f"{name} must be one of {', '.join(setting.choices)}, not {_shown(value)}.", option=name)
         return text, origin
     return setting.choices[0], "default"
+def _percent(
+    setting: RunSetting, flag: Any, variable: str | None, from_file: Any, file: ConfigFile | None
+) -> tuple[float | None, str]:
+    """A percentage from 0 to 100 (``--min-coverage``), by precedence; ConfigError naming its source otherwise."""
+    for value, origin, name in ((flag, "flag", setting.flag), (variable, "environment", setting.env),
+                                (from_file, "config file", f"{setting.key} in {file.label if file else 'the file'}")):
+        if _blank(value) or value is False:
+            continue
+        try:
+            number = float(value) if not isinstance(value, bool) else math.nan
+        except (TypeError, ValueError):
+            number = math.nan
+        if not 0 <= number <= 100:
+            raise ConfigError(f"{name} must be a percentage from 0 to 100, not {_shown(value)}.", option=name)
+        return number, origin
+    return None, "default"
 
 
 def _as_list(value: Any) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any, Final
 import pytest
 
 from . import config as settings_module
-from . import marks
+from . import locations, marks
 from .outcomes import EXIT_MISCONFIGURED, OutcomeLog
 from .session import ContractSession
 
@@ -34,6 +34,7 @@ __all__ = [
     "close_run",
     "open_run",
     "print_settings",
+    "refuse_parallel",
     "session_of",
     "signals_deferred",
 ]
@@ -61,6 +62,23 @@ def check_settings(config: pytest.Config) -> None:
         settings_module.settings_from(_option(config), os.environ)
     except settings_module.ConfigError as exc:
         raise Misconfigured(str(exc)) from None
+
+
+def refuse_parallel(config: pytest.Config) -> None:
+    """Issue 24: a run of the suite is one process. pytest-xdist (``-n``) is refused before any request,
+    because what bounds a run is the key's rate limit on the host, not the runner's CPU: workers would
+    finish no sooner, and they would share the host's lists (a walk would count another worker's
+    dashboards), its request budget and its pacing. Several hosts are audited at once by one job per
+    host (a CI matrix), each a whole run of its own."""
+    workers = hasattr(config, "workerinput") or config.getoption("dist", default="no") not in ("no", None)
+    if not workers or not locations.selects_suite(config.args, config.invocation_params.dir):
+        return
+    how = config.getoption("numprocesses", default=None)
+    raise Misconfigured(
+        f"parallel runs are refused ({f'-n {how}' if how else 'pytest-xdist'}): a key's rate limit bounds a run, "
+        "not CPU, and workers would share the host's lists and the request budget, so drop -n and audit several "
+        "hosts at once with one job per host (a CI matrix: README, Parallel runs)."
+    )
 
 
 def chosen_operations(config: pytest.Config) -> set[str] | None:
@@ -109,7 +127,7 @@ def open_run(config: pytest.Config, items: list[pytest.Item] | None = None) -> C
         where = "the embedded reference server" if session.embedded else "an external host"
         reporter.write_line(
             f"posthog-contract: testing {session.redactor.url(settings.base_url)} ({where}), project "
-            f"{session.facts.project_id}, run id {settings.run_id}"
+            f"{session.facts.project_id}, run id {settings.run_id}, seed {settings.seed}"
         )
     if session.verdicts is not None:
         session.verdicts.contract_run = True

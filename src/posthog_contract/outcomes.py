@@ -79,12 +79,63 @@ def is_subtest(report: object) -> bool:
     return type(report).__name__ == "SubtestReport" or hasattr(report, "_schemathesis_subtest")
 
 
+#: how a run counts its tests (posthog_contract.counting), in the words the summary and the report use
+COUNTING = ("each test once, a generated test once per operation it judged (its subtests): the same count in "
+            "pytest's line, this summary, report.json and JUnit")
+
+
 # --- exit codes (the README's table) ----------------------------------------------------------------
 # pytest's own codes keep their meaning: 2 interrupted, 3 internal error, 4 usage error, 5 no tests.
 # A tool error takes 3, pytest's "internal error": in both cases the tool failed and the host was not
-# judged, so one code means one thing to CI. Misconfiguration stays 4, pytest's usage error.
+# judged, so one code means one thing to CI. Misconfiguration stays 4, pytest's usage error. 6 is the
+# suite's own: the run judged fewer applicable cells than --min-coverage asks (issue 24).
 EXIT_PASSED = 0
 EXIT_VIOLATIONS = 1
 EXIT_INTERRUPTED = 2
 EXIT_TOOL_ERROR = 3
 EXIT_MISCONFIGURED = 4
+EXIT_NO_TESTS = 5
+EXIT_COVERAGE = 6
+
+# --- the run's verdict (issue 24: a verdict that means what it says) --------------------------------
+# One word per exit status, and what it means, for every reader of a run: the terminal's last lines,
+# report.json (run.verdict, run.verdict_text), report.html's badge, the job summary and its
+# annotations, ``diff`` and ``matrix``. An interrupted run, a refused host and a run that judged too
+# little are verdicts of their own, never "failed": they say nothing against the host.
+
+RUN_VERDICTS: dict[str, str] = {
+    "passed": "passed: every check that ran passed",
+    "failed": "failed: the host broke at least one rule",
+    "interrupted": "interrupted: the host was not fully judged",
+    "tool_error": "tool error: the tool failed; the host was not judged there",
+    "refused": "refused: preflight refused the host, so it was not judged",
+    "misconfigured": "misconfigured: the run did not start, so the host was not judged",
+    "no_tests": "no tests ran: the host was not judged",
+    "incomplete": "incomplete: fewer applicable cells were judged than --min-coverage asks",
+}
+_VERDICT_OF_EXIT = {
+    EXIT_PASSED: "passed",
+    EXIT_VIOLATIONS: "failed",
+    EXIT_INTERRUPTED: "interrupted",
+    EXIT_TOOL_ERROR: "tool_error",
+    EXIT_MISCONFIGURED: "misconfigured",
+    EXIT_NO_TESTS: "no_tests",
+    EXIT_COVERAGE: "incomplete",
+}
+#: verdicts that judged the host to the end (``diff`` compares only these without --allow-mismatch)
+JUDGED_VERDICTS = ("passed", "failed", "tool_error", "incomplete")
+
+
+def run_verdict(exit_status: int, *, refused: bool = False) -> str:
+    """The verdict of an exit status (a key of RUN_VERDICTS); 4 is "refused" when preflight refused the host."""
+    if exit_status == EXIT_MISCONFIGURED and refused:
+        return "refused"
+    return _VERDICT_OF_EXIT.get(exit_status, "tool_error")
+
+
+def verdict_of_run(run: dict[str, object]) -> tuple[str, str]:
+    """(verdict, sentence) of a report's ``run``: as recorded, or from the exit status (reports before issue 24)."""
+    status = run.get("exit_status")
+    verdict = str(run.get("verdict") or run_verdict(status if isinstance(status, int) else EXIT_TOOL_ERROR))
+    text = str(run.get("verdict_text") or RUN_VERDICTS.get(verdict, verdict))
+    return verdict, text

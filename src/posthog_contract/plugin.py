@@ -30,7 +30,7 @@ import pytest
 
 from . import config as settings_module
 from . import lifecycle, marks, verdicts
-from .outcomes import EXIT_TOOL_ERROR, UNAVAILABLE_PREFIX
+from .counting import Counts
 from .scrubbing import Scrubber
 from .session import ContractSession
 
@@ -69,6 +69,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="fail when the host's own OpenAPI (/api/schema/) drifts significantly from the contract "
         "(default: informational; the embedded reference server always fails)",
+    )
+    group.addoption(
+        "--min-coverage",
+        dest="contract_min_coverage",
+        metavar="PERCENT",
+        default=None,
+        help="exit 6 (its own code) when fewer than PERCENT of the documented operations' applicable cells were "
+        "judged (the summary says INCOMPLETE whenever any was not) [env POSTHOG_CONTRACT_MIN_COVERAGE]",
     )
     group.addoption(
         "--waivers",
@@ -112,6 +120,10 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    try:
+        lifecycle.refuse_parallel(config)  # before xdist starts a worker, so before any request
+    except lifecycle.Misconfigured as exc:
+        raise pytest.UsageError(f"posthog-contract: {exc}") from None
     session = ContractSession(verdicts=verdicts.Verdicts.from_config(config))
     session.verdicts.scrub = session.redactor.text
     session.verdicts.drift_significant = lambda: bool(session.drift is not None and session.drift.significant)
@@ -119,9 +131,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[lifecycle.SESSION] = session
     config.pluginmanager.register(session.verdicts, "posthog-contract-verdicts")
     config.pluginmanager.register(Scrubber(config, session.redactor), "posthog-contract-scrubbing")
+    config.pluginmanager.register(Counts(lambda: lifecycle.chosen_operations(config)), "posthog-contract-counts")
+    session.verdicts.refusal = lambda: session.refusal
     collector = config.pluginmanager.get_plugin("posthog-contract-report")  # report.collect's ReportCollector
     if collector is not None:
         collector.attach(session)
+        session.verdicts.coverage = collector.coverage
     if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, lifecycle.raise_keyboard_interrupt)
 
@@ -187,9 +202,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     session = lifecycle.session_of(item.config)
     ledger = session.ledger
     if session.connected and ledger.stops_the_run and ledger.rate_limit_spent is not None:
-        # a failed test (the one that met the limit) lets the verdicts tell a tool error (3) from a violation (1)
-        code = pytest.ExitCode.TESTS_FAILED if item.session.testsfailed else EXIT_TOOL_ERROR
-        pytest.exit(f"posthog-contract: {ledger.rate_limit_spent}", returncode=code)
+        # pytest's "failed" (its summary is printed for it); the verdicts tell a tool error (3: the stop) from a
+        # violation found before it (1)
+        session.verdicts.stopped(ledger.rate_limit_spent)
+        pytest.exit(f"posthog-contract: {ledger.rate_limit_spent}", returncode=pytest.ExitCode.TESTS_FAILED)
     return result
 
 
@@ -198,14 +214,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     lifecycle.close_run(session.config)  # also after Ctrl-C / SIGTERM, if fixture teardown did not get there
 
 
-def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
-    if (
-        report.skipped
-        and isinstance(report.longrepr, tuple)
-        and str(report.longrepr[2]).startswith("Skipped: " + UNAVAILABLE_PREFIX)
-    ):
-        return "skipped", "U", "UNAVAILABLE"
-    return None  # the verdicts' words (ERROR for a tool error, FAILED for a violation): verdicts.py
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The verdict is the run's last word, after pytest's own line (issue 24)."""
+    session = config.stash.get(lifecycle.SESSION, None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if session is None or session.verdicts is None or reporter is None:
+        return
+    for text, colour in session.verdicts.closing_lines():
+        reporter.write_line(text, **{colour: True, "bold": colour != "green"})
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

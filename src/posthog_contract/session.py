@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -55,14 +56,16 @@ class ContractSession:
         self.verdicts = verdicts  # the verdict policy (posthog_contract.verdicts.Verdicts), the plugin's to give
         self.notes: list[str] = []  # run-wide facts for the terminal summary (429 waits), kept past close
         self.drift: Any = None  # the host's drift (report.drift.DriftResult), once compared (report.drift.of_run)
-        self.seed: int | None = None  # the property-based part's seed, once it runs
+        self.seed: int | None = None  # the run's seed for generated data (--contract-seed, else chosen at start)
         #: who watches the run's traffic (the report): every exchange of the run's clients, and every
-        #: answer of a ``requests`` session handed to `observe` (schemathesis')
+        #: exchange of a ``requests`` session handed to `observe` (schemathesis'), each attempt on its own:
+        #: ``observer(request, response or None, note)``
         self.exchange_observers: list[Callable[[Exchange], None]] = []
         self.response_observers: list[Callable[..., None]] = []
         self.server: embedded.EmbeddedServer | None = None
         self.credentials: dict[str, Any] = {}
         self.connected = False  # preflight passed: the run's cost is worth printing
+        self.refusal: str | None = None  # the sentence preflight refused the host with (the run's verdict: refused)
         self.closed = False
         self._environ = environ
         self._settings: Settings | None = None
@@ -148,6 +151,9 @@ class ContractSession:
                 # the reference lists captured events at once; a short wait keeps failing runs short
                 settings = dataclasses.replace(settings, events_timeout=15.0)
         self.redactor.add(*settings.secrets())
+        if settings.seed is None:  # chosen now, so every output of the run names it (issue 24), not only a failure
+            settings = dataclasses.replace(settings, seed=uuid.uuid4().int & 0xFFFFFFFF)
+        self.seed = settings.seed
         self._settings = settings
         return settings
 
@@ -182,7 +188,8 @@ class ContractSession:
             try:
                 with self.ledger.unmetered():
                     self._facts = preflight(client, settings, needs_events=needs_events)
-            except ConfigError:
+            except ConfigError as exc:
+                self.refusal = self.redactor.text(str(exc))
                 self.close()
                 raise
             project_id = str(self._facts.project_id)
@@ -200,8 +207,13 @@ class ContractSession:
             observer(exchange)
 
     def observe(self, requests_session: Any) -> None:
-        """Let the run's observers see every answer of a ``requests`` session (the schemathesis part's)."""
-        requests_session.hooks.setdefault("response", []).extend(self.response_observers)
+        """Let the run's observers see every exchange of a ``requests`` session (the schemathesis part's): its
+        policy adapter reports each attempt (a 429 retried, a redirect hop, an answer refused, no answer),
+        so the report and the HAR hold one entry per request the ledger counted."""
+        for adapter in dict.fromkeys(requests_session.adapters.values()):
+            observers = getattr(adapter, "observers", None)
+            if observers is not None:
+                observers.extend(self.response_observers)
 
     # -- closing ----------------------------------------------------------------------------------------
 

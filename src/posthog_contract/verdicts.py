@@ -27,19 +27,23 @@ import pytest
 from . import config as settings_module
 from . import locations, marks
 from .outcomes import (
+    EXIT_COVERAGE,
     EXIT_PASSED,
     EXIT_TOOL_ERROR,
     EXIT_VIOLATIONS,
+    RUN_VERDICTS,
     TOOL_ERROR,
     VERDICT_ATTRIBUTE,
     VIOLATION,
     WAIVER_ATTRIBUTE,
     is_subtest,
+    run_verdict,
     verdict_of,
     waiver_of,
 )
 from .report import junit, match
 from .report import waivers as waivers_module
+from .report.model import coverage_shortfall
 
 __all__ = ["DEPRECATIONS_ENV", "WAIVERS_ENV", "Verdicts", "is_violation"]
 
@@ -68,6 +72,7 @@ class Verdicts:
         *,
         drift_fail: bool = False,
         deprecations: str = "warn",
+        min_coverage: float | None = None,
         today: Any = None,
         scrub: Callable[[str], str] = lambda text: text,
     ) -> None:
@@ -78,6 +83,7 @@ class Verdicts:
         self.deprecation_records: Callable[[], list[Any]] = lambda: []
         #: record key -> the waiver that accepted it ("waiver #N, until …: reason"), decided in exit_status
         self.accepted_deprecations: dict[tuple[str, str], str] = {}
+        self.min_coverage = min_coverage  # --min-coverage: below it the run exits EXIT_COVERAGE
         self.today = today or datetime.now(UTC).date()
         self.scrub = scrub
         #: node id -> the verdict of its failures no waiver accepted (a violation outranks a tool error)
@@ -86,7 +92,12 @@ class Verdicts:
         #: the host's drift, as the run found it (set by whoever compared it); only read here
         self.drift_significant: Callable[[], bool] = lambda: False
         self.contract_run = False  # a contract session was opened: the exit status is ours to refine
+        #: the run's coverage (report.model.coverage: checked, total, percent, not_judged), as the report counts it
+        self.coverage: Callable[[], dict[str, Any] | None] = lambda: None
+        #: the sentence preflight refused the host with (None: it did not), as the session recorded it
+        self.refusal: Callable[[], str | None] = lambda: None
         self.notes: list[str] = []
+        self.status: int | None = None  # the exit status, once decided
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Verdicts:
@@ -104,7 +115,8 @@ class Verdicts:
                 waivers = waivers_module.load(path)
             except waivers_module.WaiverError as exc:
                 raise pytest.UsageError(f"posthog-contract: {exc}") from None
-        return cls(waivers, drift_fail=bool(chosen["drift-fail"]), deprecations=str(chosen["deprecations"]))
+        return cls(waivers, drift_fail=bool(chosen["drift-fail"]), deprecations=str(chosen["deprecations"]),
+                   min_coverage=chosen["min-coverage"])
 
     # -- each failure ---------------------------------------------------------------------------------
 
@@ -141,7 +153,8 @@ class Verdicts:
 
     def exit_status(self, status: int) -> int:
         """pytest's status, refined: significant drift under ``--drift-fail`` that no test judged fails the
-        run; waiver problems fail it; failures that are all tool errors exit EXIT_TOOL_ERROR.
+        run; waiver problems fail it; failures that are all tool errors exit EXIT_TOOL_ERROR; a run that
+        otherwise passed but judged fewer applicable cells than ``--min-coverage`` exits EXIT_COVERAGE.
 
         A violation outranks a tool error: a broken rule is a finding even when another test crashed
         (the summary counts both). Only contract runs are refined, never the self-tests' own.
@@ -154,11 +167,59 @@ class Verdicts:
         self.notes.extend(f"waivers: {problem}" for problem in problems)
         if problems and status == EXIT_PASSED:
             status = EXIT_VIOLATIONS
+        if status == EXIT_PASSED and self.contract_run and self.min_coverage is not None:
+            shortfall = coverage_shortfall(self.coverage(), self.min_coverage)
+            if shortfall is not None:
+                status = EXIT_COVERAGE
+                self.notes.append(f"coverage: {shortfall}")
         if status != EXIT_VIOLATIONS or not self.contract_run:
             return status
         if VIOLATION in self.failures.values() or any(n.startswith(FAILING_NOTES) for n in self.notes):
             return status
-        return EXIT_TOOL_ERROR if TOOL_ERROR in self.failures.values() else status
+        stopped = any(note.startswith("stopped: ") for note in self.notes)
+        return EXIT_TOOL_ERROR if TOOL_ERROR in self.failures.values() or stopped else status
+
+    def stopped(self, sentence: str) -> None:
+        """The run stops before its end: the key's rate limit is spent (a tool error unless a rule broke first)."""
+        self.notes.append(f"stopped: {sentence}")
+
+    def verdict(self, status: int) -> tuple[str, str]:
+        """The run's verdict for an exit status, and the sentence that says why (RUN_VERDICTS, with the run's
+        own reasons: how many tests broke a rule, the refusal, the waiver or drift problem)."""
+        name = run_verdict(status, refused=self.refusal() is not None)
+        text = RUN_VERDICTS[name]
+        violations = sum(verdict == VIOLATION for verdict in self.failures.values())
+        reasons = [note for note in self.notes if note.startswith(FAILING_NOTES)]
+        if name == "failed" and (reasons or not violations):
+            broke = [f"the host broke a rule in {violations} test(s)"] if violations else []
+            text = "failed: " + "; ".join([*broke, *reasons] or ["a test failed"])
+        elif name == "failed":
+            text = f"failed: the host broke a rule in {violations} test(s)"
+        elif name == "refused":
+            text = f"refused: preflight refused the host, so it was not judged: {self.refusal()}"
+        elif name == "tool_error" and any(note.startswith("stopped: ") for note in self.notes):
+            text = "tool error: " + next(n for n in self.notes if n.startswith("stopped: ")).removeprefix("stopped: ")
+        elif name == "incomplete":
+            text = "incomplete: " + next((n.removeprefix("coverage: ") for n in self.notes
+                                          if n.startswith("coverage: ")), RUN_VERDICTS[name])
+        return name, self.scrub(text)
+
+    def closing_lines(self) -> list[tuple[str, str]]:
+        """The run's last lines (text, colour): its coverage, then its verdict with its reasons, a waiver problem
+        among them, so that nothing the run says after them (pytest's green "N passed") is the last word."""
+        if self.status is None or not (self.contract_run or self.refusal() is not None):
+            return []
+        name, text = self.verdict(self.status)
+        lines = []
+        coverage = self.coverage() if name not in ("refused", "misconfigured", "interrupted") else None
+        if coverage is not None and coverage["status"] == "incomplete" and name != "incomplete":
+            lines.append((f"posthog-contract: coverage INCOMPLETE: {coverage['checked']} of {coverage['total']} "
+                          f"applicable cells judged ({coverage['percent']:g} %), {len(coverage['not_judged'])} not "
+                          "(listed above; --min-coverage PERCENT makes too little a failing exit, 6)", "yellow"))
+        colour = {"passed": "green", "interrupted": "yellow", "incomplete": "yellow", "no_tests": "yellow"}
+        lines.append((f"posthog-contract: {name.replace('_', ' ').upper()} (exit {self.status}): "
+                      f"{text.split(': ', 1)[1] if ': ' in text else text}", colour.get(name, "red")))
+        return lines
 
     def _judge_deprecations(self, status: int) -> int:
         """Waivers accept deprecation findings (once per run); ``--deprecations fail`` makes the rest fail it."""
@@ -201,14 +262,4 @@ class Verdicts:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if not hasattr(session.config, "workerinput"):  # xdist workers leave the verdict to the controller
-            session.exitstatus = self.exit_status(int(session.exitstatus))
-
-    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
-        """pytest's words follow the suite's: "error" is the tool's failure, "failed" a judgement about the host."""
-        verdict = verdict_of(report) if report.failed else None
-        if verdict == TOOL_ERROR and report.when == "call":
-            return "error", "E", "ERROR"
-        if verdict == VIOLATION and report.when in ("setup", "teardown"):
-            return "failed", "F", "FAILED"
-        return None
+        session.exitstatus = self.status = self.exit_status(int(session.exitstatus))

@@ -103,8 +103,12 @@ class GeneratedRun:
         """``case.call_and_validate`` through the run's 429-aware session, failures redacted.
 
         A case is not sent once the run's request budget is spent (the auth probes a case may add
-        are kept back too): the rest of the test is then *unavailable*.
+        are kept back too): the rest of the test is then *unavailable*. Nor once the key's rate limit is
+        spent (issue 24): the operation that met it is the run's one tool error, the test's remaining
+        operations are not judged, each one "stopped", never an error of its own.
         """
+        if self.ledger.rate_limit_spent is not None:
+            self.log.unavailable("stopped, not judged: " + self.ledger.rate_limit_spent)
         if not self.ledger.allows(CASE_COST):
             self.log.unavailable("generated cases stopped: " + self.ledger.spent_reason())
         self.ledger.label = f"{self.log.current_test}[{case.operation.label}]"  # the cost per generated operation

@@ -15,6 +15,7 @@ ContractSession's), never to process-wide state.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import socket
 import time
@@ -81,6 +82,14 @@ class RetryAfterAdapter(HTTPAdapter):
         self.shown = shown or (lambda url: urlsplit(url).path)  # without a redactor: the path only
         self.retries = 0  # over the session, for the report
         self.slept = 0.0
+        #: who sees every exchange this adapter makes, each attempt on its own (a 429 retried, a redirect hop, an
+        #: answer past the bounds, a request no answer came to): ``observer(request, response or None, note)``
+        self.observers: list[Callable[[requests.PreparedRequest, requests.Response | None, str], Any]] = []
+
+    def _observed(self, request: requests.PreparedRequest, response: requests.Response | None, note: str = "") -> None:
+        for observer in self.observers:
+            with contextlib.suppress(Exception):  # observing must never change what schemathesis sees
+                observer(request, response, note)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
@@ -112,6 +121,11 @@ class RetryAfterAdapter(HTTPAdapter):
             except HostViolation as violation:
                 answered = getattr(violation, "response", None)
                 self.ledger.record(method, path, answered.status_code if answered is not None else None)
+                self._observed(request, answered, str(violation))
+                raise
+            except requests.exceptions.RequestException as exc:  # sent, never answered: counted, as httpx's are
+                self.ledger.record(method, path, None)
+                self._observed(request, None, f"{type(exc).__name__}: {exc}")
                 raise
             self.ledger.record(method, path, response.status_code)
             status = response.status_code
@@ -122,18 +136,21 @@ class RetryAfterAdapter(HTTPAdapter):
                     self.ledger.deprecations.observe(
                         method, url, response.headers, redirect_status=status, successor=location
                     )
+                    self._observed(request, response, f"{status}: followed once to the successor (§1.9)")
                     redirected = response
                     request = request.copy()
                     request.url = decision.target  # same method, headers and body; the query is in the target
                     continue
             self.ledger.deprecations.observe(method, url, response.headers)
             if status != 429:
+                self._observed(request, response)
                 if redirected is not None:
                     response.history = [redirected]
                 return response
             header = response.headers.get("Retry-After")
             pause = self.budget.pause(header, attempt=attempt, throttled=attempt, waited=waited)
             if pause is None:  # past the budget: the rate limit is spent, a tool error (the host was not judged)
+                self._observed(request, response, "429: retry budget exhausted")
                 self.ledger.spend_rate_limit(spent_sentence(self.budget, header))
                 raise RateLimitExhausted(
                     exhausted_message(method, shown, waited, attempt, self.budget, header),
@@ -145,8 +162,10 @@ class RetryAfterAdapter(HTTPAdapter):
             self.slept += pause
             self.retries += 1
             self.ledger.record_wait(pause)
+            note = wait_note(method, shown, header, pause, attempt)
+            self._observed(request, response, note)
             if self.on_wait is not None:
-                self.on_wait(wait_note(method, shown, header, pause, attempt))
+                self.on_wait(note)
             self.sleep(pause)
 
     def _send_bounded(

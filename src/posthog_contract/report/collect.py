@@ -109,7 +109,7 @@ class _Live:
 
 
 class ReportCollector:
-    """The plugin object; one per pytest session (in xdist workers it only annotates reports)."""
+    """The plugin object; one per pytest session (a run is one process: lifecycle.refuse_parallel)."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -117,7 +117,6 @@ class ReportCollector:
         directory = chosen["report"]
         self.report_dir: Path | None = Path(directory) if directory else None
         self.drift_fail: bool = bool(chosen["drift-fail"])  # the report names it; verdicts.py applies it
-        self.worker = hasattr(config, "workerinput")
         self.tests: dict[str, model.TestRecord] = {}
         self.live: dict[str, _Live] = {}
         self.stats: dict[str, model.OperationStats] = defaultdict(model.OperationStats)
@@ -133,9 +132,8 @@ class ReportCollector:
         self._lock = threading.RLock()
         har_path = chosen["har"]
         self.har: har_module.HarArchive | None = None
-        if har_path:  # an xdist worker writes its part next to FILE; the controller merges the parts
-            worker = getattr(config, "workerinput", {}).get("workerid")
-            self.har = har_module.HarArchive(Path(har_path), _version(), part=worker)
+        if har_path:
+            self.har = har_module.HarArchive(Path(har_path), _version())
 
     # -- redaction -------------------------------------------------------------------------------
 
@@ -215,17 +213,17 @@ class ReportCollector:
             live = self.live.setdefault(self.current, _Live())
             live.seen.append(_Seen(self.phase, operation.operation_id if operation else None, exchange))
 
-    def _on_requests_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
-        note = ("schemathesis requests are counted for statuses, parameters and fields; their evidence is the "
+    def _on_requests_response(self, request: Any, response: Any, note: str = "") -> None:
+        """One exchange of the schemathesis session (each attempt: its policy adapter reports them all)."""
+        text = ("schemathesis requests are counted for statuses, parameters and fields; their evidence is the "
                 "failure message schemathesis gives")
-        if note not in self.notes:
-            self.notes.append(note)
+        if text not in self.notes:
+            self.notes.append(text)
         try:
             if self.har is not None and self.contract is not None:
-                for hop in getattr(response, "history", None) or ():  # a redirect the session followed (§1.9)
-                    self.har.add(har_module.from_requests(hop, self.contract.redactor), self.current)
-                self.har.add(har_module.from_requests(response, self.contract.redactor), self.current)
-            request = response.request
+                self.har.add(har_module.from_requests(request, response, self.contract.redactor, note), self.current)
+            if response is None:
+                return
             operation = match.operation_for(request.method, request.url)
             self._observe(
                 operation, request.url, response.status_code, response.headers.get("content-type"), response.content,
@@ -245,11 +243,14 @@ class ReportCollector:
     ) -> None:
         if operation is None:
             return
+        seeded = self._seeded()
         with self._lock:
             stats = self.stats[operation.operation_id]
             stats.requests += 1
             if status is not None:
                 stats.statuses[status] += 1
+                if not seeded:
+                    stats.fixed_statuses.add(status)
             stats.parameters.update(name for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True))
             shapes = _shapes_for(operation, status)
             if not shapes or not body or "json" not in (ctype or "").lower():
@@ -263,9 +264,16 @@ class ReportCollector:
             observe(instance, [contract_node(shape) for shape in shapes], "", seen, undocumented)
             if status == operation.success_status:
                 stats.fields_seen |= seen
+                if not seeded:
+                    stats.fixed_fields |= seen
             for path in undocumented:
                 entry = stats.undocumented.setdefault((status or 0, path), [0, label or self.current or "(session)"])
                 entry[0] += 1
+
+    def _seeded(self) -> bool:
+        """Is the test in flight a generated check (its requests depend on the seed: ``diff`` sets them apart)?"""
+        live = self.live.get(self.current) if self.current is not None else None
+        return live is not None and "generated" in live.declared.checks
 
     # -- test phases -----------------------------------------------------------------------------
 
@@ -443,12 +451,12 @@ class ReportCollector:
         with self._lock:
             live = self.live.pop(report.nodeid, None)
         if live is not None:
-            record.container = live.subtests
+            record.container = live.subtests and record.outcome == "passed"  # counted as its subtests (counting)
             where = self._attribute(record, live)
             record.operations, record.checks, record.blocked = where.operations, where.checks, where.blocked
             record.declared_operations = live.declared.operations
             return
-        # no local observation (an xdist controller): the worker's annotations travel with the report
+        # never observed (the test never reached its setup): the annotations made at teardown, if any
         properties = dict(report.user_properties)
         record.checks = tuple(str(properties.get(_PROPERTY_CHECKS, "")).split())
         record.operations = tuple(str(properties.get(_PROPERTY_OPERATIONS, "")).split())
@@ -477,10 +485,6 @@ class ReportCollector:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self.worker:
-            if self.har is not None:
-                self.har.write()
-            return
         try:
             self.report = self.build(int(session.exitstatus))
             if self.report_dir is not None:
@@ -518,16 +522,33 @@ class ReportCollector:
             notes=self.report_notes(),
         )
         self._describe_session(run)
+        if self.verdicts is not None:
+            run.verdict, run.verdict_text = self.verdicts.verdict(exit_status)
+            run.min_coverage = self.verdicts.min_coverage
         if self.waivers is not None:
             run.waivers = self.waivers.to_dict(self.verdicts.today)
         run.provenance = self._provenance(run)
         tests = list(self.tests.values())
+        with self._lock:
+            unfinished = set(self.live)
+        for record in tests:  # its call never reported (Ctrl-C, SIGTERM, a stop): not a pass, not judged
+            if record.id in unfinished and record.outcome == "passed" and not record.container:
+                record.outcome, record.reason = "interrupted", "the run stopped before this test finished"
         drift = self.drift.to_dict() if self.drift else None
         if drift is not None:
             drift["detail"] = self.scrub(drift.get("detail") or "")
         report = model.build(run, tests, self.stats, outcomes, drift)
         report["deprecations"], report["summary"]["deprecations"] = self._deprecations()
         return report
+
+    def coverage(self) -> dict[str, Any] | None:
+        """The run's coverage as the report will count it (report.model.coverage); None before the host was reached.
+        The verdicts read it to decide --min-coverage before the report is built."""
+        if self.contract is None:
+            return None
+        run = model.RunInfo(read_only=self.contract.settings.read_only)
+        minimum = None if self.verdicts is None else self.verdicts.min_coverage
+        return model.coverage(model.matrix(run, list(self.tests.values()), self.stats), minimum)
 
     def _describe_session(self, run: model.RunInfo) -> None:
         session = self.contract
@@ -536,16 +557,23 @@ class ReportCollector:
             "drift_fail": self.drift_fail,
             "reference_args": [self.scrub(str(a)) for a in _run_settings(self.config)["reference-args"]],
         }
+        started = self.session is not None and self.session.started
+        if started:  # the host and the run, also when preflight refused the host
+            settings = self.session.settings
+            run.run_id = settings.run_id
+            run.seed = self.seed
+            run.profile = settings.profile
+            run.read_only = settings.read_only
+            run.host_url = self.scrub_url(settings.base_url)
+            run.embedded = bool(self.session.embedded)
+        refusal = getattr(self.session, "refusal", None)
+        if refusal:
+            run.notes.append(self.scrub(f"preflight refused the host: {refusal}"))
         if session is None:
-            run.notes.append("no contract session was opened (no test used the host)")
+            if not started:
+                run.notes.append("no contract session was opened (no test used the host)")
             return
         settings = session.settings
-        run.run_id = settings.run_id
-        run.seed = self.seed
-        run.profile = settings.profile
-        run.read_only = settings.read_only
-        run.host_url = self.scrub_url(settings.base_url)
-        run.embedded = bool(session.embedded)
         run.version = session.facts.version
         run.project_id = str(session.facts.project_id)
         run.host_notes = [self.scrub(note) for note in session.facts.notes]
@@ -558,6 +586,7 @@ class ReportCollector:
                 run.options[name] = self.scrub(value)
             elif value is None or isinstance(value, bool | int | float):
                 run.options[name] = value
+        run.options["seed"] = run.seed  # the seed in use, as the header shows it (the settings' may be unset)
         run.cost = session.ledger.as_dict()
         waited = getattr(session.client, "slept_on_429", 0.0)
         if waited:
@@ -590,7 +619,7 @@ class ReportCollector:
         return [html_path, json_path]
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-        if self.worker or (self.contract is None and self.report_dir is None):
+        if self.contract is None and self.report_dir is None:
             return
         terminalreporter.section("posthog-contract report")
         if self.report is None:
@@ -602,6 +631,8 @@ class ReportCollector:
         if self.har is not None:
             terminalreporter.write_line(f"{'traffic archive':20} {self.har.path} ({len(self.har.entries)} exchanges)")
         terminalreporter.write_line(applicable_line(self.report["summary"]["applicable_cells"]))
+        for line in coverage_lines(self.report["summary"]["coverage"]):
+            terminalreporter.write_line(line)
         for test in self.report["tests"]:
             if test["outcome"] == "accepted":
                 terminalreporter.write_line(f"accepted: {test['id']}: {test.get('waiver', '')}")
@@ -636,8 +667,11 @@ def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path |
         (
             "tests",
             f"{tests['passed']} passed, {tests['failed']} failed (violations), {tests['error']} tool errors, "
-            f"{tests['skipped']} skipped, {tests['unavailable']} unavailable, {summary['warnings']} warnings",
+            f"{tests['skipped']} skipped, {tests['unavailable']} unavailable, {summary['warnings']} warnings"
+            + (f", {tests['interrupted']} interrupted" if tests.get("interrupted") else "")
+            + f"; {tests['total']} in all",
         ),
+        ("counted as", summary.get("counting") or ""),
     ]
     if tests["error"]:
         rows.append(("tool errors", f"{tests['error']}: the tool failed there; the host was not judged"))
@@ -645,7 +679,7 @@ def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path |
         entries = (report.get("waivers") or {}).get("entries", [])
         problems = sum(e["status"] in ("expired", "unmatched") for e in entries)
         rows.append(("accepted", f"{tests['accepted']} failures accepted by {len(entries)} waiver(s)"
-                     + (f"; {problems} waiver problem(s), see below" if problems else "")))
+                     + (f"; {problems} waiver problem(s): the run's last line" if problems else "")))
     drift = summary.get("drift")
     if drift is not None:
         text = (
@@ -663,8 +697,8 @@ def summary_rows(report: dict[str, Any], written: list[Path], report_dir: Path |
         rows.append(("report", " and ".join(str(p) for p in written)))
     else:
         rows.append(("report", "not written (give --report DIR)" if report_dir is None else "not written"))
-    for note in report.get("notes", []):
-        if note.startswith(("report not written", "--drift-fail", "waivers:", "--deprecations fail")):
+    for note in report.get("notes", []):  # the drift and waiver problems fail the run: its last line says them
+        if note.startswith("report not written"):
             rows.append(("note", note))
     return rows
 
@@ -675,6 +709,26 @@ def applicable_line(cells: dict[str, int]) -> str:
             (("error", "tool errors"), ("unavailable", "unavailable"), ("not_checked", "not checked")) if cells[k]]
     tail = f" ({', '.join(rest)})" if rest else ""
     return f"applicable cells checked: {cells['checked']}/{cells['total']}{tail} (documented operations)"
+
+
+#: cells not judged the terminal lists (the report lists them all)
+_MAX_NOT_JUDGED = 12
+
+
+def coverage_lines(coverage: dict[str, Any]) -> list[str]:
+    """Coverage as part of the verdict: ``complete``, or ``INCOMPLETE`` with each cell not judged and why."""
+    if coverage["status"] == "complete":
+        return [f"{'coverage':20} complete: every applicable cell of the documented operations was judged"]
+    minimum = "" if coverage["minimum"] is None else (
+        f"; --min-coverage {coverage['minimum']:g} % {'met' if coverage['met'] else 'NOT met (exit 6)'}")
+    missing = coverage["not_judged"]
+    lines = [f"{'coverage':20} INCOMPLETE: {coverage['checked']} of {coverage['total']} applicable cells judged "
+             f"({coverage['percent']:g} %){minimum}; not judged:"]
+    lines += [f"  {cell['cell']}: {cell['outcome'].replace('_', ' ')}: {_clip('; '.join(cell['reasons']), 240)}"
+              for cell in missing[:_MAX_NOT_JUDGED]]
+    if len(missing) > _MAX_NOT_JUDGED:
+        lines.append(f"  … {len(missing) - _MAX_NOT_JUDGED} more (report.json summary.coverage, report.html)")
+    return lines
 
 
 def _shapes_for(operation: ops.Operation, status: int | None) -> list[str]:

@@ -11,8 +11,15 @@ runs are not comparable.
 
 Two reports are comparable only when the same suite version, profile and baseline produced them
 (``provenance`` in report.json; older reports fall back to ``generator`` and ``run.profile``):
-otherwise a change of the suite itself would read as a change of the host. ``--allow-mismatch``
-compares anyway and prints the mismatch first.
+otherwise a change of the suite itself would read as a change of the host. A run that did not judge
+the host to its end (interrupted, refused at preflight, misconfigured) is not compared either.
+``--allow-mismatch`` compares anyway and prints the mismatch first.
+
+Like with like (issue 24): the diff says when the seeds or the set of tests differ. Under different
+seeds the generated (property-based) checks sent different requests, so what only they produced (a
+status code, a response field, a generated cell or test) is left out of the changes and counted
+apart; run both with the same ``--contract-seed`` to compare it too. Each heading counts the entries
+it lists.
 """
 
 from __future__ import annotations
@@ -24,10 +31,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..outcomes import JUDGED_VERDICTS, verdict_of_run
 from . import deprecations as deprecations_module
 from .model import ReportError, cell_key, load
 
-__all__ = ["COMPARED", "ReportDiff", "compare", "mismatches", "register", "render"]
+__all__ = ["COMPARED", "ReportDiff", "compare", "mismatches", "not_judged", "register", "render"]
 
 _FAILING = ("failed",)  # a tool error says nothing about the host: it shows as "no longer checked"
 
@@ -60,6 +68,10 @@ class ReportDiff:
     old_label: str
     new_label: str
     mismatches: list[str] = field(default_factory=list)
+    #: how the runs differ without being incomparable: the seeds, the set of tests
+    differences: list[str] = field(default_factory=list)
+    #: under different seeds, what only the generated checks produced, left out of the changes (one line each)
+    left_out: list[str] = field(default_factory=list)
     newly_failing: list[CellChange] = field(default_factory=list)
     newly_passing: list[CellChange] = field(default_factory=list)
     no_longer_checked: list[CellChange] = field(default_factory=list)
@@ -147,13 +159,47 @@ def mismatches(
     return lines
 
 
+def not_judged(old: Mapping[str, Any], new: Mapping[str, Any], labels: tuple[str, str] = ("old", "new")) -> list[str]:
+    """A run that did not judge the host to its end (interrupted, refused, misconfigured, no tests), one line each."""
+    lines = []
+    for label, report in zip(labels, (old, new), strict=True):
+        verdict, sentence = verdict_of_run(report.get("run") or {})
+        if verdict not in JUDGED_VERDICTS:
+            lines.append(f"the {label} run is not a whole judgement of its host: {sentence}")
+    return lines
+
+
+def _seed(report: Mapping[str, Any]) -> Any:
+    return (report.get("provenance") or {}).get("seed", (report.get("run") or {}).get("seed"))
+
+
+def _seeded(test: Mapping[str, Any]) -> bool:
+    """A generated check: its requests depend on the seed."""
+    return "generated" in (test.get("checks") or [])
+
+
 def compare(
     old: Mapping[str, Any], new: Mapping[str, Any], *, old_path: str = "OLD", new_path: str = "NEW"
 ) -> ReportDiff:
-    """The differences that matter after an upgrade, from OLD to NEW."""
-    result = ReportDiff(_label(old, old_path), _label(new, new_path), mismatches(old, new))
+    """The differences that matter after an upgrade, from OLD to NEW (like with like: see the module)."""
+    result = ReportDiff(_label(old, old_path), _label(new, new_path), [*mismatches(old, new), *not_judged(old, new)])
     old_cells, new_cells = _cells(old), _cells(new)
     old_tests, new_tests = _tests(old), _tests(new)
+    same_seed = _seed(old) is not None and _seed(old) == _seed(new)
+    if not same_seed:
+        result.differences.append(
+            f"the seeds differ ({_seed(old)} old, {_seed(new)} new): the generated checks sent other requests, so what "
+            "only they produced is left out of the changes below (run both with the same --contract-seed N to "
+            "compare it)")
+    only_old = sorted(old_tests.keys() - new_tests.keys())
+    only_new = sorted(new_tests.keys() - old_tests.keys())
+    if only_old or only_new:
+        result.differences.append(
+            f"the sets of tests differ: {len(only_old)} only in the old run"
+            + (f" ({', '.join(only_old[:3])}{', …' if len(only_old) > 3 else ''})" if only_old else "")
+            + f", {len(only_new)} only in the new run"
+            + (f" ({', '.join(only_new[:3])}{', …' if len(only_new) > 3 else ''})" if only_new else "")
+            + " (a check that ran in one run only is no change of the host)")
 
     def behind(cell: Mapping[str, Any] | None, outcomes: tuple[str, ...]) -> list[dict[str, str]]:
         found = []
@@ -163,43 +209,68 @@ def compare(
                 found.append({"id": entry["id"], "outcome": entry["outcome"], "reason": test.get("reason", "")})
         return found
 
+    set_aside = 0
     for key in sorted(old_cells.keys() | new_cells.keys()):
         before = (old_cells.get(key) or {}).get("outcome")
         after = (new_cells.get(key) or {}).get("outcome")
+        changed = (after == "fail" and before != "fail") or (after == "pass" and before == "fail") or (
+            before in ("pass", "fail") and after not in ("pass", "fail"))
+        if changed and not same_seed and key.endswith(" / generated"):
+            set_aside += 1
+            continue
         if after == "fail" and before != "fail":
             result.newly_failing.append(CellChange(key, before, after, behind(new_cells.get(key), _FAILING)))
         elif after == "pass" and before == "fail":
             result.newly_passing.append(CellChange(key, before, after))
         elif before in ("pass", "fail") and after not in ("pass", "fail"):
             result.no_longer_checked.append(CellChange(key, before, after, _now(old_cells.get(key), new_tests)))
+    if set_aside:
+        result.left_out.append(f"{set_aside} generated cell(s) that changed")
 
+    set_aside = 0
     for test_id, test in new_tests.items():
         previous = (old_tests.get(test_id) or {}).get("outcome")
-        if test["outcome"] in _FAILING and previous not in _FAILING:
+        newly = test["outcome"] in _FAILING and previous not in _FAILING
+        fixed = previous in _FAILING and test["outcome"] == "passed"
+        if (newly or fixed) and not same_seed and _seeded(test):
+            set_aside += 1
+        elif newly:
             result.newly_failing_tests.append({
                 "id": test_id,
                 "outcome": test["outcome"],
                 "was": previous or "absent",
                 "reason": test.get("reason", ""),
             })
-        elif previous in _FAILING and test["outcome"] == "passed":
+        elif fixed:
             result.fixed_tests.append(test_id)
+    if set_aside:
+        result.left_out.append(f"{set_aside} generated test(s) newly failing or passing")
 
     old_ops = {op["operation_id"]: op for op in old.get("operations", [])}
+    statuses_left = fields_left = 0
     for op in new.get("operations", []):
         before = old_ops.get(op["operation_id"])
         if before is None or not before.get("requests") or not op.get("requests"):
             continue  # an operation one run never reached says nothing about the host
-        old_statuses = list((before.get("statuses") or {}).get("seen", {}))
-        new_statuses = list((op.get("statuses") or {}).get("seen", {}))
+        old_statuses, new_statuses = _statuses(before, same_seed), _statuses(op, same_seed)
         change = SetChange(op["operation_id"], old_statuses, new_statuses)
         if change.appeared or change.disappeared:
             result.statuses.append(change)
-        old_fields, new_fields = before.get("fields_seen") or [], op.get("fields_seen") or []
+        if not same_seed and _changes(_statuses(before, True), _statuses(op, True)) != _changes(old_statuses,
+                                                                                                  new_statuses):
+            statuses_left += 1
+        old_fields, new_fields = _fields(before, same_seed), _fields(op, same_seed)
         if old_fields and new_fields:
             change = SetChange(op["operation_id"], old_fields, new_fields)
             if change.appeared or change.disappeared:
                 result.fields.append(change)
+            if not same_seed and _changes(_fields(before, True), _fields(op, True)) != _changes(old_fields,
+                                                                                                  new_fields):
+                fields_left += 1
+    if statuses_left:
+        result.left_out.append(f"status codes of {statuses_left} operation(s) that only generated requests changed")
+    if fields_left:
+        result.left_out.append(f"response fields of {fields_left} operation(s) that only generated requests changed")
 
     result.drift = _drift_change(old.get("drift"), new.get("drift"))
     _deprecation_changes(result, old, new)
@@ -218,6 +289,21 @@ def _deprecation_changes(result: ReportDiff, old: Mapping[str, Any], new: Mappin
         elif entry.get("sunset_passed") and not before[key].get("sunset_passed"):
             result.sunset_passed.append(shown)
     result.no_longer_deprecated = sorted(set(before) - set(after))
+def _statuses(op: Mapping[str, Any], everything: bool) -> list[str]:
+    """The status codes an operation answered; without ``everything``, those outside the generated checks only
+    (a report before issue 24 does not say which were which: all of them)."""
+    statuses = op.get("statuses") or {}
+    seen = list(statuses.get("seen", {}))
+    return seen if everything else [s for s in seen if s not in set(statuses.get("generated_only") or [])]
+
+
+def _fields(op: Mapping[str, Any], everything: bool) -> list[str]:
+    fields = op.get("fields_seen") or []
+    return fields if everything else [f for f in fields if f not in set(op.get("fields_generated_only") or [])]
+
+
+def _changes(old: list[str], new: list[str]) -> tuple[frozenset[str], frozenset[str]]:
+    return frozenset(new) - frozenset(old), frozenset(old) - frozenset(new)
 
 
 def _now(cell: Mapping[str, Any] | None, new_tests: Mapping[str, Mapping[str, Any]]) -> list[dict[str, str]]:
@@ -261,20 +347,26 @@ def render(diff: ReportDiff, *, markdown: bool = False) -> str:
     lines.append(f"{item}new: {diff.new_label}")
     if diff.mismatches:
         lines.append("")
-        lines.append(f"{head}MISMATCH: these runs differ in how they were made, so some changes below may be the "
-                     "suite's, not the host's")
+        lines.append(f"{head}MISMATCH: these runs differ in how they were made, or one did not judge its host to the "
+                     "end, so some changes below may be the suite's or the interruption's, not the host's")
         lines.extend(f"{item}{line}" for line in diff.mismatches)
-
-    def section(title: str, entries: list[str]) -> None:
+    if diff.differences:
         lines.append("")
-        lines.append(f"{head}{title} ({len(entries)})")
+        lines.append(f"{head}LIKE WITH LIKE: how these runs differ")
+        lines.extend(f"{item}{line}" for line in diff.differences)
+        if diff.left_out:
+            lines.append(f"{item}left out of the changes (generated part, different seeds): {'; '.join(diff.left_out)}")
+
+    def section(title: str, entries: list[str], count: int | None = None) -> None:
+        lines.append("")
+        lines.append(f"{head}{title} ({len(entries) if count is None else count})")
         lines.extend(entries or [f"{item}none"])
 
     failing = []
     for change in diff.newly_failing:
         failing.append(f"{item}{change.check}: {change.old or 'not checked'} -> {change.new}")
         failing += [f"{sub}{t['id']}: {t['reason'] or t['outcome']}" for t in change.tests]
-    section("NEWLY FAILING CHECKS", failing)
+    section("NEWLY FAILING CHECKS", failing, len(diff.newly_failing))
     section("NEWLY PASSING CHECKS", [f"{item}{c.check}: {c.old} -> {c.new}" for c in diff.newly_passing])
     in_cells = {t["id"] for change in diff.newly_failing for t in change.tests}
     others = [t for t in diff.newly_failing_tests if t["id"] not in in_cells]
@@ -351,6 +443,12 @@ def run(args: argparse.Namespace) -> int:
               "would read as a change of the host. Run both with the same suite version, profile and baseline, "
               "or pass --allow-mismatch.", file=sys.stderr)
         return 2
+    unjudged = not_judged(old, new)
+    if unjudged and not args.allow_mismatch:
+        print(f"error: refusing to compare a run that did not judge its host to the end ({'; '.join(unjudged)}); "
+              "what it did not reach would read as a change of the host. Run it again, or pass --allow-mismatch.",
+              file=sys.stderr)
+        return 2
     diff = compare(old, new, old_path=args.old, new_path=args.new)
     if args.format == "json":
         print(json.dumps(diff.to_dict(), indent=2))
@@ -371,6 +469,6 @@ def register(commands: Any) -> None:
     parser.add_argument("new", metavar="NEW.json", help="the later run's report.json")
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format")
     parser.add_argument("--allow-mismatch", action="store_true",
-                        help="compare reports of different suite versions, profiles or baselines (the mismatch "
-                        "is printed first)")
+                        help="compare reports of different suite versions, profiles or baselines, or a run that was "
+                        "interrupted or refused at preflight (the mismatch is printed first)")
     parser.set_defaults(handler=run)

@@ -24,22 +24,24 @@ from ..redaction import Redactor
 __all__ = ["HarArchive", "from_requests"]
 
 
-def from_requests(response: Any, redactor: Redactor) -> Exchange:
-    """A ``requests`` response (schemathesis' transport) as a redacted `Exchange`."""
-    request = response.request
+def from_requests(request: Any, response: Any, redactor: Redactor, note: str = "") -> Exchange:
+    """One exchange of a ``requests`` session (schemathesis' transport) as a redacted `Exchange`; ``response``
+    None: the request was sent and no answer came (HAR's status 0)."""
     body = request.body
     if isinstance(body, str):
         body = body.encode("utf-8", errors="replace")
+    answered = response is not None
+    content = response.content if answered and response._content_consumed else b""
     return Exchange(
         method=str(request.method),
         url=redactor.url(str(request.url)),
         request_headers=redactor.headers(dict(request.headers)),
         request_body=_clip(redactor.body(body, request.headers.get("content-type"))) if body else None,
-        status=int(response.status_code),
-        response_headers=redactor.headers(dict(response.headers)),
-        response_body=_clip(redactor.body(response.content, response.headers.get("content-type")))
-        if response.content else None,
-        elapsed_ms=round(response.elapsed.total_seconds() * 1000, 3) if response.elapsed else 0.0,
+        status=int(response.status_code) if answered else None,
+        response_headers=redactor.headers(dict(response.headers)) if answered else {},
+        response_body=_clip(redactor.body(content, response.headers.get("content-type"))) if content else None,
+        elapsed_ms=round(response.elapsed.total_seconds() * 1000, 3) if answered and response.elapsed else 0.0,
+        note=redactor.text(note),
     )
 
 
@@ -67,10 +69,9 @@ def _content_type(headers: dict[str, str]) -> str:
 class HarArchive:
     """Collects entries during the run and writes them once at its end."""
 
-    def __init__(self, path: Path, version: str, *, part: str | None = None) -> None:
+    def __init__(self, path: Path, version: str) -> None:
         self.path = path
         self.version = version
-        self.part = part  # an xdist worker's id: it writes FILE.<id>.part, the controller merges them
         self.entries: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
@@ -125,17 +126,7 @@ class HarArchive:
             }
         }
 
-    def _parts(self) -> list[Path]:
-        return sorted(self.path.parent.glob(f"{self.path.name}.*.part"))
-
     def write(self) -> Path:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.part is not None:
-            target = self.path.with_name(f"{self.path.name}.{self.part}.part")
-            target.write_text(json.dumps(self.entries, ensure_ascii=False), encoding="utf-8")
-            return target
-        for part in self._parts():  # the workers' entries (xdist)
-            self.entries.extend(json.loads(part.read_text(encoding="utf-8")))
-            part.unlink()
         self.path.write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         return self.path

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["SUITE_NAME", "add_deprecations", "add_suite_properties", "name_the_suite", "plain_failure"]
+__all__ = ["SUITE_NAME", "add_deprecations", "add_suite_properties", "name_the_suite", "plain_failure", "recount"]
 
 SUITE_NAME = "posthog-contract"
 _MAX_DETAIL_LINES = 12
@@ -61,6 +61,44 @@ def add_deprecations(config: pytest.Config, sentences: list[str]) -> None:
     xml.add_global_property("deprecations", str(len(sentences)))
     for sentence in sentences:
         xml.add_global_property("deprecation", sentence)
+def recount(config: pytest.Config, containers: set[str], kinds: Mapping[str, str]) -> None:
+    """The JUnit file counts what pytest's line and the summary count (posthog_contract.counting):
+
+    - the passed testcase of a generated test that ran its operations as subtests is dropped: each
+      subtest is already a testcase of its own;
+    - a failed testcase is a ``failure`` when the host broke a rule and an ``error`` when the tool
+      failed (``kinds``: node id -> "failure" | "error"), whichever phase it failed in; pytest's own
+      file says "error" for every setup failure, a host's violation in a fixture included.
+
+    pytest has finalized each testcase into its XML element by now; an element is matched by the
+    ``classname`` and ``name`` pytest gives a node id (``mangle_test_address``)."""
+    xml = _log_xml(config)
+    if xml is None or not (containers or kinds):
+        return
+    from _pytest.junitxml import mangle_test_address
+
+    def address(nodeid: str) -> tuple[str, str]:
+        names = mangle_test_address(nodeid)
+        return ".".join(([xml.prefix] if xml.prefix else []) + names[:-1]), names[-1]
+
+    dropped = {address(nodeid) for nodeid in containers}
+    wanted = {address(nodeid): kind for nodeid, kind in kinds.items()}
+    kept = []
+    for reporter in xml.node_reporters_ordered:
+        element = reporter.to_xml()
+        where = (element.get("classname"), element.get("name"))
+        outcomes = {child.tag for child in element}
+        if where in dropped and not outcomes & {"failure", "error", "skipped"}:
+            xml.stats["passed"] -= 1
+            continue
+        kind = wanted.get(where)
+        for child in element:
+            if kind is not None and child.tag in ("failure", "error") and child.tag != kind:
+                xml.stats[child.tag] -= 1
+                xml.stats[kind] += 1
+                child.tag = kind
+        kept.append(reporter)
+    xml.node_reporters_ordered[:] = kept
 
 
 def _leaves(exc: BaseException) -> Iterator[BaseException]:

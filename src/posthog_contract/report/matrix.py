@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import operations as ops
-from ..outcomes import EXIT_MISCONFIGURED, EXIT_TOOL_ERROR
+from ..outcomes import verdict_of_run
 from . import deprecations
 from .diff import mismatches
 from .model import ReportError, load
@@ -198,14 +198,11 @@ def _e(value: Any) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
-def _verdict(status: Any) -> tuple[str, str]:
-    if status == 0:
-        return "pass", "passed"
-    if status == EXIT_TOOL_ERROR:
-        return "error", "tool error"
-    if status == EXIT_MISCONFIGURED:
-        return "error", "misconfigured"
-    return "fail", f"failed (exit {status})"
+def _verdict(run: Mapping[str, Any]) -> tuple[str, str]:
+    """The column's css class and verdict word (outcomes.RUN_VERDICTS): only a host that broke a rule is a fail."""
+    verdict, _sentence = verdict_of_run(dict(run))
+    css = {"passed": "pass", "failed": "fail"}.get(verdict, "error")
+    return css, verdict.replace("_", " ") + (f" (exit {run.get('exit_status')})" if verdict == "failed" else "")
 
 
 def _cell_title(cell: Mapping[str, Any]) -> str:
@@ -225,7 +222,7 @@ def _runs_table(matrix: Matrix) -> str:
         host, summary = report.get("host") or {}, report.get("summary") or {}
         provenance = report.get("provenance") or {}
         tests, cells = summary.get("tests") or {}, summary.get("applicable_cells") or {}
-        css, verdict = _verdict(column.run.get("exit_status"))
+        css, verdict = _verdict(column.run)
         where = "the embedded reference server" if host.get("embedded") else "external host"
         rows.append(
             f'<tr data-column="{index}"><td><b>{index}</b> {_e(column.label)}</td>'
@@ -405,7 +402,7 @@ def markdown(matrix: Matrix) -> str:
     lines += ["| # | run | baseline | verdict | applicable cells checked |", "|---|---|---|---|---|"]
     for index, column in enumerate(matrix.columns, start=1):
         cells = (column.report.get("summary") or {}).get("applicable_cells") or {}
-        verdict = _verdict(column.run.get("exit_status"))[1]
+        verdict = _verdict(column.run)[1]
         lines.append(f"| {index} | {_md(column.label)} | {_md(column.baseline)} | {_md(verdict)} | "
                      f"{cells.get('checked', 0)}/{cells.get('total', 0)} |")
     numbers = " | ".join(str(i) for i in range(1, len(matrix.columns) + 1))

@@ -28,6 +28,7 @@ from typing import Any
 
 from .. import operations as ops
 from ..marks import CHECK_KINDS, CHECK_TITLES
+from ..outcomes import COUNTING, RUN_VERDICTS, run_verdict
 
 __all__ = [
     "FORMAT",
@@ -38,12 +39,15 @@ __all__ = [
     "TestRecord",
     "build",
     "cell_key",
+    "coverage",
+    "coverage_shortfall",
     "load",
+    "matrix",
 ]
 
 FORMAT = "posthog-contract-report"
-FORMAT_VERSION = 2  # 2: tool errors apart from failures, every cell present, not_applicable / not_checked
-TEST_OUTCOMES = ("passed", "failed", "error", "accepted", "skipped", "unavailable", "xfailed")
+FORMAT_VERSION = 3  # 2: tool errors apart, every cell present; 3: run verdict, coverage, documented parameters only
+TEST_OUTCOMES = ("passed", "failed", "error", "accepted", "skipped", "unavailable", "xfailed", "interrupted")
 CELL_OUTCOMES = ("pass", "fail", "error", "accepted", "warning", "unavailable", "not_applicable", "not_checked")
 #: the outcomes where the host was judged (what ``applicable cells checked`` counts)
 CHECKED_OUTCOMES = ("pass", "fail", "accepted", "warning")
@@ -55,6 +59,7 @@ _CELL_OF = {
     "skipped": "not_checked",
     "xfailed": "not_checked",
     "unavailable": "unavailable",
+    "interrupted": "not_checked",
 }
 #: a cell shows its worst test: a violation, then a tool error, then an accepted deviation, then a check that
 #: could not be made (unavailable, with its reason; skipped), then a warning; it passes only when all its tests did
@@ -130,6 +135,9 @@ class OperationStats:
     statuses: Counter[int] = field(default_factory=Counter)
     parameters: set[str] = field(default_factory=set)
     fields_seen: set[str] = field(default_factory=set)
+    #: what requests outside the generated (seeded) checks showed: the part two runs of other seeds share
+    fixed_statuses: set[int] = field(default_factory=set)
+    fixed_fields: set[str] = field(default_factory=set)
     #: (status, field path) -> [count, example test id]
     undocumented: dict[tuple[int, str], list[Any]] = field(default_factory=dict)
 
@@ -144,6 +152,9 @@ class RunInfo:
     finished_at: str = ""
     duration_s: float = 0.0
     exit_status: int = 0
+    verdict: str = ""  # outcomes.RUN_VERDICTS key (verdicts.Verdicts.verdict)
+    verdict_text: str = ""  # the verdict's sentence, with the run's own reasons
+    min_coverage: float | None = None  # --min-coverage
     arguments: list[str] = field(default_factory=list)
     host_url: str | None = None
     embedded: bool = False
@@ -187,6 +198,58 @@ def applicable_cells(operations: list[dict[str, Any]]) -> dict[str, int]:
     }
 
 
+def coverage(operations: list[dict[str, Any]], minimum: float | None = None) -> dict[str, Any]:
+    """Coverage as part of the verdict (issue 24): *complete* only when every applicable cell of the documented
+    operations was judged; otherwise *incomplete*, with each cell not judged and why. ``minimum``
+    (--min-coverage) is recorded with whether the run met it."""
+    cells = [(op["operation_id"], kind, cell) for op in operations if op["documented"]
+             for kind, cell in op["checks"].items() if cell["applicable"]]
+    checked = sum(cell["outcome"] in CHECKED_OUTCOMES for _, _, cell in cells)
+    total = len(cells)
+    share = 100.0 * checked / total if total else 100.0
+    not_judged = [
+        {"cell": cell_key(operation_id, kind), "outcome": cell["outcome"],
+         "reasons": [r for r in cell["reasons"] if not r.startswith("not applicable:")][:3] or [_unjudged(cell)]}
+        for operation_id, kind, cell in cells if cell["outcome"] not in CHECKED_OUTCOMES
+    ]
+    return {
+        "status": "complete" if checked == total else "incomplete",
+        "checked": checked,
+        "total": total,
+        "percent": round(share, 1),
+        "minimum": minimum,
+        "met": None if minimum is None else share + 1e-9 >= minimum,
+        "not_judged": not_judged,
+    }
+
+
+def coverage_shortfall(coverage: dict[str, Any] | None, minimum: float) -> str | None:
+    """One sentence when fewer than ``minimum`` percent of the applicable cells were judged, else None."""
+    if coverage is None:
+        return None
+    total, checked = coverage.get("total") or 0, coverage.get("checked") or 0
+    share = 100.0 * checked / total if total else 100.0
+    if share + 1e-9 >= minimum:
+        return None
+    return (f"applicable cells checked: {checked}/{total} ({share:.0f} %) is below the minimum of {minimum:g} % "
+            "(--min-coverage): the host was judged on too little")
+
+
+def _unjudged(cell: Mapping[str, Any]) -> str:
+    """Why a cell without a stated reason was not judged."""
+    if not cell["tests"]:
+        return "no test of this run judges it (not selected: a file, -k or --contract-operation selection)"
+    outcomes = sorted({t["outcome"] for t in cell["tests"] if t["outcome"] != "passed"})
+    return f"its tests did not judge the host: {', '.join(outcomes) or 'not run'}"
+
+
+def matrix(run: RunInfo, tests: list[TestRecord], stats: Mapping[str, OperationStats]) -> list[dict[str, Any]]:
+    """Every operation of the catalogue with its cells (operation × check kind), from the run's leaf tests
+    (a generated test counts as its operations: posthog_contract.counting)."""
+    leaf_tests = [t for t in tests if not t.container]
+    return [_operation(op, leaf_tests, stats.get(op.operation_id) or OperationStats(), run) for op in ops.OPERATIONS]
+
+
 def build(
     run: RunInfo,
     tests: list[TestRecord],
@@ -196,9 +259,7 @@ def build(
 ) -> dict[str, Any]:
     """The whole report as JSON-ready data."""
     leaf_tests = [t for t in tests if not t.container]
-    operations = [
-        _operation(op, leaf_tests, stats.get(op.operation_id) or OperationStats(), run) for op in ops.OPERATIONS
-    ]
+    operations = matrix(run, tests, stats)
     cells = [cell for op in operations for cell in op["checks"].values()]
     test_counts = Counter(t.outcome for t in leaf_tests)
     undocumented = [
@@ -220,6 +281,8 @@ def build(
             "finished_at": run.finished_at,
             "duration_s": round(run.duration_s, 3),
             "exit_status": run.exit_status,
+            "verdict": run.verdict or run_verdict(run.exit_status),
+            "verdict_text": run.verdict_text or RUN_VERDICTS[run.verdict or run_verdict(run.exit_status)],
             "arguments": list(run.arguments),
             "cost": dict(run.cost),
         },
@@ -240,6 +303,8 @@ def build(
                 "total": len(cells),
             },
             "applicable_cells": applicable_cells(operations),
+            "coverage": coverage(operations, run.min_coverage),
+            "counting": COUNTING,
             "operations": {
                 "total": len(operations),
                 "exercised": sum(op["exercised"] for op in operations),
@@ -302,13 +367,17 @@ def _operation(op: ops.Operation, tests: list[TestRecord], stats: OperationStats
             "seen": seen,
             "not_seen": [s for s in documented_statuses if s not in stats.statuses],
             "undocumented_seen": sorted(s for s in stats.statuses if s not in documented_statuses),
+            # seen only in the generated checks' requests: what another seed may not produce (``diff``)
+            "generated_only": sorted(str(s) for s in stats.statuses if s not in stats.fixed_statuses),
         },
-        "parameters": {
+        "parameters": {  # documented names only; the names generated cases invent are a count (issue 24)
             "documented": documented_params,
-            "seen": sorted(stats.parameters),
+            "seen": [p for p in documented_params if p in stats.parameters],
             "not_seen": [p for p in documented_params if p not in stats.parameters],
+            "undocumented_names_sent": len(stats.parameters - set(documented_params)),
         },
         "fields_seen": sorted(stats.fields_seen),
+        "fields_generated_only": sorted(stats.fields_seen - stats.fixed_fields),
     }
     if not exercised:
         entry["why_not"] = _why_not(op, mine, run, tests)

@@ -16,7 +16,7 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from ..outcomes import EXIT_TOOL_ERROR
+from ..outcomes import verdict_of_run
 from . import deprecations
 
 __all__ = ["render"]
@@ -58,18 +58,21 @@ def _table(head: Iterable[str], rows: Iterable[Iterable[str]], *, table_id: str 
 def render(report: Mapping[str, Any]) -> str:
     """The HTML page of one report (as `model.build` makes it)."""
     run, host, summary = report["run"], report["host"], report["summary"]
-    failed = report["run"]["exit_status"] != 0
+    verdict, sentence = verdict_of_run(run)
     kinds = [kind["id"] for kind in report["check_kinds"]]
     failures = [t for t in report["tests"] if t["outcome"] == "failed" and not t.get("container")]
     errors = [t for t in report["tests"] if t["outcome"] == "error" and not t.get("container")]
     values = {
         "title": "PostHog API contract report",
         "generator": _e(report.get("generator")),
-        "verdict": _verdict(report["run"]["exit_status"]),
-        "verdict_class": "fail" if failed else "pass",
+        "verdict": _e(verdict.replace("_", " ").upper()),
+        "verdict_class": _VERDICT_CLASS.get(verdict, "fail"),
+        "verdict_sentence": _e(sentence),
+        "coverage_badge": _coverage_badge(summary.get("coverage")),
         "facts": _facts(run, host),
         "tiles": _tiles(summary),
         "deprecations": _deprecations(report),
+        "not_judged": _not_judged(summary.get("coverage")),
         "check_legend": " ".join(
             f'<abbr title="{_e(k["title"])}">{_e(k["id"])}</abbr>' for k in report["check_kinds"]
         ),
@@ -95,12 +98,44 @@ def render(report: Mapping[str, Any]) -> str:
     return _template().substitute(values)
 
 
-def _verdict(exit_status: int) -> str:
-    if exit_status == 0:
-        return "PASSED"
-    if exit_status == EXIT_TOOL_ERROR:
-        return "TOOL ERROR: the tool failed; the host was not judged"
-    return "FAILED"
+#: the badge's colour: only a host that broke a rule is red; a run that stopped, was refused or judged too
+#: little is amber (it says nothing against the host), a tool error purple
+_VERDICT_CLASS = {
+    "passed": "pass",
+    "failed": "fail",
+    "tool_error": "error",
+    "interrupted": "warn",
+    "refused": "warn",
+    "misconfigured": "warn",
+    "no_tests": "warn",
+    "incomplete": "warn",
+}
+
+
+def _coverage_badge(coverage: Mapping[str, Any] | None) -> str:
+    if not coverage or coverage["status"] == "complete":
+        return ""
+    title = f"{coverage['checked']} of {coverage['total']} applicable cells judged ({coverage['percent']:g} %)"
+    shown = f"INCOMPLETE {coverage['checked']}/{coverage['total']}"
+    return f' <span class="verdict warn" id="coverage-badge" title="{_e(title)}">{shown}</span>'
+
+
+def _not_judged(coverage: Mapping[str, Any] | None) -> str:
+    """Coverage as part of the verdict: every applicable cell not judged, and why."""
+    if not coverage:
+        return ""
+    if coverage["status"] == "complete":
+        return '<p id="coverage-verdict"><b>Coverage complete:</b> every applicable cell was judged.</p>'
+    minimum = "" if coverage.get("minimum") is None else (
+        f" The run asked for at least {coverage['minimum']:g} % (--min-coverage): "
+        + ("met." if coverage.get("met") else "<b>not met</b> (exit 6).")
+    )
+    rows = [(f"<code>{_e(c['cell'])}</code>", f'<span class="outcome-{_e(c["outcome"])}">'
+             f'{_e(c["outcome"].replace("_", " "))}</span>', _e("; ".join(c["reasons"])))
+            for c in coverage["not_judged"]]
+    return (f'<div id="coverage-verdict"><p><b>Coverage INCOMPLETE:</b> {coverage["checked"]} of {coverage["total"]} '
+            f"applicable cells of the documented operations were judged ({coverage['percent']:g} %).{minimum} "
+            "Not judged:</p>" + _table(("Cell", "Outcome", "Why"), rows, table_id="not-judged") + "</div>")
 
 
 def _facts(run: Mapping[str, Any], host: Mapping[str, Any]) -> str:
@@ -113,6 +148,7 @@ def _facts(run: Mapping[str, Any], host: Mapping[str, Any]) -> str:
         ("Seed", _e(run.get("seed") if run.get("seed") is not None else "random (not recorded)")),
         ("Started", _e(run.get("started_at"))),
         ("Finished", f"{_e(run.get('finished_at'))} ({run.get('duration_s', 0):.1f} s)"),
+        ("Verdict", _e(verdict_of_run(run)[1])),
         ("Exit status", _e(run.get("exit_status"))),
         ("Requests", _e(_cost(run.get("cost") or {}))),
     ]
@@ -351,10 +387,14 @@ def _coverage(operations: list[Mapping[str, Any]]) -> str:
             status_text += f'; <span class="significant">undocumented {_e(statuses["undocumented_seen"])}</span>'
         param_text = "—"
         if params["documented"]:
+            documented = set(params["documented"])  # reports before issue 24 listed every name sent as seen
             param_text = (
-                f"seen {_e(', '.join(params['seen']) or 'none')}; "
+                f"seen {_e(', '.join(p for p in params['seen'] if p in documented) or 'none')}; "
                 f"not seen {_e(', '.join(params['not_seen']) or 'none')}"
             )
+        if params.get("undocumented_names_sent"):
+            param_text += (f'; <span class="muted">{params["undocumented_names_sent"]} undocumented names sent '
+                           "(generated cases)</span>")
         rows.append(
             (
                 _e(op["operation_id"]),

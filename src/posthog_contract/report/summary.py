@@ -7,8 +7,11 @@ documented operations and the broken rules. ``--annotations`` also prints GitHub
 (``::error file=…,line=…::…``), one per failed test, tool error and waiver problem, so failures show on
 the workflow run's page and beside the test's line in a pull request's diff, and one ``::warning`` per
 deprecated operation (``::error`` when ``--deprecations fail`` makes it fail the run). Everything comes
-from report.json, which is redacted already. Exit status: 0 written, 1 ``--min-coverage`` not reached (the summary
-says so), 2 the file is not a readable report.
+from report.json, which is redacted already. The verdict is the run's own (report.json ``run.verdict``):
+an interrupted run, a refused host and a run that judged fewer cells than its ``--min-coverage`` are
+verdicts of their own, never "failed"; coverage is part of it (INCOMPLETE, with the cells not judged
+and why). Exit status: 0 written, 6 ``--min-coverage`` not reached (the summary says so; the run's own
+exit code for it), 2 the file is not a readable report.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..outcomes import EXIT_MISCONFIGURED, EXIT_TOOL_ERROR
+from ..outcomes import EXIT_COVERAGE, verdict_of_run
 from . import deprecations
-from .model import ReportError, load
+from .model import ReportError, coverage, load
+from .model import coverage_shortfall as _shortfall
 
 __all__ = ["annotations", "coverage_shortfall", "markdown", "register"]
 
@@ -37,15 +41,29 @@ _SYMBOL = {
 _MAX_LISTED = 20
 
 
+_VERDICT_SYMBOL = {
+    "passed": "✅",
+    "failed": "❌",
+    "tool_error": "💥",
+    "interrupted": "⏸️",
+    "refused": "🚫",
+    "misconfigured": "⚙️",
+    "no_tests": "∅",
+    "incomplete": "🟨",
+}
+
+
 def _verdict(report: Mapping[str, Any]) -> str:
-    status = report["run"]["exit_status"]
-    if status == 0:
-        return "✅ passed"
-    if status == EXIT_TOOL_ERROR:
-        return "💥 tool error: the tool failed; the host was not judged"
-    if status == EXIT_MISCONFIGURED:
-        return "⚙️ misconfigured"
-    return f"❌ failed (exit {status})"
+    verdict, sentence = verdict_of_run(report["run"])
+    return f"{_VERDICT_SYMBOL.get(verdict, '❌')} {sentence}"
+
+
+def _coverage(report: Mapping[str, Any]) -> dict[str, Any] | None:
+    """summary.coverage, or (a report before issue 24) counted again from its matrix."""
+    summary = report.get("summary") or {}
+    if summary.get("coverage"):
+        return summary["coverage"]
+    return coverage(report["operations"]) if report.get("operations") else None
 
 
 def _cell(text: Any) -> str:
@@ -70,6 +88,14 @@ def markdown(report: Mapping[str, Any]) -> str:
     ]
     if cells:
         lines.append(f"- applicable cells checked: {cells['checked']}/{cells['total']} (documented operations)")
+    covered = _coverage(report)
+    if covered is not None and covered["status"] == "incomplete":
+        minimum = "" if covered.get("minimum") is None else (
+            f"; --min-coverage {covered['minimum']:g} % {'met' if covered.get('met') else '**not met**'}")
+        lines.append(f"- coverage **INCOMPLETE**: {covered['checked']} of {covered['total']} applicable cells judged "
+                     f"({covered['percent']:g} %){minimum}")
+    if summary.get("counting"):
+        lines.append(f"- counted as: {summary['counting']}")
     lines += _deprecations(report)
     lines += ["", *_matrix(report)]
     failed = [t for t in report["tests"] if t["outcome"] == "failed" and not t.get("container")]
@@ -81,6 +107,9 @@ def markdown(report: Mapping[str, Any]) -> str:
     lines += _listing("Accepted deviations", accepted, lambda t: f"`{t['id']}`: {t.get('waiver', '')}")
     problems = [n for n in report.get("notes", []) if n.startswith("waivers:")]
     lines += _listing("Waiver problems", problems, lambda n: n.removeprefix("waivers: "))
+    if covered is not None:
+        lines += _listing("Cells not judged", covered["not_judged"],
+                          lambda c: f"`{c['cell']}`: {c['outcome'].replace('_', ' ')}: {'; '.join(c['reasons'])}")
     unavailable = [o for o in report.get("outcomes", []) if o["kind"] == "unavailable"]
     lines += _listing("Unavailable checks", unavailable, lambda o: f"`{o['test']}`: {o['message']}")
     return "\n".join(lines).rstrip() + "\n"
@@ -137,7 +166,16 @@ def _escape(text: str, *, property_value: bool = False) -> str:
 
 
 def annotations(report: Mapping[str, Any]) -> Iterable[str]:
-    """``::error`` / ``::warning`` workflow commands for failures, tool errors, waiver problems and deprecations."""
+    """``::error`` / ``::warning`` workflow commands: the run's verdict when it is not a plain judgement
+    (interrupted, refused, incomplete), then failures, tool errors, waiver problems and deprecations."""
+    verdict, sentence = verdict_of_run(report["run"])
+    if verdict in ("interrupted", "refused", "misconfigured", "no_tests", "incomplete"):
+        level = "warning" if verdict == "interrupted" else "error"
+        yield f"::{level} title=posthog-contract {verdict.replace('_', ' ')}::{_escape(sentence)}"
+    covered = _coverage(report)
+    if covered is not None and covered["status"] == "incomplete" and verdict not in ("incomplete", "refused"):
+        yield (f"::warning title=posthog-contract coverage::INCOMPLETE: {covered['checked']} of {covered['total']} "
+               f"applicable cells judged ({covered['percent']:g} %); {len(covered['not_judged'])} not judged")
     for test in report["tests"]:
         if test.get("container") or test["outcome"] not in ("failed", "error"):
             continue
@@ -161,13 +199,7 @@ def annotations(report: Mapping[str, Any]) -> Iterable[str]:
 
 def coverage_shortfall(report: Mapping[str, Any], minimum: float) -> str | None:
     """One sentence when ``applicable cells checked`` is below ``minimum`` percent, else None."""
-    cells = (report.get("summary") or {}).get("applicable_cells") or {}
-    total, checked = cells.get("total") or 0, cells.get("checked") or 0
-    share = 100.0 * checked / total if total else 0.0
-    if share + 1e-9 >= minimum:
-        return None
-    return (f"applicable cells checked: {checked}/{total} ({share:.0f} %) is below the minimum of {minimum:g} %: "
-            "the host was judged on too little (see the unavailable and not checked cells)")
+    return _shortfall(_coverage(report), minimum)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -192,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     if shortfall:
         print(f"posthog-contract: {shortfall}", file=sys.stderr)
-        return 1
+        return EXIT_COVERAGE
     return 0
 
 
@@ -210,6 +242,6 @@ def register(commands: Any) -> None:
     parser.add_argument("--annotations", action="store_true",
                         help="also print GitHub ::error/::warning commands for failures, tool errors, waivers")
     parser.add_argument("--min-coverage", type=float, metavar="PERCENT",
-                        help="exit 1 when fewer than PERCENT of the documented operations' applicable cells were "
-                        "checked (the host judged there)")
+                        help="exit 6 when fewer than PERCENT of the documented operations' applicable cells were "
+                        "checked (the host judged there), as the run's own --min-coverage does")
     parser.set_defaults(handler=run)
