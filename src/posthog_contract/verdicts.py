@@ -206,8 +206,11 @@ class Verdicts:
 
     def closing_lines(self) -> list[tuple[str, str]]:
         """The run's last lines (text, colour): its coverage, then its verdict with its reasons, a waiver problem
-        among them, so that nothing the run says after them (pytest's green "N passed") is the last word."""
-        if self.status is None or not (self.contract_run or self.refusal() is not None):
+        among them, so that nothing the run says after them (pytest's green "N passed") is the last word.
+
+        A host preflight refused has had its one sentence already (``ERROR: posthog-contract: …``, pytest's
+        usage error): a misconfiguration ends in that one line, so no verdict line follows it."""
+        if self.status is None or not self.contract_run or self.refusal() is not None:
             return []
         name, text = self.verdict(self.status)
         lines = []

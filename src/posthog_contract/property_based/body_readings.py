@@ -15,6 +15,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
 import jsonschema
@@ -281,15 +282,10 @@ BODY_READERS: Mapping[str, Callable[[], dict[str, Any]]] = {
     "dashboards_collaborators_create": _collaborator_body,
 }
 
-_SCHEMA_CACHE: dict[str, dict[str, Any]] = {}
-
-
+@cache
 def _body_schema(op_id: str) -> dict[str, Any] | None:
-    if op_id not in BODY_READERS:
-        return None
-    if op_id not in _SCHEMA_CACHE:
-        _SCHEMA_CACHE[op_id] = BODY_READERS[op_id]()
-    return _SCHEMA_CACHE[op_id]
+    """The body schema as the serializer reads it (derived from the shipped schemas: constant, so cached)."""
+    return BODY_READERS[op_id]() if op_id in BODY_READERS else None
 
 
 #: operation -> the serializer's CharFields (``trim_whitespace=True``, DRF's default): DRF validates
