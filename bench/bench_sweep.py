@@ -11,7 +11,9 @@ flake, a judgement that disagrees with PostHog or state shared between tests, to
   keys it announces), which the suite paces as it paces any external host; the server is unthrottled
   unless ``--server-arg`` says otherwise (a sweep sends more than PostHog's hourly limit).
 - ``--server-arg=ARG`` (repeatable) passes flags to the reference server in either target:
-  ``--malformed-input=500``, ``--release=2024-01``, ``--clock-offset=-30`` (where the server has it).
+  ``--malformed-input=500``, ``--release=2024-01``, ``--clock-offset=-30`` (where the server has it);
+  ``--suite-arg=ARG`` (repeatable) passes flags to the suite
+  (``--suite-arg=--posthog-baseline=2024-01`` for a server started as an older release).
 - ``--part all`` runs the whole suite per seed instead of the seeded part.
 
 ``--record`` adds the sweep to ``bench/sweeps.json`` and rewrites the "Seed sweeps" section of
@@ -72,6 +74,7 @@ class Sweep:
     start: int
     count: int
     jobs: int
+    suite_args: list[str] = field(default_factory=list)
     date: str = ""
     commit: str = ""
     minutes: float = 0.0
@@ -84,7 +87,7 @@ class Sweep:
     def reproduce(self, seed: int) -> str:
         """The command that replays one seed of this sweep."""
         targets = " ".join(SEEDED) if self.part == "seeded" else "tests"
-        command = f"python -m pytest {targets} --contract-seed {seed}"
+        command = " ".join([f"python -m pytest {targets} --contract-seed {seed}", *map(shlex.quote, self.suite_args)])
         if self.target == "embedded":
             return command + "".join(f" --reference-arg={shlex.quote(arg)}" for arg in self.server_args)
         server = " ".join(["python -m posthog_contract.reference", *map(shlex.quote, self.server_args)])
@@ -124,7 +127,7 @@ def run_seed(sweep: Sweep, seed: int, workdir: Path, env: dict[str, str], timeou
     output = workdir / f"seed-{seed}.log"
     targets = SEEDED if sweep.part == "seeded" else ["tests"]
     command = [sys.executable, "-m", "pytest", *targets, "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
-               f"--contract-seed={seed}"]  # fmt: skip
+               f"--contract-seed={seed}", *sweep.suite_args]  # fmt: skip
     if sweep.target == "embedded":
         command += [f"--reference-arg={arg}" for arg in sweep.server_args]
     started = time.monotonic()
@@ -154,11 +157,12 @@ def sweep(
     part: str = "seeded",
     server_args: list[str] | None = None,
     jobs: int = 1,
+    suite_args: list[str] | None = None,
     workdir: Path,
     timeout: float = 900,
 ) -> Sweep:
     """Run the suite once per seed and collect every failure (logs of failing seeds stay in ``workdir``)."""
-    result = Sweep(label, target, part, list(server_args or []), start, seeds, jobs,
+    result = Sweep(label, target, part, list(server_args or []), start, seeds, jobs, list(suite_args or []),
                    date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), commit=_commit())  # fmt: skip
     workdir.mkdir(parents=True, exist_ok=True)
     server = None
@@ -196,6 +200,8 @@ def summary_rows(sweeps: list[dict[str, Any]]) -> list[tuple[object, ...]]:
         failures = [r for r in s["runs"] if r["exit_code"] != 0]
         seconds = sorted(r["seconds"] for r in s["runs"]) or [0.0]
         args = " ".join(s["server_args"]) or "(none)"
+        if s.get("suite_args"):
+            args += "; suite: " + " ".join(s["suite_args"])
         rows.append((s["label"], s["target"], s["part"], args, f"{s['start']}–{s['start'] + s['count'] - 1}",
                      s["count"], len(failures), f"{seconds[len(seconds) // 2]:.1f}", f"{s['minutes']:.0f}",
                      s["date"], s["commit"]))  # fmt: skip
@@ -233,8 +239,8 @@ def record(result: Sweep, path: Path = SWEEPS_JSON, results_md: Path = RESULTS_M
     """Keep the sweep (replacing an earlier one of the same label, target, part and server arguments) and
     rewrite the RESULTS.md section from all kept sweeps."""
     kept = [s for s in load_sweeps(path)
-            if (s["label"], s["target"], s["part"], s["server_args"])
-            != (result.label, result.target, result.part, result.server_args)]  # fmt: skip
+            if (s["label"], s["target"], s["part"], s["server_args"], s.get("suite_args", []))
+            != (result.label, result.target, result.part, result.server_args, result.suite_args)]  # fmt: skip
     kept.append(asdict(result))
     path.write_text(json.dumps(kept, indent=1) + "\n")
     write_section(render_section(kept), results_md)
@@ -282,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seeded: the property-based tests and the state machine (default); all: tests/")
     parser.add_argument("--server-arg", action="append", default=[], metavar="ARG",
                         help="a flag for the reference server, e.g. --server-arg=--malformed-input=500 (repeatable)")
+    parser.add_argument("--suite-arg", action="append", default=[], metavar="ARG",
+                        help="a flag for the suite, e.g. --suite-arg=--posthog-baseline=2024-01 (repeatable)")
     parser.add_argument("--jobs", type=int, default=1, help="seeds run in parallel (default 1)")
     parser.add_argument("--label", help="the sweep's name in the results (default: its server arguments)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/posthog-contract-sweep"),
@@ -291,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     label = args.label or (" ".join(args.server_arg) or "default mode")
     result = sweep(label, seeds=args.seeds, start=args.start, target=args.target, part=args.part,
-                   server_args=args.server_arg, jobs=args.jobs, workdir=args.workdir, timeout=args.timeout)  # fmt: skip
+                   server_args=args.server_arg, jobs=args.jobs, suite_args=args.suite_arg, workdir=args.workdir,
+                   timeout=args.timeout)  # fmt: skip
     print(report(result))
     if args.record:
         record(result)
