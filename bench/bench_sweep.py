@@ -29,16 +29,15 @@ import json
 import shlex
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench_util import NO_THROTTLE, ROOT, log, table
+from bench_util import ROOT, log, table
 
-from posthog_contract.mutation import external_environment, read_failures, suite_environment
+from posthog_contract.mutation import external_environment, read_failures, start_server, suite_environment
 
 HERE = Path(__file__).resolve().parent
 SEEDED = ["tests/test_property_based.py", "tests/test_stateful.py"]
@@ -105,23 +104,6 @@ def _commit() -> str:
     return (done.stdout.strip() or "unknown") + ("+changes" if dirty else "")
 
 
-def start_server(server_args: list[str]) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
-    """A reference server as a separate host; it stops when its stdin closes."""
-    throttle = [] if any(a.startswith(("--rate-limit", "--events-rate-limit")) for a in server_args) else NO_THROTTLE
-    command = [sys.executable, "-m", "posthog_contract.reference", "--port", "0", "--exit-with-stdin",
-               *throttle, *server_args]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
-    line: list[bytes] = []
-    reader = threading.Thread(target=lambda: line.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
-    reader.start()
-    reader.join(30)
-    if not line or not line[0].strip():
-        process.kill()
-        raise RuntimeError(f"the reference server {server_args} did not start")
-    return process, json.loads(line[0])
-
-
 def run_seed(sweep: Sweep, seed: int, workdir: Path, env: dict[str, str], timeout: float) -> SeedRun:
     junit = workdir / f"seed-{seed}.xml"
     output = workdir / f"seed-{seed}.log"
@@ -168,7 +150,7 @@ def sweep(
     server = None
     env = suite_environment()
     if target == "external":
-        server, credentials = start_server(result.server_args)
+        server, credentials = start_server(server_args=result.server_args)
         env = external_environment(credentials)
     started = time.monotonic()
     done = 0

@@ -25,10 +25,13 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .embedded import UNTHROTTLED
 
 ROOT = Path(__file__).resolve().parents[2]
 #: phase one: the hand-written scenarios only (seconds per mutant); the property-based part (the tests
@@ -47,7 +50,6 @@ TOOL_ERRORS = (
     "RemoteProtocolError",
     "posthog-contract refuses",
 )
-_UNTHROTTLED = ("--rate-limit", "1000000/min")
 #: the suite's assertions about the host (AssertionError and its subclasses the suite raises)
 _HOST_ASSERTIONS = ("AssertionError", "ContractViolation", "EventsNotListable", "HostViolation", "Contract rule broken")
 
@@ -250,11 +252,14 @@ def run_suite(
 # --- the external re-check: does the kill need the embedded server? ------------------------------------
 
 
-def start_server(mutant: str | None = None) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
-    """A reference server (with ``mutant`` switched on) to be used as an external host, and its credentials;
-    it stops when its stdin closes."""
+def start_server(
+    mutant: str | None = None, server_args: Sequence[str] = ()
+) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """A reference server (with ``mutant`` switched on, and any ``server_args``: a rate limit among them
+    overrides the unthrottled default) to be used as an external host, and its credentials; it stops when
+    its stdin closes."""
     command = [sys.executable, "-m", "posthog_contract.reference", "--port", "0", "--exit-with-stdin",
-               *_UNTHROTTLED, *(("--mutant", mutant) if mutant else ())]  # fmt: skip
+               *UNTHROTTLED, *(("--mutant", mutant) if mutant else ()), *server_args]  # fmt: skip
     process = subprocess.Popen(
         command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
@@ -264,7 +269,7 @@ def start_server(mutant: str | None = None) -> tuple[subprocess.Popen[bytes], di
     reader.join(30)
     if not line or not line[0].strip():
         process.kill()
-        raise RuntimeError(f"the reference server (mutant {mutant}) did not start")
+        raise RuntimeError(f"the reference server (mutant {mutant}, {list(server_args)}) did not start")
     return process, json.loads(line[0])
 
 
