@@ -4,7 +4,7 @@ refresh the share, soft delete, undelete, hard delete refused, list.
 A Hypothesis RuleBasedStateMachine drives the project's client and keeps a model of every
 dashboard it created; each answer is judged twice: against the model (the status and the
 values the spec predicts for that state) and by schemathesis' checks (status, content type,
-schema, headers and the suite's own checks, via property_run.validate_exchange). Every
+schema, headers and the suite's own checks, via property_based.validate_exchange). Every
 dashboard is registered for cleanup the moment the host acknowledges it; sharing too.
 """
 
@@ -22,6 +22,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, precondition, rul
 from posthog_contract.assertions import expect_empty, expect_error, expect_shape, expect_that
 from posthog_contract.pagination import walk_dashboards
 from posthog_contract.paths import PREFIXES
+from posthog_contract.property_based import record_response, validate_exchange
 
 #: the steps run on the schemathesis machinery (property_run's checks), so the file runs with the property-based part
 pytestmark = [
@@ -82,8 +83,8 @@ class DashboardLifecycle(RuleBasedStateMachine):
 
     def checked(self, op_id: str, response: Any, prefix: str, *, body: Any = None, **path: Any) -> Any:
         """Record what the host created or shared, then run schemathesis' checks on the answer."""
-        self.property_run.record_response(op_id, path, body, response)
-        self.property_run.validate_exchange(op_id, response, prefix=prefix, path_parameters=path, body=body)
+        record_response(self.property_run, op_id, path, body, response)
+        validate_exchange(self.property_run, op_id, response, prefix=prefix, path_parameters=path, body=body)
         return response
 
     # -- rules -----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ they share.
 from __future__ import annotations
 
 from . import checks, failures, steering  # noqa: F401  (registers checks, hooks and the filter)
+from .checks import validate_exchange
 from .config import build_config, generated_operations, load_schema, new_run, prepare_data
 from .profiles import PROFILES, Profile
 from .run import SEED_MESSAGE, GeneratedRun, run_of
@@ -45,4 +46,5 @@ __all__ = [
     "record_response",
     "run_of",
     "steer",
+    "validate_exchange",
 ]

@@ -14,7 +14,7 @@ from .. import contract
 from .. import operations as ops
 from ..wire import ENVELOPE_CODES, instant_or_none, link_problem, refuses_personal_keys, scheme_note
 from .cases import as_int, content_type, json_or_none, judged, last_values, query_pairs
-from .run import run_of
+from .run import GeneratedRun, run_of
 
 
 # --- checks ------------------------------------------------------------------------------------------
@@ -495,3 +495,24 @@ def patch_returns_the_written_values(ctx: Any, response: Any, case: schemathesis
             raise AssertionError(
                 f"PATCH sent {name}={sent!r} and answered 200 showing {name}={body[name]!r} (contract §2.5, §3)"
             )
+
+
+def validate_exchange(
+    run: GeneratedRun,
+    op_id: str,
+    response: Any,
+    *,
+    prefix: str = "projects",
+    path_parameters: Mapping[str, Any] | None = None,
+    query: Mapping[str, Any] | None = None,
+    body: Any = None,
+) -> None:
+    """Run schemathesis' checks (built-in and the suite's) on an answer the project's client got.
+
+    For hand-driven flows (the state machine): the case is built from what was sent, so status,
+    content type, schema, headers and every custom check judge the answer exactly as in the generated
+    tests. Auth probing is left to the generated tests.
+    """
+    case = run.make_case(op_id, prefix=prefix, path_parameters=path_parameters, query=query, body=body)
+    with run.redacted_failures():
+        case.validate_response(response, excluded_checks=[ignored_auth_once_per_operation])

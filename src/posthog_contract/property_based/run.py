@@ -115,12 +115,6 @@ class GeneratedRun:
         with self.redacted_failures():
             return case.call_and_validate(session=self.session, **kwargs)
 
-    def record_response(self, op_id: str, path_parameters: Mapping[str, Any], body: Any, response: Any) -> None:
-        """Register what the host created or shared (see the module function of the same name)."""
-        from .steering import record_response  # steering imports this module
-
-        record_response(self, op_id, path_parameters, body, response)
-
     def make_case(
         self,
         op_id: str,
@@ -142,28 +136,6 @@ class GeneratedRun:
             kwargs.update(body=body, media_type="application/json")
         api = self.schema[operation.full_path(prefix)][operation.method]
         return api.Case(headers=self.schema.config.headers_for(operation=api), **kwargs)
-
-    def validate_exchange(
-        self,
-        op_id: str,
-        response: Any,
-        *,
-        prefix: str = "projects",
-        path_parameters: Mapping[str, Any] | None = None,
-        query: Mapping[str, Any] | None = None,
-        body: Any = None,
-    ) -> None:
-        """Run schemathesis' checks (built-in and the suite's) on an answer the project's client got.
-
-        For hand-driven flows (the state machine): the case is built from what was sent, so
-        status, content type, schema, headers and every custom check judge the answer exactly
-        as in the generated tests. Auth probing is left to the generated tests.
-        """
-        from .checks import ignored_auth_once_per_operation  # checks import this module
-
-        case = self.make_case(op_id, prefix=prefix, path_parameters=path_parameters, query=query, body=body)
-        with self.redacted_failures():
-            case.validate_response(response, excluded_checks=[ignored_auth_once_per_operation])
 
     @contextmanager
     def redacted_failures(self) -> Iterator[None]:
