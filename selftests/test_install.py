@@ -164,8 +164,8 @@ def test_a_file_a_bare_file_name_and_a_test_id_are_selected(install: Install, tm
 
 
 def _readme_waiver(folder: Path) -> Path:
-    """The README's waiver example, verbatim but for an expiry already past (then a year from today)."""
-    (block,) = re.findall(r"```toml\n(\[\[waiver\]\].*?)```", README, re.DOTALL)
+    """The README's waiver example of a test, verbatim but for an expiry already past (then a year from today)."""
+    (block,) = [b for b in re.findall(r"```toml\n(\[\[waiver\]\].*?)```", README, re.DOTALL) if "\ntest = " in b]
     expires = dt.date.fromisoformat(re.search(r"expires = (\S+)", block).group(1))
     if expires < dt.date.today():
         block = block.replace(expires.isoformat(), (dt.date.today() + dt.timedelta(days=365)).isoformat())
