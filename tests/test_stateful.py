@@ -87,6 +87,11 @@ class DashboardLifecycle(RuleBasedStateMachine):
         validate_exchange(self.property_run, op_id, response, prefix=prefix, path_parameters=path, body=body)
         return response
 
+    def patched(self, dashboard: int, prefix: str, body: dict[str, Any]) -> Any:
+        """PATCH the dashboard under ``prefix``, recorded and checked (see :meth:`checked`)."""
+        response = self.client.patch(self.paths.with_prefix(prefix).dashboard(dashboard), json=body)
+        return self.checked("dashboards_partial_update", response, prefix, body=body, id=dashboard)
+
     # -- rules -----------------------------------------------------------------------------
 
     @precondition(lambda self: len(self.model) < MAX_DASHBOARDS)
@@ -146,13 +151,7 @@ class DashboardLifecycle(RuleBasedStateMachine):
         state = self.model[dashboard]
         values = {"name": self.resources.name(f"stateful {name}"), "description": description, "pinned": pinned}
         body = {key: values[key] for key in sorted(which)}
-        response = self.checked(
-            "dashboards_partial_update",
-            self.client.patch(self.paths.with_prefix(prefix).dashboard(dashboard), json=body),
-            prefix,
-            body=body,
-            id=dashboard,
-        )
+        response = self.patched(dashboard, prefix, body)
         if state.deleted:
             expect_error(
                 response,
@@ -219,13 +218,7 @@ class DashboardLifecycle(RuleBasedStateMachine):
     def soft_delete(self, dashboard: int, prefix: str) -> None:
         state = self.model[dashboard]
         body = {"deleted": True}
-        response = self.checked(
-            "dashboards_partial_update",
-            self.client.patch(self.paths.with_prefix(prefix).dashboard(dashboard), json=body),
-            prefix,
-            body=body,
-            id=dashboard,
-        )
+        response = self.patched(dashboard, prefix, body)
         if state.deleted:
             expect_error(
                 response, 404, code="not_found", rule="PATCH deleted=true on a soft-deleted dashboard is 404 (§2.8)"
@@ -239,13 +232,7 @@ class DashboardLifecycle(RuleBasedStateMachine):
     def undelete(self, dashboard: int, prefix: str) -> None:
         state = self.model[dashboard]
         body = {"deleted": False}
-        response = self.checked(
-            "dashboards_partial_update",
-            self.client.patch(self.paths.with_prefix(prefix).dashboard(dashboard), json=body),
-            prefix,
-            body=body,
-            id=dashboard,
-        )
+        response = self.patched(dashboard, prefix, body)
         shown = expect_shape(
             response, 200, "dashboard", rule="PATCH deleted=false restores or keeps the dashboard (§2.8)"
         )
