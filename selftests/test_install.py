@@ -130,6 +130,9 @@ def test_the_wheel_carries_the_suite_and_runs_it_outside_the_checkout_to_a_pass(
     assert "posthog_contract/schemas/dashboard.json" in names
     assert "posthog_contract/schemas/report/report.json" in names and "posthog_contract/suite.ini" in names
     assert {"posthog_contract/suite/tests/test_auth.py", "posthog_contract/suite/tests/conftest.py"} <= names
+    # the pages' own files (report.html's template, the matrix filters both pages inline) and every subpackage
+    assert {"posthog_contract/report/template.html", "posthog_contract/report/row_filter.js",
+            "posthog_contract/config/sources.py"} <= names
     done = installed.run("run", timeout=900)
     assert done.returncode == 0, f"the wheel's run exited {done.returncode}:\n{done.output[-3000:]}"
     assert "site-packages/posthog_contract/suite" in done.output, "the run did not use the wheel's own copy"

@@ -29,32 +29,13 @@ from .. import operations as ops
 from ..outcomes import verdict_of_run
 from . import deprecations
 from .diff import mismatches
-from .model import ReportError, load
+from .model import CELL_EMOJI, CELL_SYMBOL, ReportError, load
+from .render_html import row_filter_script
 
 __all__ = ["Column", "Row", "build", "markdown", "register", "render"]
 
 #: the suite version is what ``matrix`` requires to be shared (see diff.COMPARED)
 REQUIRED = ("suite version",)
-_SYMBOL = {
-    "pass": "✓",
-    "fail": "✗",
-    "error": "E",
-    "accepted": "A",
-    "warning": "!",
-    "unavailable": "?",
-    "not_applicable": "n/a",
-    "not_checked": "·",
-}
-_MARKDOWN_SYMBOL = {
-    "pass": "✅",
-    "fail": "❌",
-    "error": "💥",
-    "accepted": "🆗",
-    "warning": "⚠️",
-    "unavailable": "❔",
-    "not_applicable": "n/a",
-    "not_checked": "·",
-}
 _PROBLEMS = frozenset({"fail", "error", "accepted", "warning", "unavailable"})
 
 
@@ -255,7 +236,7 @@ def _matrix_table(matrix: Matrix) -> str:
                 f'<br><small class="muted">{_e(row.method)} {_e(row.path)}</small>') if first else ""
         cells = "".join(
             f'<td class="cell {_e(outcome)}" data-outcome="{_e(outcome)}" title="{_e(_cell_title(cell))}">'
-            f"{_e(_SYMBOL.get(outcome, '?'))}</td>"
+            f"{_e(CELL_SYMBOL.get(outcome, '?'))}</td>"
             for outcome, cell in zip(row.outcomes, row.cells, strict=True)
         )
         css = ' class="first"' if first else ""
@@ -339,30 +320,8 @@ failures; see the README, "Older releases").</p>
 </section>
 </main>
 <script>
-(function () {{
-  var table = document.getElementById("matrix");
-  var differing = document.getElementById("only-differing");
-  var problems = document.getElementById("only-problems");
-  var count = document.getElementById("matrix-count");
-  function apply() {{
-    var rows = table.tBodies[0].rows, shown = 0;
-    for (var i = 0; i < rows.length; i++) {{
-      var row = rows[i];
-      var hide = (differing.checked && row.getAttribute("data-differs") !== "true") ||
-                 (problems.checked && row.getAttribute("data-problem") !== "true");
-      row.hidden = hide;
-      if (!hide) {{ shown++; }}
-    }}
-    count.textContent = shown + " of " + rows.length + " rows shown";
-  }}
-  // a link may preset the filters: matrix.html#differing, matrix.html#problems (or both)
-  differing.checked = differing.checked || window.location.hash.indexOf("differing") >= 0;
-  problems.checked = problems.checked || window.location.hash.indexOf("problems") >= 0;
-  differing.addEventListener("change", apply);
-  problems.addEventListener("change", apply);
-  apply();
-  table.setAttribute("data-ready", "true");
-}})();
+{row_filter}
+rowFilter("differing", "data-differs", "rows");
 </script>
 </body>
 </html>
@@ -371,7 +330,7 @@ failures; see the README, "Older releases").</p>
 
 def render(matrix: Matrix, generator: str = "posthog-contract") -> str:
     """The self-contained page."""
-    legend = " ".join(f"{_e(symbol)} {_e(name.replace('_', ' '))}" for name, symbol in _SYMBOL.items())
+    legend = " ".join(f"{_e(symbol)} {_e(name.replace('_', ' '))}" for name, symbol in CELL_SYMBOL.items())
     mismatch = ""
     if matrix.mismatches:
         items = "".join(f"<li>{_e(line)}</li>" for line in matrix.mismatches)
@@ -381,7 +340,7 @@ def render(matrix: Matrix, generator: str = "posthog-contract") -> str:
               for c in matrix.columns}
     return _PAGE.format(
         generator=_e(generator), count=len(matrix.columns), suite=_e(", ".join(sorted(suites))), legend=legend,
-        mismatch=mismatch, runs=_runs_table(matrix), matrix=_matrix_table(matrix),
+        mismatch=mismatch, runs=_runs_table(matrix), matrix=_matrix_table(matrix), row_filter=row_filter_script(),
         deprecations=_listings(matrix, "deprecations", "no deprecation reported"),
         findings=_listings(matrix, "version_findings", "no version finding"),
     )
@@ -408,10 +367,10 @@ def markdown(matrix: Matrix) -> str:
     numbers = " | ".join(str(i) for i in range(1, len(matrix.columns) + 1))
     lines += ["", f"| operation | check | {numbers} |", "|---|---|" + "---|" * len(matrix.columns)]
     for row in matrix.rows:
-        symbols = " | ".join(_MARKDOWN_SYMBOL.get(o, "?") for o in row.outcomes)
+        symbols = " | ".join(CELL_EMOJI.get(o, "?") for o in row.outcomes)
         marker = " ≠" if row.differs else ""
         lines.append(f"| {_md(row.operation_id)} | {_md(row.check)}{marker} | {symbols} |")
-    legend = ", ".join(f"{symbol} {name.replace('_', ' ')}" for name, symbol in _MARKDOWN_SYMBOL.items())
+    legend = ", ".join(f"{symbol} {name.replace('_', ' ')}" for name, symbol in CELL_EMOJI.items())
     lines += ["", f"<sub>{legend}; ≠ the runs differ</sub>"]
     for title, attribute in (("Deprecations", "deprecations"), ("Version findings", "version_findings")):
         entries = [(i, e) for i, c in enumerate(matrix.columns, start=1) for e in getattr(c, attribute)]

@@ -49,6 +49,11 @@ FORMAT = "posthog-contract-report"
 FORMAT_VERSION = 3  # 2: tool errors apart, every cell present; 3: run verdict, coverage, documented parameters only
 TEST_OUTCOMES = ("passed", "failed", "error", "accepted", "skipped", "unavailable", "xfailed", "interrupted")
 CELL_OUTCOMES = ("pass", "fail", "error", "accepted", "warning", "unavailable", "not_applicable", "not_checked")
+#: each cell outcome as a page shows it (report.html, matrix.html) and as Markdown shows it (job summary, matrix.md)
+CELL_SYMBOL = {"pass": "✓", "fail": "✗", "error": "E", "accepted": "A", "warning": "!", "unavailable": "?",
+               "not_applicable": "n/a", "not_checked": "·"}
+CELL_EMOJI = {"pass": "✅", "fail": "❌", "error": "💥", "accepted": "🆗", "warning": "⚠️", "unavailable": "❔",
+              "not_applicable": "n/a", "not_checked": "·"}
 #: the outcomes where the host was judged (what ``applicable cells checked`` counts)
 CHECKED_OUTCOMES = ("pass", "fail", "accepted", "warning")
 _CELL_OF = {

@@ -18,19 +18,10 @@ from typing import Any
 
 from ..outcomes import verdict_of_run
 from . import deprecations
+from .model import CELL_SYMBOL
 
 __all__ = ["render"]
 
-_SYMBOL = {
-    "pass": "✓",
-    "fail": "✗",
-    "error": "E",
-    "accepted": "A",
-    "warning": "!",
-    "unavailable": "?",
-    "not_applicable": "n/a",
-    "not_checked": "·",
-}
 _CELL_TITLE = {
     "error": "tool error: the tool failed; the host was not judged",
     "not_applicable": "not applicable",
@@ -41,6 +32,12 @@ _CELL_TITLE = {
 @cache
 def _template() -> Template:
     return Template(resources.files(__package__).joinpath("template.html").read_text(encoding="utf-8"))
+
+
+@cache
+def row_filter_script() -> str:
+    """The matrix filters' script (row_filter.js), inlined by this page and the ``matrix`` page."""
+    return resources.files(__package__).joinpath("row_filter.js").read_text(encoding="utf-8")
 
 
 def _e(value: Any) -> str:
@@ -94,6 +91,7 @@ def render(report: Mapping[str, Any]) -> str:
         "tests": _tests(report["tests"]),
         "options": _options(report),
         "notes": _notes(report.get("notes") or []),
+        "row_filter": row_filter_script(),
     }
     return _template().substitute(values)
 
@@ -260,7 +258,7 @@ def _matrix_row(op: Mapping[str, Any], kinds: list[str]) -> str:
         lines += [f"reason: {reason}" for reason in cell.get("reasons", [])]
         cells.append(
             f'<td class="cell {_e(outcome)}" data-outcome="{_e(outcome)}" title="{_e(chr(10).join(lines))}">'
-            f"{_SYMBOL.get(outcome, '?')}</td>"
+            f"{CELL_SYMBOL.get(outcome, '?')}</td>"
         )
     if not op["exercised"]:
         problem = True

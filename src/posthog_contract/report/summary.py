@@ -23,21 +23,11 @@ from typing import Any
 
 from ..outcomes import EXIT_COVERAGE, verdict_of_run
 from . import deprecations
-from .model import ReportError, coverage, load
+from .model import CELL_EMOJI, ReportError, coverage, load
 from .model import coverage_shortfall as _shortfall
 
 __all__ = ["annotations", "coverage_shortfall", "markdown", "register"]
 
-_SYMBOL = {
-    "pass": "✅",
-    "fail": "❌",
-    "error": "💥",
-    "accepted": "🆗",
-    "warning": "⚠️",
-    "unavailable": "❔",
-    "not_applicable": "n/a",
-    "not_checked": "·",
-}
 _MAX_LISTED = 20
 
 
@@ -143,9 +133,9 @@ def _matrix(report: Mapping[str, Any]) -> list[str]:
     for op in report["operations"]:
         if not op["documented"]:
             continue
-        cells = [_SYMBOL.get((op["checks"].get(kind) or {}).get("outcome", "not_checked"), "?") for kind in kinds]
+        cells = [CELL_EMOJI.get((op["checks"].get(kind) or {}).get("outcome", "not_checked"), "?") for kind in kinds]
         rows.append(f"| {_cell(op['operation_id'])} | " + " | ".join(cells) + " |")
-    legend = ", ".join(f"{symbol} {name.replace('_', ' ')}" for name, symbol in _SYMBOL.items())
+    legend = ", ".join(f"{symbol} {name.replace('_', ' ')}" for name, symbol in CELL_EMOJI.items())
     return rows + ["", f"<sub>{legend}</sub>"]
 
 
