@@ -9,6 +9,7 @@ Building and installing take a minute or two, so every self-test that needs the 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -33,9 +34,22 @@ def environment(**settings: str) -> dict[str, str]:
 
 
 def build_wheel(directory: Path) -> Path:
+    """The wheel of the working tree as git sees it (tracked and untracked files, not ignored ones), built from
+    a copy: setuptools reuses the checkout's ignored build/ folder and never removes a file from it, so a
+    module since moved or deleted (config.py before the config package) would still ship in the wheel."""
     directory.mkdir(parents=True, exist_ok=True)
+    source = directory / "source"
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=False)  # fmt: skip
+    if listed.returncode == 0:
+        for name in filter(None, listed.stdout.decode().split("\0")):
+            if (ROOT / name).is_file():
+                (source / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / name, source / name)
+    else:  # not a git checkout (an sdist): its own tree
+        shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(directory), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(directory), str(source)],
         cwd=directory, check=True, env={**os.environ, "PIP_CONSTRAINT": ""}, timeout=600,
     )
     (wheel,) = directory.glob("posthog_contract-*.whl")
